@@ -1,0 +1,133 @@
+// voxelize / collapse and their backward passes, as Promise-returning jobs.
+#include "binding.h"
+#include "binding_util.h"
+#include "core/voxel.h"
+
+#include <c10/core/InferenceMode.h>
+#include <torch/csrc/autograd/autograd.h>
+
+namespace tcbm::binding {
+namespace {
+
+struct Common {
+  int64_t batch, particles, threads;
+  Impl impl;
+  at::Device device;
+};
+
+Common common_options(const Options& o) {
+  return {o.positive_int("batch"), o.positive_int("particles"), o.int_or("threads", 0),
+          parse_impl(o.string_or("impl", "auto")), at::Device(o.string_or("device", "cpu"))};
+}
+
+GridSpec grid_options(const Options& o, bool with_sigma) {
+  return {o.positive_int("grid"), o.positive_number("width"), with_sigma ? o.positive_number("sigma") : 0.0};
+}
+
+// Backward pass through the differentiable op itself (the autograd Function),
+// i.e. the vector-Jacobian product grad_out^T d op(input) / d input.
+at::Tensor vjp(const std::function<at::Tensor(const at::Tensor&)>& op, const at::Tensor& input,
+               const at::Tensor& grad_out) {
+  auto x = input.detach().requires_grad_(true);
+  auto y = op(x);
+  return torch::autograd::grad({y}, {x}, {grad_out})[0];
+}
+
+Napi::Value Queue(Job* job, const std::vector<Napi::Object>& keep) {
+  for (const auto& k : keep) job->keep(k);
+  job->Queue();
+  return job->promise();
+}
+
+Napi::Value Voxelize(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&] {
+    Options o(info, "voxelize");
+    const auto c = common_options(o);
+    const auto spec = grid_options(o, true);
+    auto coords = o.float_array("coords");
+    auto x = view_of(coords, {c.batch, c.particles, 3}, "voxelize: coords");
+    auto result = new_float_array(info.Env(), x.scalar_type(), c.batch * c.particles * spec.size * spec.size * spec.size);
+    auto out = view_of(result, {c.batch, c.particles, spec.size, spec.size, spec.size}, "voxelize: density");
+    auto* job = new Job(info.Env(), "tcbm.voxelize", c.threads, [=]() mutable {
+      c10::InferenceMode guard;
+      require_finite(x, "voxelize: coords");
+      voxelize_into(x.to(c.device), spec, out, c.impl);
+    }, result);
+    return Queue(job, {coords});
+  });
+}
+
+Napi::Value VoxelizeBackward(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&] {
+    Options o(info, "voxelizeBackward");
+    const auto c = common_options(o);
+    const auto spec = grid_options(o, true);
+    auto coords = o.float_array("coords");
+    auto grad_density = o.float_array("gradDensity");
+    auto x = view_of(coords, {c.batch, c.particles, 3}, "voxelizeBackward: coords");
+    auto go = view_of(grad_density, {c.batch, c.particles, spec.size, spec.size, spec.size},
+                      "voxelizeBackward: gradDensity");
+    TORCH_CHECK(go.scalar_type() == x.scalar_type(), "voxelizeBackward: coords and gradDensity must share a dtype");
+    auto result = new_float_array(info.Env(), x.scalar_type(), c.batch * c.particles * 3);
+    auto out = view_of(result, {c.batch, c.particles, 3}, "voxelizeBackward: gradCoords");
+    auto* job = new Job(info.Env(), "tcbm.voxelizeBackward", c.threads, [=]() mutable {
+      require_finite(x, "voxelizeBackward: coords");
+      auto op = [&](const at::Tensor& t) { return voxelize(t, spec, c.impl); };
+      out.copy_(vjp(op, x.to(c.device), go.to(c.device)));
+    }, result);
+    return Queue(job, {coords, grad_density});
+  });
+}
+
+Napi::Value Collapse(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&] {
+    Options o(info, "collapse");
+    const auto c = common_options(o);
+    const auto spec = grid_options(o, false);
+    auto density = o.float_array("density");
+    auto d = view_of(density, {c.batch, c.particles, spec.size, spec.size, spec.size}, "collapse: density");
+    auto result = new_float_array(info.Env(), d.scalar_type(), c.batch * c.particles * 3);
+    auto out = view_of(result, {c.batch, c.particles, 3}, "collapse: coords");
+    auto* job = new Job(info.Env(), "tcbm.collapse", c.threads, [=]() mutable {
+      c10::InferenceMode guard;
+      collapse_into(d.to(c.device), spec.width, out, c.impl);
+      // A NaN/Inf anywhere in a particle's density reaches its coordinates:
+      // checking the small output finds it without a second pass over the grid.
+      require_finite(out, "collapse: density");
+    }, result);
+    return Queue(job, {density});
+  });
+}
+
+Napi::Value CollapseBackward(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&] {
+    Options o(info, "collapseBackward");
+    const auto c = common_options(o);
+    const auto spec = grid_options(o, false);
+    auto density = o.float_array("density");
+    auto grad_coords = o.float_array("gradCoords");
+    auto d = view_of(density, {c.batch, c.particles, spec.size, spec.size, spec.size}, "collapseBackward: density");
+    auto gc = view_of(grad_coords, {c.batch, c.particles, 3}, "collapseBackward: gradCoords");
+    TORCH_CHECK(gc.scalar_type() == d.scalar_type(), "collapseBackward: density and gradCoords must share a dtype");
+    auto result = new_float_array(info.Env(), d.scalar_type(), d.numel());
+    auto out = view_of(result, {c.batch, c.particles, spec.size, spec.size, spec.size}, "collapseBackward: gradDensity");
+    auto* job = new Job(info.Env(), "tcbm.collapseBackward", c.threads, [=]() mutable {
+      require_finite(gc, "collapseBackward: gradCoords");
+      auto op = [&](const at::Tensor& t) { return collapse(t, spec.width, c.impl); };
+      out.copy_(vjp(op, d.to(c.device), gc.to(c.device)));
+      require_finite(out.view({c.batch, c.particles, -1}).narrow(2, 0, 1), "collapseBackward: density");
+    }, result);
+    return Queue(job, {density, grad_coords});
+  });
+}
+
+}  // namespace
+
+void InitVoxel(Napi::Env env, Napi::Object exports) {
+  exports.Set("voxelize", Napi::Function::New(env, Voxelize, "voxelize"));
+  exports.Set("voxelizeBackward", Napi::Function::New(env, VoxelizeBackward, "voxelizeBackward"));
+  exports.Set("collapse", Napi::Function::New(env, Collapse, "collapse"));
+  exports.Set("collapseBackward", Napi::Function::New(env, CollapseBackward, "collapseBackward"));
+}
+
+}  // namespace tcbm::binding
