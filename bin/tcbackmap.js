@@ -1,0 +1,12 @@
+#!/usr/bin/env node
+'use strict';
+let cli;
+try {
+  cli = require('../dist/lib/cli.js');
+} catch (err) {
+  console.error('tcbackmap: the TypeScript build is missing (dist/lib/cli.js); run "npm run build" in the package folder');
+  process.exit(1);
+}
+cli.main(process.argv).then((code) => {
+  process.exitCode = code;
+});

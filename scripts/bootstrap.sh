@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Set up tcbackmap on a fresh Debian/Ubuntu machine; safe to run again.
+#   1. system packages that are missing: build tools, libtorch (apt's libtorch-dev
+#      unless LIBTORCH / Torch_DIR / a Python torch already provides one);
+#      with --bench also what the benchmarks compare against (python3-torch);
+#   2. npm ci, which builds the addon (install script) and the TypeScript (prepare);
+#   3. a smoke run of the addon (skip with --no-smoke).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bench=0
+smoke=1
+for arg in "$@"; do
+  case "$arg" in
+    --bench) bench=1 ;;
+    --no-smoke) smoke=0 ;;
+    *) echo "bootstrap.sh: unknown option $arg (expected --bench, --no-smoke)" >&2; exit 2 ;;
+  esac
+done
+
+say() { printf '\033[1m[bootstrap]\033[0m %s\n' "$*"; }
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+
+# ---------------------------------------------------------------- system packages
+need=()
+command -v cmake >/dev/null || need+=(cmake)
+command -v g++ >/dev/null || need+=(g++)
+command -v make >/dev/null || need+=(make)
+command -v git >/dev/null || need+=(git)
+
+torch_found() {
+  [ -n "${LIBTORCH:-}" ] && return 0
+  [ -n "${Torch_DIR:-}" ] && return 0
+  ls /usr/lib/*/cmake/Torch/TorchConfig.cmake /usr/lib/cmake/Torch/TorchConfig.cmake >/dev/null 2>&1 && return 0
+  for py in python3 /usr/bin/python3; do
+    "$py" - >/dev/null 2>&1 <<'PY' && return 0
+import os, torch.utils
+assert os.path.isfile(os.path.join(torch.utils.cmake_prefix_path, 'Torch', 'TorchConfig.cmake'))
+PY
+  done
+  return 1
+}
+torch_found || need+=(libtorch-dev)
+if [ "$bench" = 1 ]; then
+  /usr/bin/python3 -c 'import torch' >/dev/null 2>&1 || need+=(python3-torch)
+fi
+
+if [ "${#need[@]}" -gt 0 ]; then
+  if ! command -v apt-get >/dev/null; then
+    echo "bootstrap.sh: missing ${need[*]} and no apt-get here; install them by hand (see README)" >&2
+    exit 1
+  fi
+  say "installing ${need[*]} (apt)"
+  $SUDO apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${need[@]}"
+else
+  say "system packages present"
+fi
+
+node_ok=$(node -e 'const [a,b]=process.versions.node.split(".").map(Number); console.log(a>20||(a===20&&b>=17)?1:0)' 2>/dev/null || echo 0)
+if [ "$node_ok" != 1 ]; then
+  echo "bootstrap.sh: Node.js >= 20.17 is required (found $(node --version 2>/dev/null || echo none))" >&2
+  exit 1
+fi
+
+# ---------------------------------------------------------------- npm packages + build
+say "npm ci (builds the addon and the TypeScript)"
+npm ci --no-audit --no-fund
+
+if [ "$smoke" = 1 ]; then
+  say "smoke run"
+  node bin/tcbackmap.js info --check
+fi
