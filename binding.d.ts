@@ -47,4 +47,11 @@ export interface Binding {
   collapseBackward<A extends FloatArray>(
     o: JobOptions & FramesShape & GridOptions & { density: A; gradCoords: A },
   ): Promise<A>;
+  /**
+   * Benchmark: milliseconds of each of `repeats` forward+backward passes of
+   * collapse(voxelize(x)) through autograd on random float32 coordinates (after `warmup` passes).
+   */
+  timeVoxelRoundTrip(
+    o: JobOptions & FramesShape & GridOptions & { sigma: number; repeats: number; warmup?: number },
+  ): Promise<Float64Array>;
 }

@@ -3,7 +3,10 @@
 #include "binding_util.h"
 #include "core/voxel.h"
 
+#include <ATen/CPUGeneratorImpl.h>
 #include <c10/core/InferenceMode.h>
+
+#include <chrono>
 #include <torch/csrc/autograd/autograd.h>
 
 namespace tcbm::binding {
@@ -121,6 +124,39 @@ Napi::Value CollapseBackward(const Napi::CallbackInfo& info) {
   });
 }
 
+// Times forward + backward of collapse(voxelize(x)) through autograd, as a
+// training step uses them, entirely in C++ so that nothing else is measured.
+Napi::Value TimeVoxelRoundTrip(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&] {
+    Options o(info, "timeVoxelRoundTrip");
+    const auto c = common_options(o);
+    const auto spec = grid_options(o, true);
+    const int64_t repeats = o.positive_int("repeats");
+    const int64_t warmup = o.int_or("warmup", 3);
+    auto result = Napi::Float64Array::New(info.Env(), repeats);
+    auto times = view_of(result, {repeats}, "timeVoxelRoundTrip: times");
+    auto* job = new Job(info.Env(), "tcbm.timeVoxelRoundTrip", c.threads, [=]() mutable {
+      auto gen = at::make_generator<at::CPUGeneratorImpl>(1234);
+      auto opts = at::TensorOptions().dtype(at::kFloat);
+      auto x = (at::rand({c.batch, c.particles, 3}, gen, opts) - 0.5) * (spec.width / 2);
+      auto w = at::randn({c.batch, c.particles, 3}, gen, opts);
+      x = x.to(c.device);
+      w = w.to(c.device);
+      auto* out = times.data_ptr<double>();
+      for (int64_t r = -warmup; r < repeats; ++r) {
+        const auto t0 = std::chrono::steady_clock::now();
+        auto xr = x.detach().requires_grad_(true);
+        auto coords = collapse(voxelize(xr, spec, c.impl), spec.width, c.impl);
+        auto grad = torch::autograd::grad({(coords * w).sum()}, {xr})[0];
+        grad.sum().item<float>();  // waits for the device
+        const auto t1 = std::chrono::steady_clock::now();
+        if (r >= 0) out[r] = std::chrono::duration<double, std::milli>(t1 - t0).count();
+      }
+    }, result);
+    return Queue(job, {});
+  });
+}
+
 }  // namespace
 
 void InitVoxel(Napi::Env env, Napi::Object exports) {
@@ -128,6 +164,7 @@ void InitVoxel(Napi::Env env, Napi::Object exports) {
   exports.Set("voxelizeBackward", Napi::Function::New(env, VoxelizeBackward, "voxelizeBackward"));
   exports.Set("collapse", Napi::Function::New(env, Collapse, "collapse"));
   exports.Set("collapseBackward", Napi::Function::New(env, CollapseBackward, "collapseBackward"));
+  exports.Set("timeVoxelRoundTrip", Napi::Function::New(env, TimeVoxelRoundTrip, "timeVoxelRoundTrip"));
 }
 
 }  // namespace tcbm::binding

@@ -200,60 +200,31 @@ void collapse_backward_cpu(const at::Tensor& coords, const at::Tensor& norm, con
 }
 
 // ------------------------------------------------- device-agnostic tensor path
+// Separable tensor expressions that plain autograd differentiates: what runs on
+// CUDA (and, on CPU, with impl "tensor").
 
-// [B,N,3,G] differences g - x and their Gaussians.
-std::pair<at::Tensor, at::Tensor> axis_terms(const at::Tensor& coords, const at::Tensor& grid, double sigma) {
-  auto diff = grid.view({1, 1, 1, -1}) - coords.unsqueeze(-1);
-  auto e = at::exp(diff.square() * (-1.0 / (2.0 * sigma * sigma)));
-  return {diff, e};
-}
-
-at::Tensor outer3(const at::Tensor& ex, const at::Tensor& ey, const at::Tensor& ez) {
+at::Tensor voxelize_tensor(const at::Tensor& coords, const GridSpec& spec) {
+  auto g = grid_axis(spec.size, spec.width, coords.options());
+  auto e = at::exp((g.view({1, 1, 1, -1}) - coords.unsqueeze(-1)).square() * (-1.0 / (2.0 * spec.sigma * spec.sigma)));
+  auto ex = e.select(2, 0), ey = e.select(2, 1), ez = e.select(2, 2);  // [B,N,G] each
   return ex.unsqueeze(-1).unsqueeze(-1) * ey.unsqueeze(-2).unsqueeze(-1) * ez.unsqueeze(-2).unsqueeze(-2);
 }
 
-at::Tensor voxelize_forward_tensor(const at::Tensor& coords, const at::Tensor& grid, double sigma) {
-  auto e = axis_terms(coords, grid, sigma).second;
-  return outer3(e.select(2, 0), e.select(2, 1), e.select(2, 2));
-}
-
-at::Tensor voxelize_backward_tensor(const at::Tensor& coords, const at::Tensor& grid, double sigma,
-                                    const at::Tensor& go) {
-  auto [diff, e] = axis_terms(coords, grid, sigma);
-  auto de = e * diff * (1.0 / (sigma * sigma));
-  auto ex = e.select(2, 0), ey = e.select(2, 1), ez = e.select(2, 2);
-  auto s = at::einsum("bnijk,bnk->bnij", {go, ez});
-  auto gx = at::einsum("bnij,bni,bnj->bn", {s, de.select(2, 0), ey});
-  auto gy = at::einsum("bnij,bni,bnj->bn", {s, ex, de.select(2, 1)});
-  auto w = at::einsum("bnijk,bni,bnj->bnk", {go, ex, ey});
-  auto gz = (w * de.select(2, 2)).sum(-1);
-  return at::stack({gx, gy, gz}, -1);
-}
-
-std::pair<at::Tensor, at::Tensor> collapse_forward_tensor(const at::Tensor& density, const at::Tensor& grid) {
-  auto m = at::stack({density.sum({3, 4}), density.sum({2, 4}), density.sum({2, 3})}, 2);  // [B,N,3,G]
-  auto norm = m.select(2, 0).sum(-1).clamp_min(kCollapseEps);                               // [B,N]
-  return {(m * grid).sum(-1) / norm.unsqueeze(-1), norm};
-}
-
-at::Tensor collapse_backward_tensor(const at::Tensor& coords, const at::Tensor& norm, const at::Tensor& grid,
-                                    const at::Tensor& gc) {
-  auto t = gc.unsqueeze(-1) * (grid.view({1, 1, 1, -1}) - coords.unsqueeze(-1)) / norm.view({norm.size(0), norm.size(1), 1, 1});
-  auto tx = t.select(2, 0), ty = t.select(2, 1), tz = t.select(2, 2);
-  return tx.unsqueeze(-1).unsqueeze(-1) + ty.unsqueeze(-2).unsqueeze(-1) + tz.unsqueeze(-2).unsqueeze(-2);
+at::Tensor collapse_tensor(const at::Tensor& density, double width) {
+  auto g = grid_axis(density.size(2), width, density.options());
+  auto m = at::stack({density.sum({3, 4}), density.sum({2, 4}), density.sum({2, 3})}, 2);  // [B,N,3,G] marginals
+  auto norm = m.select(2, 0).sum(-1, /*keepdim=*/true).clamp_min(kCollapseEps);             // [B,N,1]
+  return (m * g).sum(-1) / norm;
 }
 
 // ------------------------------------------------------------- autograd Functions
 
 struct VoxelizeFunction : public torch::autograd::Function<VoxelizeFunction> {
-  static at::Tensor forward(AutogradContext* ctx, const at::Tensor& coords, int64_t size, double width, double sigma,
-                            bool fused) {
+  static at::Tensor forward(AutogradContext* ctx, const at::Tensor& coords, int64_t size, double width, double sigma) {
     auto x = coords.contiguous();
     auto grid = grid_axis(size, width, x.options());
     ctx->save_for_backward({x, grid});
     ctx->saved_data["sigma"] = sigma;
-    ctx->saved_data["fused"] = fused;
-    if (!fused) return voxelize_forward_tensor(x, grid, sigma);
     auto out = at::empty({x.size(0), x.size(1), size, size, size}, x.options());
     AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "voxelize_forward", [&] {
       voxelize_forward_cpu<scalar_t>(x, grid, sigma, out);
@@ -266,35 +237,24 @@ struct VoxelizeFunction : public torch::autograd::Function<VoxelizeFunction> {
     const auto &x = saved[0], &grid = saved[1];
     const double sigma = ctx->saved_data["sigma"].toDouble();
     auto go = grads[0].contiguous();
-    at::Tensor gc;
-    if (ctx->saved_data["fused"].toBool()) {
-      gc = at::empty_like(x);
-      AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "voxelize_backward", [&] {
-        voxelize_backward_cpu<scalar_t>(x, grid, sigma, go, gc);
-      });
-    } else {
-      gc = voxelize_backward_tensor(x, grid, sigma, go);
-    }
-    return {gc, at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor()};
+    auto gc = at::empty_like(x);
+    AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "voxelize_backward", [&] {
+      voxelize_backward_cpu<scalar_t>(x, grid, sigma, go, gc);
+    });
+    return {gc, at::Tensor(), at::Tensor(), at::Tensor()};
   }
 };
 
 struct CollapseFunction : public torch::autograd::Function<CollapseFunction> {
-  static at::Tensor forward(AutogradContext* ctx, const at::Tensor& density, double width, bool fused) {
+  static at::Tensor forward(AutogradContext* ctx, const at::Tensor& density, double width) {
     auto d = density.contiguous();
     auto grid = grid_axis(d.size(2), width, d.options());
-    at::Tensor coords, norm;
-    if (fused) {
-      coords = at::empty({d.size(0), d.size(1), 3}, d.options());
-      norm = at::empty({d.size(0), d.size(1)}, d.options());
-      AT_DISPATCH_FLOATING_TYPES(d.scalar_type(), "collapse_forward", [&] {
-        collapse_forward_cpu<scalar_t>(d, grid, coords, norm);
-      });
-    } else {
-      std::tie(coords, norm) = collapse_forward_tensor(d, grid);
-    }
+    auto coords = at::empty({d.size(0), d.size(1), 3}, d.options());
+    auto norm = at::empty({d.size(0), d.size(1)}, d.options());
+    AT_DISPATCH_FLOATING_TYPES(d.scalar_type(), "collapse_forward", [&] {
+      collapse_forward_cpu<scalar_t>(d, grid, coords, norm);
+    });
     ctx->save_for_backward({coords, norm, grid});
-    ctx->saved_data["fused"] = fused;
     return coords;
   }
 
@@ -302,17 +262,12 @@ struct CollapseFunction : public torch::autograd::Function<CollapseFunction> {
     auto saved = ctx->get_saved_variables();
     const auto &coords = saved[0], &norm = saved[1], &grid = saved[2];
     auto gc = grads[0].contiguous();
-    at::Tensor gd;
-    if (ctx->saved_data["fused"].toBool()) {
-      const int64_t G = grid.size(0);
-      gd = at::empty({coords.size(0), coords.size(1), G, G, G}, coords.options());
-      AT_DISPATCH_FLOATING_TYPES(coords.scalar_type(), "collapse_backward", [&] {
-        collapse_backward_cpu<scalar_t>(coords, norm, grid, gc, gd);
-      });
-    } else {
-      gd = collapse_backward_tensor(coords, norm, grid, gc);
-    }
-    return {gd, at::Tensor(), at::Tensor()};
+    const int64_t G = grid.size(0);
+    auto gd = at::empty({coords.size(0), coords.size(1), G, G, G}, coords.options());
+    AT_DISPATCH_FLOATING_TYPES(coords.scalar_type(), "collapse_backward", [&] {
+      collapse_backward_cpu<scalar_t>(coords, norm, grid, gc, gd);
+    });
+    return {gd, at::Tensor()};
   }
 };
 
@@ -344,14 +299,16 @@ at::Tensor voxelize(const at::Tensor& coords, const GridSpec& grid, Impl impl) {
   TORCH_CHECK(grid.size >= 2 && grid.width > 0 && grid.sigma > 0,
               "grid needs size >= 2, width > 0 and sigma > 0");
   if (impl == Impl::Reference) return voxelize_reference(coords, grid);
-  return VoxelizeFunction::apply(coords, grid.size, grid.width, grid.sigma, use_fused(coords, impl));
+  if (!use_fused(coords, impl)) return voxelize_tensor(coords, grid);
+  return VoxelizeFunction::apply(coords, grid.size, grid.width, grid.sigma);
 }
 
 at::Tensor collapse(const at::Tensor& density, double width, Impl impl) {
   check_density(density);
   TORCH_CHECK(width > 0, "collapse needs width > 0");
   if (impl == Impl::Reference) return collapse_reference(density, width);
-  return CollapseFunction::apply(density, width, use_fused(density, impl));
+  if (!use_fused(density, impl)) return collapse_tensor(density, width);
+  return CollapseFunction::apply(density, width);
 }
 
 void voxelize_into(const at::Tensor& coords, const GridSpec& grid, at::Tensor& out, Impl impl) {
