@@ -4,7 +4,21 @@ export type ErrorCode =
   | 'ERR_INVALID_ARG_TYPE'
   | 'ERR_INVALID_ARG_VALUE'
   | 'ERR_OUT_OF_RANGE'
-  | 'ERR_ADDON_LOAD';
+  | 'ERR_ADDON_LOAD'
+  /** a file that does not exist or cannot be opened */
+  | 'ERR_FILE_NOT_FOUND'
+  /** an extension no codec handles */
+  | 'ERR_UNKNOWN_FORMAT'
+  /** wrong magic number, impossible header, a record that does not parse */
+  | 'ERR_BAD_FORMAT'
+  /** the file ends inside a frame or header */
+  | 'ERR_TRUNCATED'
+  /** atoms in a file differ from the topology or from the other files */
+  | 'ERR_ATOM_COUNT'
+  /** NaN or infinite coordinates */
+  | 'ERR_NON_FINITE'
+  /** a force, option or feature a file uses that tcbackmap does not support */
+  | 'ERR_UNSUPPORTED';
 
 export class TcbmError extends Error {
   constructor(
@@ -27,6 +41,15 @@ export function describeValue(value: unknown): string {
   if (typeof value === 'object') return `object ${value.constructor?.name ?? 'Object'}`;
   const shown = typeof value === 'string' ? JSON.stringify(value) : String(value);
   return `${shown} of type ${typeof value}`;
+}
+
+/**
+ * An error about a file, in one line: "<file>: frame 12: <problem>". The frame is
+ * 0-based within that file and omitted when the problem is not in a frame.
+ */
+export function fileError(code: ErrorCode, file: string, problem: string, frame?: number): TcbmError {
+  const where = frame === undefined ? '' : `frame ${frame}: `;
+  return new TcbmError(code, `${file}: ${where}${problem}`);
 }
 
 export function invalidType(expected: string, name: string, received: unknown): TypeError {
