@@ -1,14 +1,29 @@
 // The tcbackmap command line. Bad input ends with one line naming the problem
-// and a non-zero exit, never a stack trace.
-import { Command, CommanderError } from 'commander';
+// and a non-zero exit, never a stack trace; long work shows progress on a TTY
+// and a summary line at the end; --json prints one JSON object instead.
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { convert } from './convert';
 import { info } from './info';
+import { progress } from './progress';
 import { selfCheck } from './selfcheck';
+
+function positiveNumber(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`expected a positive number, got "${value}"`);
+  return n;
+}
+
+/** Prints either the JSON object or the human summary line. */
+function report(json: boolean | undefined, result: object, summary: string): void {
+  console.log(json ? JSON.stringify(result) : summary);
+}
 
 function program(): Command {
   const cli = new Command('tcbackmap')
     .description('Temporally coherent backmapping of coarse-grained trajectories to atomistic resolution')
     .showHelpAfterError('(run "tcbackmap --help" for usage)')
-    .exitOverride();
+    .exitOverride()
+    .configureOutput({ outputError: (str, write) => write(`tcbackmap: ${str.replace(/^error: /, '')}`) });
 
   cli
     .command('info')
@@ -34,6 +49,32 @@ function program(): Command {
       }
       if (check && !check.ok) throw new Error('the kernel check failed: this build computes wrong results');
     });
+
+  cli
+    .command('convert')
+    .description('convert a trajectory between DCD, XTC and multi-model PDB (chosen by extension)')
+    .option('--top <pdb>', 'topology PDB (checks the atom count; needed to write PDB from DCD/XTC)')
+    .requiredOption('--traj <file>', 'input trajectory (.dcd, .xtc, .pdb)')
+    .requiredOption('--out <file>', 'output trajectory (.dcd, .xtc, .pdb)')
+    .option('--precision <p>', 'XTC precision in 1/nm', positiveNumber, 1000)
+    .option('--json', 'print one JSON object')
+    .action(async (opts: { top?: string; traj: string; out: string; precision: number; json?: boolean }) => {
+      let bar: ReturnType<typeof progress> | undefined;
+      try {
+        const result = await convert({
+          ...opts,
+          onProgress: (done, total) => {
+            bar ??= progress('convert', total, 'frames', !opts.json && process.stderr.isTTY === true);
+            bar.update(done);
+          },
+        });
+        bar?.stop();
+        report(opts.json, result, `converted ${result.frames} frames x ${result.atoms} atoms to ${result.out} in ${result.seconds.toFixed(1)} s`);
+      } finally {
+        bar?.stop();
+      }
+    });
+
   return cli;
 }
 
@@ -42,7 +83,7 @@ export async function main(argv: string[]): Promise<number> {
     await program().parseAsync(argv);
     return 0;
   } catch (err) {
-    if (err instanceof CommanderError) return err.exitCode; // commander already printed its message
+    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2; // commander printed its one line
     console.error(`tcbackmap: ${(err as Error).message.split('\n')[0]}`);
     return 1;
   }

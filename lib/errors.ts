@@ -18,7 +18,9 @@ export type ErrorCode =
   /** NaN or infinite coordinates */
   | 'ERR_NON_FINITE'
   /** a force, option or feature a file uses that tcbackmap does not support */
-  | 'ERR_UNSUPPORTED';
+  | 'ERR_UNSUPPORTED'
+  /** the caller aborted the work (AbortSignal, SIGINT) */
+  | 'ERR_CANCELLED';
 
 export class TcbmError extends Error {
   constructor(

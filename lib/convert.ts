@@ -1,0 +1,53 @@
+// Any supported trajectory format to any other, streamed chunk by chunk.
+import { TcbmError } from './errors';
+import { topologyFromPdb } from './io/pdb';
+import { createTrajectory, formatOf, openTrajectory } from './io/trajectory';
+import type { Topology } from './io/types';
+
+export interface ConvertOptions {
+  /** topology PDB: checks the atom count; needed to write PDB from DCD/XTC */
+  top?: string;
+  traj: string;
+  out: string;
+  /** XTC precision when writing XTC (1/nm, default 1000) */
+  precision?: number;
+  chunkFrames?: number;
+  onProgress?: (done: number, total: number) => void;
+  signal?: AbortSignal;
+}
+
+export interface ConvertResult {
+  frames: number;
+  atoms: number;
+  out: string;
+  seconds: number;
+}
+
+export async function convert(o: ConvertOptions): Promise<ConvertResult> {
+  const start = Date.now();
+  formatOf(o.out); // an unknown output extension fails before any work
+  let topology: Topology | undefined;
+  if (o.top) topology = await topologyFromPdb(o.top);
+  else if (formatOf(o.traj) === 'pdb') topology = await topologyFromPdb(o.traj);
+  const reader = await openTrajectory(o.traj, { atoms: topology?.atoms.length });
+  try {
+    const total = await reader.frameCount();
+    const writer = await createTrajectory(o.out, { atoms: reader.atoms, topology, precision: o.precision });
+    let done = 0;
+    try {
+      for await (const chunk of reader.chunks(o.chunkFrames)) {
+        if (o.signal?.aborted) throw new TcbmError('ERR_CANCELLED', 'convert: cancelled');
+        await writer.write(chunk);
+        done += chunk.frames;
+        o.onProgress?.(done, total);
+      }
+      await writer.close();
+    } catch (err) {
+      await writer.abort();
+      throw err;
+    }
+    return { frames: done, atoms: reader.atoms, out: o.out, seconds: (Date.now() - start) / 1000 };
+  } finally {
+    await reader.close();
+  }
+}
