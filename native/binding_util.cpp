@@ -45,6 +45,22 @@ double Options::positive_number(const char* key) const {
   return d;
 }
 
+double Options::number_or(const char* key, double fallback) const {
+  auto v = get(key);
+  if (v.IsUndefined()) return fallback;
+  if (!v.IsNumber()) throw Napi::TypeError::New(env_, op_ + ": expected number for " + key);
+  const double d = v.As<Napi::Number>().DoubleValue();
+  if (!std::isfinite(d)) throw Napi::RangeError::New(env_, op_ + ": expected finite number for " + key);
+  return d;
+}
+
+bool Options::bool_or(const char* key, bool fallback) const {
+  auto v = get(key);
+  if (v.IsUndefined()) return fallback;
+  if (!v.IsBoolean()) throw Napi::TypeError::New(env_, op_ + ": expected boolean for " + key);
+  return v.As<Napi::Boolean>().Value();
+}
+
 std::string Options::string_or(const char* key, const std::string& fallback) const {
   auto v = get(key);
   if (v.IsUndefined()) return fallback;

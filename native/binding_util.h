@@ -47,6 +47,8 @@ class Options {
   int64_t positive_int(const char* key) const;
   int64_t int_or(const char* key, int64_t fallback) const;
   double positive_number(const char* key) const;
+  double number_or(const char* key, double fallback) const;
+  bool bool_or(const char* key, bool fallback) const;
   std::string string_or(const char* key, const std::string& fallback) const;
 
  private:
@@ -95,21 +97,33 @@ class TorchWorker : public Napi::AsyncWorker {
   bool range_error_ = false;
 };
 
-// A job given as a function: runs `run` off the main thread, resolves with `result`.
+// A job given as functions: runs `run` off the main thread, then resolves with
+// `result` (preallocated) or with what `make_result` builds on the main thread.
 class Job : public TorchWorker {
  public:
+  using Builder = std::function<Napi::Value(Napi::Env)>;
   Job(Napi::Env env, const char* name, int64_t threads, std::function<void()> run, const Napi::Object& result)
       : TorchWorker(env, name, threads), run_(std::move(run)), result_(Napi::Persistent(result)) {}
+  Job(Napi::Env env, const char* name, int64_t threads, std::function<void()> run, Builder make_result)
+      : TorchWorker(env, name, threads), run_(std::move(run)), make_result_(std::move(make_result)) {}
   using TorchWorker::keep;
 
  protected:
   void Run() override { run_(); }
-  Napi::Value Result(Napi::Env env) override { return result_.Value(); }
+  Napi::Value Result(Napi::Env env) override { return make_result_ ? make_result_(env) : result_.Value(); }
 
  private:
   std::function<void()> run_;
   Napi::ObjectReference result_;
+  Builder make_result_;
 };
+
+// Queues a job, keeping `keep` (inputs, outputs, the owning object) alive until it ends.
+inline Napi::Value queue_job(Job* job, const std::vector<Napi::Object>& keep) {
+  for (const auto& k : keep) job->keep(k);
+  job->Queue();
+  return job->promise();
+}
 
 // Throws RangeError naming the first frame and particle of t [B,N,...] that is NaN or infinite.
 void require_finite(const at::Tensor& t, const std::string& what);

@@ -36,12 +36,6 @@ at::Tensor vjp(const std::function<at::Tensor(const at::Tensor&)>& op, const at:
   return torch::autograd::grad({y}, {x}, {grad_out})[0];
 }
 
-Napi::Value Queue(Job* job, const std::vector<Napi::Object>& keep) {
-  for (const auto& k : keep) job->keep(k);
-  job->Queue();
-  return job->promise();
-}
-
 Napi::Value Voxelize(const Napi::CallbackInfo& info) {
   return guarded(info.Env(), [&] {
     Options o(info, "voxelize");
@@ -56,7 +50,7 @@ Napi::Value Voxelize(const Napi::CallbackInfo& info) {
       require_finite(x, "voxelize: coords");
       voxelize_into(x.to(c.device), spec, out, c.impl);
     }, result);
-    return Queue(job, {coords});
+    return queue_job(job, {coords});
   });
 }
 
@@ -78,7 +72,7 @@ Napi::Value VoxelizeBackward(const Napi::CallbackInfo& info) {
       auto op = [&](const at::Tensor& t) { return voxelize(t, spec, c.impl); };
       out.copy_(vjp(op, x.to(c.device), go.to(c.device)));
     }, result);
-    return Queue(job, {coords, grad_density});
+    return queue_job(job, {coords, grad_density});
   });
 }
 
@@ -98,7 +92,7 @@ Napi::Value Collapse(const Napi::CallbackInfo& info) {
       // checking the small output finds it without a second pass over the grid.
       require_finite(out, "collapse: density");
     }, result);
-    return Queue(job, {density});
+    return queue_job(job, {density});
   });
 }
 
@@ -120,7 +114,7 @@ Napi::Value CollapseBackward(const Napi::CallbackInfo& info) {
       out.copy_(vjp(op, d.to(c.device), gc.to(c.device)));
       require_finite(out.view({c.batch, c.particles, -1}).narrow(2, 0, 1), "collapseBackward: density");
     }, result);
-    return Queue(job, {density, grad_coords});
+    return queue_job(job, {density, grad_coords});
   });
 }
 
@@ -153,7 +147,7 @@ Napi::Value TimeVoxelRoundTrip(const Napi::CallbackInfo& info) {
         if (r >= 0) out[r] = std::chrono::duration<double, std::milli>(t1 - t0).count();
       }
     }, result);
-    return Queue(job, {});
+    return queue_job(job, {});
   });
 }
 

@@ -1,0 +1,40 @@
+// Loss-weight schedules of the paper as small pure functions of the step.
+
+export interface GammaSchedule {
+  /** steps with gamma = 0 (the energy term off while structures are still wild) */
+  n0: number;
+  /** steps of the exponential anneal from `start` to `end` after n0 */
+  n1: number;
+  start?: number;
+  end?: number;
+}
+
+/** Paper Eq. 5: 0 before n0, then start·(end/start)^((step−n0)/n1), then end. Defaults 1e-6 → 1. */
+export function gammaAt(step: number, s: GammaSchedule): number {
+  const start = s.start ?? 1e-6;
+  const end = s.end ?? 1;
+  if (step < s.n0) return 0;
+  if (s.n1 <= 0 || step >= s.n0 + s.n1) return end;
+  return start * Math.pow(end / start, (step - s.n0) / s.n1);
+}
+
+export type BetaSchedule =
+  | { kind: 'constant'; value: number }
+  /**
+   * Paper Eq. 6, cyclic sigmoid annealing: within each of `cycles` cycles of
+   * `length` steps, β = max / (1 + exp(−width·(τ − centre))) with τ ∈ [0, 1) the
+   * position in the cycle; `max` after the last cycle.
+   */
+  | { kind: 'cyclic'; cycles: number; length: number; width: number; centre: number; max: number };
+
+export function betaAt(step: number, s: BetaSchedule): number {
+  if (s.kind === 'constant') return s.value;
+  if (step >= s.cycles * s.length) return s.max;
+  const tau = (step % s.length) / s.length;
+  return s.max / (1 + Math.exp(-s.width * (tau - s.centre)));
+}
+
+/** Gradient-norm clipping starts with the energy term (after n0); 0 = off. */
+export function clipAt(step: number, gamma: GammaSchedule, clipNorm: number): number {
+  return step >= gamma.n0 ? clipNorm : 0;
+}

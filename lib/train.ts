@@ -1,0 +1,249 @@
+// Training the cVAE: batches of (A(t-1), A(t), C(t)) pairs that never cross a
+// trajectory boundary, each sample centred on its CG beads and given one random
+// rotation for its three configurations, the paper's loss schedules, and
+// checkpoints that resume the run bit for bit. Numerics run natively; this
+// file drives them and is what an app awaits.
+import type { NativeModel } from '../binding';
+import { TcbmError } from './errors';
+import type { Topology } from './io/types';
+import { applyMapping, type CgMapping } from './mapping';
+import { defaultThreads, native } from './native';
+import { PRESETS, type Architecture, type Preset, type TrainingSettings } from './presets';
+import { serialize } from './queue';
+import { Rng } from './rng';
+import { betaAt, clipAt, gammaAt } from './schedules';
+
+/** Atomistic trajectories of one molecule, each file its own trajectory. */
+export interface TrainingData {
+  topology: Topology;
+  mapping: CgMapping;
+  /** one [frames, atoms, 3] nm array per trajectory file */
+  trajectories: Float32Array[];
+  /** names for logs (file paths) */
+  names?: string[];
+}
+
+export interface TrainerOptions {
+  preset: string | Preset;
+  /** overrides of the preset's training settings (steps, batch, …) */
+  training?: Partial<TrainingSettings>;
+  seed?: number;
+  threads?: number;
+  /** false trains the frame-based ablation: the model never sees A(t-1) */
+  previousFrame?: boolean;
+  /** random rotations of every sample (default true); false only for diagnostics such as overfitting checks */
+  augment?: boolean;
+  /** differentiable energy for the γ term; without it the energy loss is 0 */
+  energy?: unknown;
+}
+
+export interface StepReport {
+  step: number;
+  gamma: number;
+  beta: number;
+  total: number;
+  voxel: number;
+  coord: number;
+  cg: number;
+  edm: number;
+  energy: number;
+  kl: number;
+  gradNorm: number;
+  ms: number;
+}
+
+interface Pair {
+  trajectory: number;
+  frame: number; // t; the pair is (t-1, t)
+}
+
+export function resolvePreset(preset: string | Preset): Preset {
+  if (typeof preset !== 'string') return preset;
+  const p = PRESETS[preset];
+  if (!p) throw new TcbmError('ERR_INVALID_ARG_VALUE', `unknown preset "${preset}" (expected one of ${Object.keys(PRESETS).join(', ')})`);
+  return p;
+}
+
+/** Every (t-1, t) pair inside each trajectory; none spans two files. */
+export function framePairs(frameCounts: number[]): Pair[] {
+  const pairs: Pair[] = [];
+  frameCounts.forEach((n, trajectory) => {
+    for (let frame = 1; frame < n; frame++) pairs.push({ trajectory, frame });
+  });
+  return pairs;
+}
+
+const IDENTITY = Float64Array.of(1, 0, 0, 0, 1, 0, 0, 0, 1);
+
+/** Applies the row-major 3x3 rotation r to `count` points of `src` (after subtracting c) into `dst`. */
+function centreRotate(src: Float32Array, srcOffset: number, count: number, c: number[], r: Float64Array, dst: Float32Array, dstOffset: number): void {
+  for (let i = 0; i < count; i++) {
+    const x = src[srcOffset + 3 * i] - c[0];
+    const y = src[srcOffset + 3 * i + 1] - c[1];
+    const z = src[srcOffset + 3 * i + 2] - c[2];
+    dst[dstOffset + 3 * i] = r[0] * x + r[1] * y + r[2] * z;
+    dst[dstOffset + 3 * i + 1] = r[3] * x + r[4] * y + r[5] * z;
+    dst[dstOffset + 3 * i + 2] = r[6] * x + r[7] * y + r[8] * z;
+  }
+}
+
+/** Centroid of `count` points at `offset`. */
+export function centroid(src: Float32Array, offset: number, count: number): number[] {
+  let x = 0, y = 0, z = 0;
+  for (let i = 0; i < count; i++) {
+    x += src[offset + 3 * i];
+    y += src[offset + 3 * i + 1];
+    z += src[offset + 3 * i + 2];
+  }
+  return [x / count, y / count, z / count];
+}
+
+export class Trainer {
+  step = 0;
+  private readonly pairs: Pair[];
+  private readonly cg: Float32Array[];
+  private constructor(
+    readonly preset: Preset,
+    readonly settings: TrainingSettings,
+    readonly data: TrainingData,
+    readonly model: NativeModel,
+    private rng: Rng,
+    readonly threads: number,
+    readonly previousFrame: boolean,
+    readonly seed: number,
+    readonly augment: boolean,
+  ) {
+    const atoms = data.topology.atoms.length;
+    this.pairs = framePairs(data.trajectories.map((t) => t.length / (atoms * 3)));
+    if (this.pairs.length === 0) throw new TcbmError('ERR_INVALID_ARG_VALUE', 'training needs at least one trajectory with 2 or more frames');
+    this.cg = data.trajectories.map((t) => applyMapping(data.mapping, t, t.length / (atoms * 3)));
+  }
+
+  static create(data: TrainingData, options: TrainerOptions): Trainer {
+    const preset = resolvePreset(options.preset);
+    const settings = { ...preset.training, ...options.training };
+    const atoms = data.topology.atoms.length;
+    if (data.mapping.atoms !== atoms) {
+      throw new TcbmError('ERR_ATOM_COUNT', `the mapping is for ${data.mapping.atoms} atoms but the topology has ${atoms}`);
+    }
+    data.trajectories.forEach((t, i) => {
+      if (t.length % (atoms * 3) !== 0) {
+        throw new TcbmError('ERR_ATOM_COUNT', `${data.names?.[i] ?? `trajectory ${i}`}: not a whole number of ${atoms}-atom frames`);
+      }
+    });
+    const seed = options.seed ?? 1;
+    const previousFrame = options.previousFrame ?? true;
+    const model = newModel(preset.architecture, data, settings.learningRate, seed, previousFrame);
+    if (options.energy) model.setEnergy(options.energy);
+    return new Trainer(
+      preset, settings, data, model, new Rng(seed), options.threads ?? defaultThreads(), previousFrame, seed, options.augment ?? true,
+    );
+  }
+
+  get parameterCount(): number {
+    return this.model.parameterCount();
+  }
+
+  get pairCount(): number {
+    return this.pairs.length;
+  }
+
+  /** The batch of the current RNG state: pairs, centring, rotations, latent noise. */
+  private batch(): { aaT: Float32Array; aaPrev: Float32Array; cgT: Float32Array; eps: Float32Array } {
+    const B = this.settings.batch;
+    const N = this.data.topology.atoms.length;
+    const n = this.data.mapping.beads;
+    const aaT = new Float32Array(B * N * 3);
+    const aaPrev = new Float32Array(B * N * 3);
+    const cgT = new Float32Array(B * n * 3);
+    for (let b = 0; b < B; b++) {
+      const { trajectory, frame } = this.pairs[this.rng.int(this.pairs.length)];
+      const aa = this.data.trajectories[trajectory];
+      const cg = this.cg[trajectory];
+      const c = centroid(cg, frame * n * 3, n);
+      const r = this.augment ? this.rng.rotation() : IDENTITY;
+      centreRotate(aa, frame * N * 3, N, c, r, aaT, b * N * 3);
+      centreRotate(aa, (frame - 1) * N * 3, N, c, r, aaPrev, b * N * 3);
+      centreRotate(cg, frame * n * 3, n, c, r, cgT, b * n * 3);
+    }
+    const eps = this.rng.normals(new Float32Array(B * this.preset.architecture.latent));
+    return { aaT, aaPrev, cgT, eps };
+  }
+
+  /** One optimisation step; resolves with every loss term. */
+  async next(): Promise<StepReport> {
+    const s = this.settings;
+    const gamma = gammaAt(this.step, s.gamma);
+    const beta = betaAt(this.step, s.beta);
+    const batch = this.batch();
+    const start = Date.now();
+    const terms = await serialize(() =>
+      this.model.trainStep({
+        ...batch,
+        batch: s.batch,
+        gamma,
+        beta,
+        clipNorm: clipAt(this.step, s.gamma, s.clipNorm),
+        energyClamp: s.energyClamp,
+        threads: this.threads,
+      }),
+    );
+    const report: StepReport = { step: this.step, gamma, beta, ...terms, ms: Date.now() - start };
+    this.step++;
+    return report;
+  }
+
+  /** Steps until `until` (default: the settings' step count) or until `signal` aborts. */
+  async *run(until = this.settings.steps, signal?: AbortSignal): AsyncIterableIterator<StepReport> {
+    while (this.step < until && !signal?.aborted) yield await this.next();
+  }
+
+  /** Everything needed to continue this run exactly: step, RNG state, weights and optimiser. */
+  async checkpoint(): Promise<TrainerState> {
+    const weights = await serialize(() => this.model.save({ optimizer: true, threads: this.threads }));
+    return {
+      preset: this.preset,
+      settings: this.settings,
+      step: this.step,
+      rng: this.rng.state(),
+      seed: this.seed,
+      previousFrame: this.previousFrame,
+      augment: this.augment,
+      weights,
+    };
+  }
+
+  /** A trainer that continues from `state` on the same data. */
+  static async resume(data: TrainingData, state: TrainerState, options: Pick<TrainerOptions, 'threads' | 'energy'> = {}): Promise<Trainer> {
+    const model = newModel(state.preset.architecture, data, state.settings.learningRate, state.seed, state.previousFrame);
+    if (options.energy) model.setEnergy(options.energy);
+    const trainer = new Trainer(
+      state.preset, state.settings, data, model, Rng.fromState(state.rng),
+      options.threads ?? defaultThreads(), state.previousFrame, state.seed, state.augment,
+    );
+    await serialize(() => model.load({ bytes: state.weights, optimizer: true, threads: trainer.threads }));
+    trainer.step = state.step;
+    return trainer;
+  }
+}
+
+export interface TrainerState {
+  preset: Preset;
+  settings: TrainingSettings;
+  step: number;
+  rng: number[];
+  seed: number;
+  previousFrame: boolean;
+  augment: boolean;
+  weights: Uint8Array;
+}
+
+export function newModel(arch: Architecture, data: Pick<TrainingData, 'topology' | 'mapping'>, learningRate: number, seed: number, previousFrame: boolean): NativeModel {
+  const Model = native().Model;
+  return new Model({
+    config: { ...arch, atoms: data.topology.atoms.length, beads: data.mapping.beads, previousFrame },
+    learningRate,
+    seed,
+    mapping: data.mapping.matrix,
+  });
+}

@@ -1,0 +1,240 @@
+// The cVAE as a JS class: construction, training steps, encode/decode and
+// (de)serialisation, each heavy call an async job that keeps the object alive.
+#include "binding.h"
+#include "binding_util.h"
+#include "core/model.h"
+
+#include <memory>
+
+namespace tcbm::binding {
+namespace {
+
+ModelConfig config_from(const Napi::Object& o, Napi::Env env) {
+  auto num = [&](const char* key) -> double {
+    auto v = o.Get(key);
+    if (!v.IsNumber()) throw Napi::TypeError::New(env, std::string("Model: expected number for config.") + key);
+    return v.As<Napi::Number>().DoubleValue();
+  };
+  ModelConfig c;
+  c.atoms = static_cast<int64_t>(num("atoms"));
+  c.beads = static_cast<int64_t>(num("beads"));
+  c.grid = static_cast<int64_t>(num("grid"));
+  c.width = num("width");
+  c.sigma = num("sigma");
+  c.latent = static_cast<int64_t>(num("latent"));
+  c.encoder_width = static_cast<int64_t>(num("encoderWidth"));
+  c.decoder_width = static_cast<int64_t>(num("decoderWidth"));
+  c.condition_blocks = static_cast<int64_t>(num("conditionBlocks"));
+  c.trunk_blocks = static_cast<int64_t>(num("trunkBlocks"));
+  auto prev = o.Get("previousFrame");
+  c.previous_frame = prev.IsUndefined() ? true : prev.ToBoolean().Value();
+  return c;
+}
+
+Napi::Object loss_object(Napi::Env env, const LossTerms& t) {
+  auto o = Napi::Object::New(env);
+  o.Set("total", t.total);
+  o.Set("voxel", t.voxel);
+  o.Set("coord", t.coord);
+  o.Set("cg", t.cg);
+  o.Set("edm", t.edm);
+  o.Set("energy", t.energy);
+  o.Set("kl", t.kl);
+  o.Set("gradNorm", t.grad_norm);
+  return o;
+}
+
+class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "Model",
+                       {InstanceMethod("parameterCount", &ModelWrap::ParameterCount),
+                        InstanceMethod("trainStep", &ModelWrap::TrainStep),
+                        InstanceMethod("evaluate", &ModelWrap::Evaluate),
+                        InstanceMethod("parameterGradients", &ModelWrap::ParameterGradients),
+                        InstanceMethod("encode", &ModelWrap::Encode),
+                        InstanceMethod("decode", &ModelWrap::Decode),
+                        InstanceMethod("save", &ModelWrap::Save),
+                        InstanceMethod("load", &ModelWrap::Load)});
+  }
+
+  explicit ModelWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ModelWrap>(info) {
+    guarded(info.Env(), [&] {
+      Options o(info, "Model");
+      auto cfg = info[0].As<Napi::Object>().Get("config");
+      if (!cfg.IsObject()) throw Napi::TypeError::New(info.Env(), "Model: expected object for config");
+      const auto config = config_from(cfg.As<Napi::Object>(), info.Env());
+      model_ = std::make_shared<Model>(config, o.positive_number("learningRate"), o.int_or("seed", 1));
+      model_->to(at::Device(o.string_or("device", "cpu")));
+      model_->set_mapping(view_of(o.float_array("mapping"), {config.beads, config.atoms}, "Model: mapping").clone());
+      return info.Env().Undefined();
+    });
+  }
+
+  std::shared_ptr<Model> model() const { return model_; }
+
+ private:
+  Napi::Value ParameterCount(const Napi::CallbackInfo& info) {
+    return Napi::Number::New(info.Env(), static_cast<double>(model_->parameter_count()));
+  }
+
+  struct Batch {
+    at::Tensor aa_t, aa_prev, cg_t, eps;
+    std::vector<Napi::Object> keep;
+  };
+
+  // Views of the batch arrays (zero-copy); each [batch, particles, 3] float32.
+  Batch batch_of(const Options& o, const std::string& op, bool with_target, bool with_eps) {
+    const auto& c = model_->config();
+    const int64_t B = o.positive_int("batch");
+    Batch b;
+    auto take = [&](const char* key, std::vector<int64_t> shape) {
+      auto array = o.float_array(key);
+      b.keep.push_back(array);
+      auto t = view_of(array, shape, op + ": " + key);
+      if (t.scalar_type() != at::kFloat) throw Napi::TypeError::New(array.Env(), op + ": expected Float32Array for " + key);
+      return t;
+    };
+    if (with_target) b.aa_t = take("aaT", {B, c.atoms, 3});
+    b.aa_prev = take("aaPrev", {B, c.atoms, 3});
+    b.cg_t = take("cgT", {B, c.beads, 3});
+    if (with_eps) b.eps = take("eps", {B, c.latent});
+    return b;
+  }
+
+  static StepWeights weights_of(const Options& o) {
+    StepWeights w;
+    w.gamma = o.number_or("gamma", 0);
+    w.beta = o.number_or("beta", 1);
+    w.clip_norm = o.number_or("clipNorm", 0);
+    w.energy_clamp = o.number_or("energyClamp", 0);
+    return w;
+  }
+
+  Napi::Value ParameterGradients(const Napi::CallbackInfo& info) {
+    return guarded(info.Env(), [&] {
+      Options o(info, "parameterGradients");
+      auto b = batch_of(o, "parameterGradients", true, true);
+      const auto w = weights_of(o);
+      auto model = model_;
+      auto norms = std::make_shared<std::vector<std::pair<std::string, double>>>();
+      auto* job = new Job(
+          info.Env(), "parameterGradients", o.int_or("threads", 0),
+          [=] { *norms = model->parameter_gradients(b.aa_t, b.aa_prev, b.cg_t, b.eps, w); },
+          [norms](Napi::Env env) -> Napi::Value {
+            auto out = Napi::Object::New(env);
+            for (const auto& [name, norm] : *norms) out.Set(name, norm);
+            return out;
+          });
+      b.keep.push_back(Value());
+      return queue_job(job, b.keep);
+    });
+  }
+
+  Napi::Value Step(const Napi::CallbackInfo& info, bool train) {
+    return guarded(info.Env(), [&] {
+      const char* name = train ? "trainStep" : "evaluate";
+      Options o(info, name);
+      auto b = batch_of(o, name, true, true);
+      const auto w = weights_of(o);
+      auto model = model_;
+      auto terms = std::make_shared<LossTerms>();
+      auto* job = new Job(
+          info.Env(), name, o.int_or("threads", 0),
+          [=] {
+            *terms = train ? model->train_step(b.aa_t, b.aa_prev, b.cg_t, b.eps, w)
+                           : model->evaluate(b.aa_t, b.aa_prev, b.cg_t, b.eps, w);
+          },
+          [terms](Napi::Env env) -> Napi::Value { return loss_object(env, *terms); });
+      b.keep.push_back(Value());
+      return queue_job(job, b.keep);
+    });
+  }
+
+  Napi::Value TrainStep(const Napi::CallbackInfo& info) { return Step(info, true); }
+  Napi::Value Evaluate(const Napi::CallbackInfo& info) { return Step(info, false); }
+
+  Napi::Value Encode(const Napi::CallbackInfo& info) {
+    return guarded(info.Env(), [&] {
+      Options o(info, "encode");
+      auto b = batch_of(o, "encode", true, false);
+      const int64_t B = b.aa_t.size(0), L = model_->config().latent;
+      auto mu = Napi::Float32Array::New(info.Env(), B * L);
+      auto logvar = Napi::Float32Array::New(info.Env(), B * L);
+      auto mu_t = view_of(mu, {B, L}, "encode: mu");
+      auto logvar_t = view_of(logvar, {B, L}, "encode: logvar");
+      auto result = Napi::Object::New(info.Env());
+      result.Set("mu", mu);
+      result.Set("logvar", logvar);
+      auto model = model_;
+      auto* job = new Job(info.Env(), "encode", o.int_or("threads", 0), [=]() mutable {
+        auto [m, lv] = model->encode(b.aa_t, b.aa_prev, b.cg_t);
+        mu_t.copy_(m);
+        logvar_t.copy_(lv);
+      }, result);
+      b.keep.push_back(Value());
+      return queue_job(job, b.keep);
+    });
+  }
+
+  Napi::Value Decode(const Napi::CallbackInfo& info) {
+    return guarded(info.Env(), [&] {
+      Options o(info, "decode");
+      auto b = batch_of(o, "decode", false, false);
+      const auto& c = model_->config();
+      const int64_t B = b.aa_prev.size(0);
+      auto z_array = o.float_array("z");
+      auto z = view_of(z_array, {B, c.latent}, "decode: z");
+      auto out = Napi::Float32Array::New(info.Env(), B * c.atoms * 3);
+      auto out_t = view_of(out, {B, c.atoms, 3}, "decode: coords");
+      auto model = model_;
+      auto* job = new Job(info.Env(), "decode", o.int_or("threads", 0), [=]() mutable {
+        out_t.copy_(model->decode(b.aa_prev, b.cg_t, z));
+      }, out);
+      b.keep.push_back(z_array);
+      b.keep.push_back(Value());
+      return queue_job(job, b.keep);
+    });
+  }
+
+  Napi::Value Save(const Napi::CallbackInfo& info) {
+    return guarded(info.Env(), [&] {
+      Options o(info, "save");
+      const bool with_optimizer = o.bool_or("optimizer", false);
+      auto model = model_;
+      auto bytes = std::make_shared<std::string>();
+      auto* job = new Job(
+          info.Env(), "save", o.int_or("threads", 0), [=] { *bytes = model->save(with_optimizer); },
+          [bytes](Napi::Env env) -> Napi::Value {
+            return Napi::Buffer<uint8_t>::Copy(env, reinterpret_cast<const uint8_t*>(bytes->data()), bytes->size());
+          });
+      return queue_job(job, {Value()});
+    });
+  }
+
+  Napi::Value Load(const Napi::CallbackInfo& info) {
+    return guarded(info.Env(), [&] {
+      Options o(info, "load");
+      auto v = info[0].As<Napi::Object>().Get("bytes");
+      if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array)
+        throw Napi::TypeError::New(info.Env(), "load: expected Uint8Array for bytes");
+      auto array = v.As<Napi::Uint8Array>();
+      // Copied on the main thread: the caller may reuse the buffer while the job runs.
+      auto bytes = std::make_shared<std::string>(reinterpret_cast<const char*>(array.Data()), array.ByteLength());
+      const bool with_optimizer = o.bool_or("optimizer", false);
+      auto model = model_;
+      auto* job = new Job(
+          info.Env(), "load", o.int_or("threads", 0), [=] { model->load(*bytes, with_optimizer); },
+          [](Napi::Env env) -> Napi::Value { return env.Undefined(); });
+      return queue_job(job, {Value()});
+    });
+  }
+
+  std::shared_ptr<Model> model_;
+};
+
+}  // namespace
+
+void InitModel(Napi::Env env, Napi::Object exports) { exports.Set("Model", ModelWrap::Define(env)); }
+
+}  // namespace tcbm::binding

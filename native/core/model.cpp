@@ -1,0 +1,330 @@
+#include "core/model.h"
+
+#include "core/voxel.h"
+
+#include <ATen/Parallel.h>
+#include <c10/core/InferenceMode.h>
+#include <torch/nn/functional/activation.h>
+#include <torch/nn/functional/pooling.h>
+#include <torch/nn/utils/clip_grad.h>
+#include <torch/optim/serialize.h>
+#include <torch/serialize.h>
+#include <torch/utils.h>
+
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <mutex>
+#include <sstream>
+
+namespace tcbm {
+
+namespace F = torch::nn::functional;
+
+namespace {
+
+constexpr double kLeakySlope = 0.01;
+
+at::Tensor leaky(const at::Tensor& x) { return at::leaky_relu(x, kLeakySlope); }
+
+torch::nn::Conv3d conv(int64_t in, int64_t out, int64_t kernel, int64_t stride = 1, bool bias = false) {
+  return torch::nn::Conv3d(torch::nn::Conv3dOptions(in, out, kernel).stride(stride).padding(kernel / 2).bias(bias));
+}
+
+torch::nn::GroupNorm layer_norm(int64_t channels) { return torch::nn::GroupNorm(torch::nn::GroupNormOptions(1, channels)); }
+
+// Parameter initialisation uses libtorch's global generator: seed it and build
+// under one lock so concurrent constructions stay reproducible.
+std::mutex init_mutex;
+
+}  // namespace
+
+ResidualBlockImpl::ResidualBlockImpl(int64_t in, int64_t out, int64_t stride_) : stride(stride_) {
+  conv1 = register_module("conv1", conv(in, out, 3, stride));
+  norm1 = register_module("norm1", layer_norm(out));
+  conv2 = register_module("conv2", conv(out, out, 3));
+  norm2 = register_module("norm2", layer_norm(out));
+  if (in != out) project = register_module("project", conv(in, out, 1));
+}
+
+at::Tensor ResidualBlockImpl::forward(const at::Tensor& x) {
+  auto h = leaky(norm1(conv1(x)));
+  h = norm2(conv2(h));
+  auto shortcut = stride > 1 ? at::max_pool3d(x, {stride, stride, stride}) : x;
+  if (project) shortcut = project(shortcut);
+  return leaky(h + shortcut);
+}
+
+EncoderImpl::EncoderImpl(const ModelConfig& c) {
+  const int64_t in = c.atoms * (c.previous_frame ? 2 : 1) + c.beads;
+  stem = register_module("stem", conv(in, c.encoder_width, 3));
+  stem_norm = register_module("stem_norm", layer_norm(c.encoder_width));
+  blocks = register_module("blocks", torch::nn::ModuleList());
+  for (int64_t stride : {1, 2, 1, 2, 1}) blocks->push_back(ResidualBlock(c.encoder_width, c.encoder_width, stride));
+  const int64_t g = c.grid / 4;
+  const int64_t flat = c.encoder_width * g * g * g;
+  mu = register_module("mu", torch::nn::Linear(flat, c.latent));
+  logvar = register_module("logvar", torch::nn::Linear(flat, c.latent));
+}
+
+std::pair<at::Tensor, at::Tensor> EncoderImpl::forward(const at::Tensor& voxels) {
+  auto h = leaky(stem_norm(stem(voxels)));
+  for (const auto& block : *blocks) h = block->as<ResidualBlock>()->forward(h);
+  h = h.flatten(1);
+  return {mu(h), logvar(h)};
+}
+
+DecoderImpl::DecoderImpl(const ModelConfig& c) : grid(c.grid) {
+  const int64_t in = (c.previous_frame ? c.atoms : 0) + c.beads;
+  const int64_t w = c.decoder_width;
+  condition_stem = register_module("condition_stem", conv(in, w, 3));
+  condition_norm = register_module("condition_norm", layer_norm(w));
+  condition_blocks = register_module("condition_blocks", torch::nn::ModuleList());
+  for (int64_t i = 0; i < c.condition_blocks; ++i) condition_blocks->push_back(ResidualBlock(w, w, 1));
+  latent_stem = register_module("latent_stem", conv(c.latent, w, 3));
+  latent_norm = register_module("latent_norm", layer_norm(w));
+  trunk = register_module("trunk", torch::nn::ModuleList());
+  for (int64_t i = 0; i < c.trunk_blocks; ++i) trunk->push_back(ResidualBlock(2 * w, 2 * w, 1));
+  trunk->push_back(ResidualBlock(2 * w, w, 1));
+  head = register_module("head", conv(w, c.atoms, 3, 1, /*bias=*/true));
+  // Start with a faint background (sigmoid(-4) = 0.018): a density of 0.5
+  // everywhere would collapse every atom onto the grid centre.
+  torch::NoGradGuard no_grad;
+  head->bias.fill_(-4.0);
+}
+
+at::Tensor DecoderImpl::forward(const at::Tensor& condition, const at::Tensor& z) {
+  auto h = leaky(condition_norm(condition_stem(condition)));
+  for (const auto& block : *condition_blocks) h = block->as<ResidualBlock>()->forward(h);
+  // (z, 1, 1, 1) replication-padded to the grid is z broadcast over it.
+  auto zg = z.view({z.size(0), z.size(1), 1, 1, 1}).expand({-1, -1, grid, grid, grid}).contiguous();
+  auto l = leaky(latent_norm(latent_stem(zg)));
+  h = at::cat({h, l}, 1);
+  for (const auto& block : *trunk) h = block->as<ResidualBlock>()->forward(h);
+  return at::sigmoid(head(h));
+}
+
+// ------------------------------------------------------------------- Model
+
+struct CvaeImpl : torch::nn::Module {
+  explicit CvaeImpl(const ModelConfig& c) {
+    encoder = register_module("encoder", Encoder(c));
+    decoder = register_module("decoder", Decoder(c));
+  }
+  Encoder encoder{nullptr};
+  Decoder decoder{nullptr};
+};
+TORCH_MODULE(Cvae);
+
+namespace {
+// A Model keeps its modules in one root so that one archive holds all weights.
+std::shared_ptr<CvaeImpl> make_root(const ModelConfig& c, int64_t seed) {
+  std::lock_guard<std::mutex> lock(init_mutex);
+  torch::manual_seed(static_cast<uint64_t>(seed));
+  return std::make_shared<CvaeImpl>(c);
+}
+}  // namespace
+
+Model::Model(const ModelConfig& config, double learning_rate, int64_t seed) : config_(config) {
+  TORCH_CHECK(config.atoms > 0 && config.beads > 0, "model needs atoms > 0 and beads > 0");
+  TORCH_CHECK(config.grid >= 4 && config.grid % 4 == 0, "grid must be a multiple of 4 (the encoder halves it twice), got ",
+              config.grid);
+  TORCH_CHECK(config.latent > 0 && config.encoder_width > 0 && config.decoder_width > 0, "widths must be positive");
+  auto root = make_root(config, seed);
+  encoder_ = root->encoder;
+  decoder_ = root->decoder;
+  root_ = root;
+  optimizer_ = std::make_unique<torch::optim::Adam>(root->parameters(), torch::optim::AdamOptions(learning_rate));
+}
+
+int64_t Model::parameter_count() const {
+  int64_t n = 0;
+  for (const auto& p : root_->parameters()) n += p.numel();
+  return n;
+}
+
+void Model::to(const at::Device& device) {
+  root_->to(device);
+  device_ = device;
+  if (mapping_.defined()) mapping_ = mapping_.to(device);
+}
+
+at::Tensor Model::voxels(const at::Tensor& coords) const {
+  at::NoGradGuard no_grad;
+  return voxelize(coords, {config_.grid, config_.width, config_.sigma});
+}
+
+at::Tensor Model::encoder_input(const at::Tensor& aa_t, const at::Tensor& aa_prev, const at::Tensor& cg_t) const {
+  if (!config_.previous_frame) return at::cat({voxels(aa_t), voxels(cg_t)}, 1);
+  return at::cat({voxels(aa_t), voxels(aa_prev), voxels(cg_t)}, 1);
+}
+
+at::Tensor Model::condition_input(const at::Tensor& aa_prev, const at::Tensor& cg_t) const {
+  if (!config_.previous_frame) return voxels(cg_t);
+  return at::cat({voxels(aa_prev), voxels(cg_t)}, 1);
+}
+
+namespace {
+// Pairwise distances [B,N,N]; the tiny offset keeps the gradient of the zero
+// diagonal finite and cancels between reconstruction and target.
+at::Tensor distance_matrix(const at::Tensor& x) {
+  auto d = x.unsqueeze(2) - x.unsqueeze(1);
+  return (d.square().sum(-1) + 1e-12).sqrt();
+}
+}  // namespace
+
+LossTerms Model::loss(const at::Tensor& aa_t_in, const at::Tensor& aa_prev_in, const at::Tensor& cg_t_in,
+                      const at::Tensor& eps_in, const StepWeights& w, at::Tensor* total_out) {
+  TORCH_CHECK(mapping_.defined(), "model has no CG mapping");
+  auto aa_t = aa_t_in.to(device_, at::kFloat);
+  auto aa_prev = aa_prev_in.to(device_, at::kFloat);
+  auto cg_t = cg_t_in.to(device_, at::kFloat);
+  auto eps = eps_in.to(device_, at::kFloat);
+  auto target = voxels(aa_t);
+  auto [mu, logvar] = encoder_->forward(encoder_input(aa_t, aa_prev, cg_t));
+  auto z = mu + eps * at::exp(0.5 * logvar);
+  auto density = decoder_->forward(condition_input(aa_prev, cg_t), z);
+  auto coords = collapse(density, config_.width);
+
+  auto voxel = at::mse_loss(density, target);
+  auto coord = at::mse_loss(coords, aa_t);
+  auto cg = at::mse_loss(at::matmul(mapping_, coords), cg_t);
+  auto edm = at::mse_loss(distance_matrix(coords), distance_matrix(aa_t));
+  auto kl = (-0.5 * (1 + logvar - mu.square() - logvar.exp()).sum(1)).mean();
+  auto total = voxel + coord + cg + edm + w.beta * kl;
+
+  at::Tensor energy = at::zeros({}, coords.options());
+  if (energy_) {
+    at::Tensor e_true;
+    {
+      at::NoGradGuard no_grad;
+      e_true = energy_(aa_t);
+    }
+    at::Tensor e_rec;
+    if (w.gamma > 0) {
+      e_rec = energy_(coords);
+    } else {
+      at::NoGradGuard no_grad;  // reported, not trained on, while gamma is 0
+      e_rec = energy_(coords.detach());
+    }
+    if (w.energy_clamp > 0) {
+      // Above the clamp the gradient is zero: exploding early structures cannot blow up the step.
+      e_rec = at::clamp_max(e_rec, w.energy_clamp);
+      e_true = at::clamp_max(e_true, w.energy_clamp);
+    }
+    energy = at::mse_loss(e_rec.to(at::kFloat), e_true.to(at::kFloat));
+    if (w.gamma > 0) total = total + w.gamma * energy;
+  }
+
+  LossTerms t;
+  t.voxel = voxel.item<double>();
+  t.coord = coord.item<double>();
+  t.cg = cg.item<double>();
+  t.edm = edm.item<double>();
+  t.energy = energy.item<double>();
+  t.kl = kl.item<double>();
+  t.total = total.item<double>();
+  if (total_out) *total_out = total;
+  return t;
+}
+
+LossTerms Model::train_step(const at::Tensor& aa_t, const at::Tensor& aa_prev, const at::Tensor& cg_t,
+                            const at::Tensor& eps, const StepWeights& w) {
+  root_->train();
+  optimizer_->zero_grad();
+  at::Tensor total;
+  auto terms = loss(aa_t, aa_prev, cg_t, eps, w, &total);
+  TORCH_CHECK(std::isfinite(terms.total), "training diverged: the loss is not finite (voxel ", terms.voxel, ", coord ",
+              terms.coord, ", energy ", terms.energy, ", kl ", terms.kl, ")");
+  total.backward();
+  const double max_norm = w.clip_norm > 0 ? w.clip_norm : std::numeric_limits<double>::infinity();
+  terms.grad_norm = torch::nn::utils::clip_grad_norm_(root_->parameters(), max_norm);
+  optimizer_->step();
+  return terms;
+}
+
+std::vector<std::pair<std::string, double>> Model::parameter_gradients(const at::Tensor& aa_t, const at::Tensor& aa_prev,
+                                                                         const at::Tensor& cg_t, const at::Tensor& eps,
+                                                                         const StepWeights& w) {
+  root_->train();
+  optimizer_->zero_grad();
+  at::Tensor total;
+  loss(aa_t, aa_prev, cg_t, eps, w, &total);
+  total.backward();
+  std::vector<std::pair<std::string, double>> out;
+  for (const auto& item : root_->named_parameters()) {
+    const auto& g = item.value().grad();
+    out.emplace_back(item.key(), g.defined() ? g.norm().item<double>() : 0.0);
+  }
+  optimizer_->zero_grad();
+  return out;
+}
+
+LossTerms Model::evaluate(const at::Tensor& aa_t, const at::Tensor& aa_prev, const at::Tensor& cg_t,
+                          const at::Tensor& eps, const StepWeights& w) {
+  root_->eval();
+  at::NoGradGuard no_grad;
+  return loss(aa_t, aa_prev, cg_t, eps, w, nullptr);
+}
+
+std::pair<at::Tensor, at::Tensor> Model::encode(const at::Tensor& aa_t, const at::Tensor& aa_prev,
+                                                 const at::Tensor& cg_t) {
+  root_->eval();
+  c10::InferenceMode guard;
+  auto out = encoder_->forward(encoder_input(aa_t.to(device_, at::kFloat), aa_prev.to(device_, at::kFloat),
+                                             cg_t.to(device_, at::kFloat)));
+  return {out.first.cpu(), out.second.cpu()};
+}
+
+at::Tensor Model::decode(const at::Tensor& aa_prev, const at::Tensor& cg_t, const at::Tensor& z) {
+  root_->eval();
+  c10::InferenceMode guard;
+  auto density = decoder_->forward(condition_input(aa_prev.to(device_, at::kFloat), cg_t.to(device_, at::kFloat)),
+                                   z.to(device_, at::kFloat));
+  return collapse(density, config_.width).cpu();
+}
+
+namespace {
+void put_blob(std::string& out, const std::string& blob) {
+  const uint64_t n = blob.size();
+  out.append(reinterpret_cast<const char*>(&n), sizeof n);
+  out.append(blob);
+}
+
+std::string take_blob(const std::string& in, size_t& pos) {
+  uint64_t n = 0;
+  TORCH_CHECK(pos + sizeof n <= in.size(), "model weights are truncated");
+  std::memcpy(&n, in.data() + pos, sizeof n);
+  pos += sizeof n;
+  TORCH_CHECK(n <= in.size() - pos, "model weights are truncated");
+  std::string blob = in.substr(pos, n);
+  pos += n;
+  return blob;
+}
+}  // namespace
+
+std::string Model::save(bool with_optimizer) {
+  std::string out;
+  std::ostringstream weights;
+  torch::save(std::dynamic_pointer_cast<torch::nn::Module>(root_), weights);
+  put_blob(out, weights.str());
+  if (with_optimizer) {
+    std::ostringstream optim;
+    torch::save(*optimizer_, optim);
+    put_blob(out, optim.str());
+  }
+  return out;
+}
+
+void Model::load(const std::string& bytes, bool with_optimizer) {
+  size_t pos = 0;
+  std::istringstream weights(take_blob(bytes, pos));
+  auto module = std::dynamic_pointer_cast<torch::nn::Module>(root_);
+  torch::load(module, weights, device_);
+  if (with_optimizer) {
+    std::istringstream optim(take_blob(bytes, pos));
+    torch::load(*optimizer_, optim, device_);
+  }
+}
+
+}  // namespace tcbm

@@ -1,0 +1,135 @@
+// The conditional VAE of Shmilovich et al. 2022 (§2.2, SI §4.1): residual 3-D
+// CNNs over voxelized particles, and one training step with all six loss terms.
+// Pure libtorch: no Node here.
+#pragma once
+
+#include <ATen/ATen.h>
+#include <torch/nn/module.h>
+#include <torch/nn/modules/container/modulelist.h>
+#include <torch/nn/modules/conv.h>
+#include <torch/nn/modules/linear.h>
+#include <torch/nn/modules/normalization.h>
+#include <torch/nn/modules/pooling.h>
+#include <torch/optim/adam.h>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace tcbm {
+
+struct ModelConfig {
+  int64_t atoms = 0;          // N atomistic particles
+  int64_t beads = 0;          // n CG beads
+  int64_t grid = 12;          // G voxels per axis (divisible by 4: the encoder halves it twice)
+  double width = 1.8;         // L nm
+  double sigma = 0.05398;     // Gaussian width, nm
+  int64_t latent = 32;        // latent dimension
+  int64_t encoder_width = 32; // hidden channels of the encoder
+  int64_t decoder_width = 32; // hidden channels of the decoder condition and latent paths
+  int64_t condition_blocks = 2;  // residual blocks on (A(t-1), C(t)) at full grid
+  int64_t trunk_blocks = 3;      // residual blocks at 2x decoder width after concatenation
+  bool previous_frame = true;    // false: the frame-based ablation (condition on C(t) only)
+};
+
+// conv3x3 -> norm -> LeakyReLU -> conv3x3 -> norm, plus a shortcut (max-pool and
+// a 1x1 conv when the shape changes), then LeakyReLU. The norm is LayerNorm over
+// (C, D, H, W) with per-channel affine, i.e. GroupNorm with one group.
+struct ResidualBlockImpl : torch::nn::Module {
+  ResidualBlockImpl(int64_t in, int64_t out, int64_t stride);
+  at::Tensor forward(const at::Tensor& x);
+  torch::nn::Conv3d conv1{nullptr}, conv2{nullptr}, project{nullptr};
+  torch::nn::GroupNorm norm1{nullptr}, norm2{nullptr};
+  int64_t stride;
+};
+TORCH_MODULE(ResidualBlock);
+
+struct EncoderImpl : torch::nn::Module {
+  explicit EncoderImpl(const ModelConfig& c);
+  // voxels [B, 2N+n (or N+n), G, G, G] -> (mu, logvar) [B, latent]
+  std::pair<at::Tensor, at::Tensor> forward(const at::Tensor& voxels);
+  torch::nn::Conv3d stem{nullptr};
+  torch::nn::GroupNorm stem_norm{nullptr};
+  torch::nn::ModuleList blocks;
+  torch::nn::Linear mu{nullptr}, logvar{nullptr};
+};
+TORCH_MODULE(Encoder);
+
+struct DecoderImpl : torch::nn::Module {
+  explicit DecoderImpl(const ModelConfig& c);
+  // condition voxels [B, N+n (or n), G, G, G], z [B, latent] -> density [B, N, G, G, G] in (0, 1)
+  at::Tensor forward(const at::Tensor& condition, const at::Tensor& z);
+  torch::nn::Conv3d condition_stem{nullptr}, latent_stem{nullptr}, head{nullptr};
+  torch::nn::GroupNorm condition_norm{nullptr}, latent_norm{nullptr};
+  torch::nn::ModuleList condition_blocks, trunk;
+  int64_t grid;
+};
+TORCH_MODULE(Decoder);
+
+struct CvaeImpl;
+
+struct LossTerms {
+  double total = 0, voxel = 0, coord = 0, cg = 0, edm = 0, energy = 0, kl = 0, grad_norm = 0;
+};
+
+struct StepWeights {
+  double gamma = 0;          // energy-loss weight
+  double beta = 1;           // KL weight
+  double clip_norm = 0;      // gradient-norm clip; 0 = none
+  double energy_clamp = 0;   // per-frame energy clamp (kJ/mol) inside the loss; 0 = none
+};
+
+// Differentiable per-frame internal energy [B] of coords [B, N, 3] nm.
+using EnergyFn = std::function<at::Tensor(const at::Tensor&)>;
+
+class Model {
+ public:
+  Model(const ModelConfig& config, double learning_rate, int64_t seed);
+
+  const ModelConfig& config() const { return config_; }
+  int64_t parameter_count() const;
+  // Each maps to [beads, atoms]; bead = mapping . atoms.
+  void set_mapping(const at::Tensor& mapping) { mapping_ = mapping.to(at::kFloat).contiguous(); }
+  void set_energy(EnergyFn energy) { energy_ = std::move(energy); }
+  void to(const at::Device& device);
+
+  // One optimisation step on a batch. Inputs are centred and rotated by the
+  // caller: aa_t, aa_prev [B,N,3], cg_t [B,n,3], eps [B,latent] standard normal.
+  LossTerms train_step(const at::Tensor& aa_t, const at::Tensor& aa_prev, const at::Tensor& cg_t,
+                       const at::Tensor& eps, const StepWeights& w);
+  // The same loss without gradients or updates (validation).
+  LossTerms evaluate(const at::Tensor& aa_t, const at::Tensor& aa_prev, const at::Tensor& cg_t,
+                     const at::Tensor& eps, const StepWeights& w);
+  // Gradient norm of every named parameter for one batch, without an update.
+  std::vector<std::pair<std::string, double>> parameter_gradients(const at::Tensor& aa_t, const at::Tensor& aa_prev,
+                                                                    const at::Tensor& cg_t, const at::Tensor& eps,
+                                                                    const StepWeights& w);
+  // Posterior (mu, logvar) of each pair.
+  std::pair<at::Tensor, at::Tensor> encode(const at::Tensor& aa_t, const at::Tensor& aa_prev, const at::Tensor& cg_t);
+  // Reconstruction [B,N,3] from the condition and a latent sample.
+  at::Tensor decode(const at::Tensor& aa_prev, const at::Tensor& cg_t, const at::Tensor& z);
+
+  // Weights only (model file) or weights + optimizer (checkpoint), as bytes.
+  std::string save(bool with_optimizer);
+  void load(const std::string& bytes, bool with_optimizer);
+
+ private:
+  at::Tensor voxels(const at::Tensor& coords) const;
+  at::Tensor encoder_input(const at::Tensor& aa_t, const at::Tensor& aa_prev, const at::Tensor& cg_t) const;
+  at::Tensor condition_input(const at::Tensor& aa_prev, const at::Tensor& cg_t) const;
+  LossTerms loss(const at::Tensor& aa_t, const at::Tensor& aa_prev, const at::Tensor& cg_t, const at::Tensor& eps,
+                 const StepWeights& w, at::Tensor* total);
+
+  ModelConfig config_;
+  std::shared_ptr<CvaeImpl> root_;  // owns encoder and decoder: one archive holds every weight
+  Encoder encoder_{nullptr};
+  Decoder decoder_{nullptr};
+  std::unique_ptr<torch::optim::Adam> optimizer_;
+  at::Tensor mapping_;
+  EnergyFn energy_;
+  at::Device device_ = at::kCPU;
+};
+
+}  // namespace tcbm
