@@ -32,9 +32,131 @@ export interface NativeInfo {
   parallel: string;
 }
 
+/** XTC frames decoded by xtcDecode: coords [frames, atoms, 3] nm, boxes [frames, 9] nm (row vectors). */
+export interface XtcDecoded {
+  coords: Float32Array;
+  boxes: Float32Array;
+  times: Float32Array;
+  steps: Int32Array;
+}
+
+/** Force-field parameters (OpenMM units: nm, kJ/mol, rad, e) for createForceField; indices are 0-based particles. */
+export interface ForceFieldSpec {
+  particles: number;
+  /** energy columns in order: HarmonicBondForce, HarmonicAngleForce, PeriodicTorsionForce, NonbondedForce */
+  terms: string[];
+  bondIndex: Int32Array; // [nb,2]
+  bondLength: Float64Array;
+  bondK: Float64Array;
+  angleIndex: Int32Array; // [na,3]
+  angleTheta: Float64Array;
+  angleK: Float64Array;
+  torsionIndex: Int32Array; // [nt,4]
+  torsionPeriodicity: Int32Array;
+  torsionPhase: Float64Array;
+  torsionK: Float64Array;
+  charge: Float64Array; // [N]
+  sigma: Float64Array;
+  epsilon: Float64Array;
+  exceptionIndex: Int32Array; // [ne,2]
+  exceptionChargeProd: Float64Array;
+  exceptionSigma: Float64Array;
+  exceptionEpsilon: Float64Array;
+}
+
+/** An EnergyModel built once in C++ from a ForceFieldSpec. */
+export interface NativeForceField {
+  readonly particles: number;
+  readonly terms: string[];
+  /** nonbonded pairs evaluated (all i<j minus fully excluded ones) */
+  readonly pairs: number;
+  /** coords [B,N,3] nm -> total [B], terms [B,T] kJ/mol and, with forces, -dE/dx [B,N,3] kJ/mol/nm (of the clamped total). */
+  energy<A extends FloatArray>(
+    o: JobOptions & { coords: A; batch: number; clamp?: number; forces?: boolean },
+  ): Promise<{ total: A; terms: A; forces?: A }>;
+  /** Benchmark: ms of each of `repeats` energy + forces evaluations of the given frames (after `warmup`). */
+  time(o: JobOptions & { coords: FloatArray; batch: number; repeats: number; warmup?: number }): Promise<Float64Array>;
+}
+
+export interface NativeModelConfig {
+  atoms: number;
+  beads: number;
+  grid: number;
+  width: number;
+  sigma: number;
+  latent: number;
+  encoderWidth: number;
+  decoderWidth: number;
+  conditionBlocks: number;
+  trunkBlocks: number;
+  /** false: the frame-based ablation, conditioned on C(t) only */
+  previousFrame?: boolean;
+}
+
+export interface LossTerms {
+  total: number;
+  voxel: number;
+  coord: number;
+  cg: number;
+  edm: number;
+  energy: number;
+  kl: number;
+  gradNorm: number;
+}
+
+/** Centred, rotated training inputs, float32: aaT/aaPrev [B,N,3], cgT [B,n,3], eps [B,latent]. */
+export interface ModelBatch {
+  batch: number;
+  aaT: Float32Array;
+  aaPrev: Float32Array;
+  cgT: Float32Array;
+  threads?: number;
+}
+
+/** The cVAE and its Adam optimiser (native/core/model.h). */
+export interface NativeModel {
+  parameterCount(): number;
+  /** the differentiable internal energy used by the γ term (a force-field handle of this addon) */
+  setEnergy(forceField: unknown): void;
+  trainStep(o: ModelBatch & { eps: Float32Array; gamma: number; beta: number; clipNorm: number; energyClamp: number }): Promise<LossTerms>;
+  evaluate(o: ModelBatch & { eps: Float32Array; gamma: number; beta: number; clipNorm?: number; energyClamp: number }): Promise<LossTerms>;
+  /** gradient norm of every named parameter for one batch, without an update */
+  parameterGradients(o: ModelBatch & { eps: Float32Array; gamma: number; beta: number; energyClamp?: number }): Promise<Record<string, number>>;
+  encode(o: ModelBatch): Promise<{ mu: Float32Array; logvar: Float32Array }>;
+  /** reconstruction [B,N,3] from aaPrev, cgT and z [B,latent] */
+  decode(o: Omit<ModelBatch, 'aaT'> & { z: Float32Array }): Promise<Float32Array>;
+  save(o: { optimizer: boolean; threads?: number }): Promise<Uint8Array>;
+  load(o: { bytes: Uint8Array; optimizer: boolean; threads?: number }): Promise<void>;
+}
+
+export interface NativeModelConstructor {
+  new (o: { config: NativeModelConfig; learningRate: number; seed: number; mapping: Float32Array; device?: string }): NativeModel;
+}
+
 export interface Binding {
+  Model: NativeModelConstructor;
   info(): NativeInfo;
   setThreads(threads: number): void;
+  createForceField(spec: ForceFieldSpec): NativeForceField;
+  /** Decodes XTC frames starting at bytes[offsets[k]] (frame k ends at offsets[k+1] or bytes.length); rejects on corrupt data with "frame k: …". */
+  xtcDecode(o: {
+    bytes: Uint8Array;
+    offsets: Float64Array | Int32Array;
+    frames: number;
+    atoms: number;
+    threads?: number;
+  }): Promise<XtcDecoded>;
+  /** Encodes frames as XTC (xdrfile-identical bytes); boxes/times/steps default to zeros and the frame index. */
+  xtcEncode(o: {
+    coords: Float32Array;
+    frames: number;
+    atoms: number;
+    precision: number;
+    boxes?: Float32Array;
+    times?: Float32Array;
+    steps?: Int32Array;
+    threads?: number;
+  }): Promise<{ bytes: Uint8Array }>;
   /** coords [B,N,3] nm -> density [B,N,G,G,G]. */
   voxelize<A extends FloatArray>(o: JobOptions & FramesShape & GridOptions & { coords: A; sigma: number }): Promise<A>;
   /** gradDensity [B,N,G,G,G] -> d(sum gradDensity*density)/d coords [B,N,3]. */

@@ -4,6 +4,7 @@ import { Command } from 'commander';
 import { info } from '../lib/info';
 import { machine } from './common';
 import { benchVoxel } from './voxel';
+import { benchEnergy } from './energy';
 
 async function main(): Promise<void> {
   const opts = new Command('bench')
@@ -14,6 +15,7 @@ async function main(): Promise<void> {
   const i = info();
   console.log(`tcbackmap ${i.version} bench: libtorch ${i.torchVersion}, ${machine()}`);
   await benchVoxel(opts);
+  await benchEnergy(opts);
 }
 
 main().catch((err: Error) => {

@@ -6,7 +6,9 @@
 import type { NativeModel } from '../binding';
 import { TcbmError } from './errors';
 import type { Topology } from './io/types';
+import { GaussianMixture, type GaussianMixtureModel } from './gmm';
 import { applyMapping, type CgMapping } from './mapping';
+import { bytesOf, readContainer, writeContainer } from './modelfile';
 import { defaultThreads, native } from './native';
 import { PRESETS, type Architecture, type Preset, type TrainingSettings } from './presets';
 import { serialize } from './queue';
@@ -198,6 +200,86 @@ export class Trainer {
     while (this.step < until && !signal?.aborted) yield await this.next();
   }
 
+  /**
+   * After the last step: encode training pairs, fit the latent mixture to their
+   * posterior samples, keep a seed bank, and write the .tcbm model file.
+   */
+  async finalize(file: string, options: FinalizeOptions = {}): Promise<FinalizeReport> {
+    const N = this.data.topology.atoms.length;
+    const n = this.data.mapping.beads;
+    const L = this.preset.architecture.latent;
+    const picks = spaced(this.pairs.length, options.posteriorPairs ?? 5000).map((i) => this.pairs[i]);
+    const z = new Float32Array(picks.length * L);
+    const rng = new Rng(this.seed ^ 0x5eed);
+    const B = 64;
+    for (let start = 0; start < picks.length; start += B) {
+      const part = picks.slice(start, start + B);
+      const aaT = new Float32Array(part.length * N * 3);
+      const aaPrev = new Float32Array(part.length * N * 3);
+      const cgT = new Float32Array(part.length * n * 3);
+      part.forEach(({ trajectory, frame }, b) => {
+        const c = centroid(this.cg[trajectory], frame * n * 3, n);
+        centreRotate(this.data.trajectories[trajectory], frame * N * 3, N, c, IDENTITY, aaT, b * N * 3);
+        centreRotate(this.data.trajectories[trajectory], (frame - 1) * N * 3, N, c, IDENTITY, aaPrev, b * N * 3);
+        centreRotate(this.cg[trajectory], frame * n * 3, n, c, IDENTITY, cgT, b * n * 3);
+      });
+      const { mu, logvar } = await serialize(() => this.model.encode({ batch: part.length, aaT, aaPrev, cgT, threads: this.threads }));
+      // A posterior sample per pair, so the mixture models the aggregate posterior, not just its means.
+      for (let i = 0; i < mu.length; i++) z[start * L + i] = mu[i] + Math.exp(0.5 * logvar[i]) * rng.normal();
+    }
+    const mixture = new GaussianMixture({ k: options.components ?? 10, seed: this.seed }).fit(z, picks.length, L);
+
+    const bank = spaced(this.pairs.length, options.seedFrames ?? 2000).map((i) => this.pairs[i]);
+    const seedCg = new Float32Array(bank.length * n * 3);
+    const seedPrevAa = new Float32Array(bank.length * N * 3);
+    bank.forEach(({ trajectory, frame }, s) => {
+      seedCg.set(this.cg[trajectory].subarray(frame * n * 3, (frame + 1) * n * 3), s * n * 3);
+      seedPrevAa.set(this.data.trajectories[trajectory].subarray((frame - 1) * N * 3, frame * N * 3), s * N * 3);
+    });
+
+    const weights = await serialize(() => this.model.save({ optimizer: false, threads: this.threads }));
+    const m = this.data.mapping;
+    await writeContainer(
+      file,
+      {
+        kind: 'model',
+        tcbackmap: packageVersion(),
+        created: new Date().toISOString(),
+        preset: this.preset,
+        settings: this.settings,
+        previousFrame: this.previousFrame,
+        topology: this.data.topology,
+        mapping: { name: m.name, atoms: m.atoms, beads: m.beads, beadNames: m.beadNames, indices: m.indices ? [...m.indices] : undefined },
+        mixture: mixture.toJSON(),
+        seedBank: { frames: bank.length },
+        training: { steps: this.step, seed: this.seed, pairs: this.pairs.length, files: this.data.names ?? [] },
+      },
+      { weights, mapping: bytesOf(m.matrix), seedCg: bytesOf(seedCg), seedPrevAa: bytesOf(seedPrevAa) },
+    );
+    return { pairsEncoded: picks.length, seedFrames: bank.length, mixture };
+  }
+
+  /** Writes a checkpoint file (atomically) from which `resumeFrom` continues this run exactly. */
+  async saveCheckpoint(file: string): Promise<void> {
+    const state = await this.checkpoint();
+    const { weights, ...rest } = state;
+    await writeContainer(
+      file,
+      { kind: 'checkpoint', tcbackmap: packageVersion(), ...rest, atoms: this.data.topology.atoms.length, beads: this.data.mapping.beads },
+      { state: weights },
+    );
+  }
+
+  static async resumeFrom(file: string, data: TrainingData, options: Pick<TrainerOptions, 'threads' | 'energy'> = {}): Promise<Trainer> {
+    const { header, sections } = await readContainer(file);
+    if (header.kind !== 'checkpoint' || !sections.state) throw new TcbmError('ERR_BAD_FORMAT', `${file}: not a training checkpoint`);
+    if (header.atoms !== data.topology.atoms.length || header.beads !== data.mapping.beads) {
+      throw new TcbmError('ERR_ATOM_COUNT', `${file}: checkpoint is for ${header.atoms} atoms / ${header.beads} beads, the data has ${data.topology.atoms.length} / ${data.mapping.beads}`);
+    }
+    const state = { ...(header as unknown as Omit<TrainerState, 'weights'>), weights: new Uint8Array(sections.state) };
+    return Trainer.resume(data, state, options);
+  }
+
   /** Everything needed to continue this run exactly: step, RNG state, weights and optimiser. */
   async checkpoint(): Promise<TrainerState> {
     const weights = await serialize(() => this.model.save({ optimizer: true, threads: this.threads }));
@@ -225,6 +307,32 @@ export class Trainer {
     trainer.step = state.step;
     return trainer;
   }
+}
+
+export interface FinalizeOptions {
+  /** training pairs whose posteriors the mixture is fitted to (evenly spaced; default 5000) */
+  posteriorPairs?: number;
+  /** (CG(t), AA(t-1)) pairs kept to seed frame 0 of a backmapping (evenly spaced; default 2000) */
+  seedFrames?: number;
+  /** mixture components (default 10) */
+  components?: number;
+}
+
+export interface FinalizeReport {
+  pairsEncoded: number;
+  seedFrames: number;
+  mixture: GaussianMixtureModel;
+}
+
+/** Evenly spaced picks of `count` out of `n` indices. */
+function spaced(n: number, count: number): number[] {
+  const m = Math.min(n, count);
+  return Array.from({ length: m }, (_, i) => Math.floor((i * n) / m));
+}
+
+export function packageVersion(): string {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return (require('../package.json') as { version: string }).version;
 }
 
 export interface TrainerState {

@@ -38,6 +38,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("info", Napi::Function::New(env, Info, "info"));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads, "setThreads"));
   InitVoxel(env, exports);
+  InitXtc(env, exports);
+  InitModel(env, exports);
+  InitEnergy(env, exports);
   return exports;
 }
 

@@ -2,6 +2,7 @@
 // (de)serialisation, each heavy call an async job that keeps the object alive.
 #include "binding.h"
 #include "binding_util.h"
+#include "core/energy.h"
 #include "core/model.h"
 
 #include <memory>
@@ -49,6 +50,7 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
   static Napi::Function Define(Napi::Env env) {
     return DefineClass(env, "Model",
                        {InstanceMethod("parameterCount", &ModelWrap::ParameterCount),
+                        InstanceMethod("setEnergy", &ModelWrap::SetEnergy),
                         InstanceMethod("trainStep", &ModelWrap::TrainStep),
                         InstanceMethod("evaluate", &ModelWrap::Evaluate),
                         InstanceMethod("parameterGradients", &ModelWrap::ParameterGradients),
@@ -76,6 +78,22 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
  private:
   Napi::Value ParameterCount(const Napi::CallbackInfo& info) {
     return Napi::Number::New(info.Env(), static_cast<double>(model_->parameter_count()));
+  }
+
+  // Not during a running job: the JS queue serialises every call on a model.
+  Napi::Value SetEnergy(const Napi::CallbackInfo& info) {
+    return guarded(info.Env(), [&] {
+      if (info.Length() < 1 || info[0].IsNull() || info[0].IsUndefined()) {
+        model_->set_energy(nullptr);
+        return info.Env().Undefined();
+      }
+      auto energy = energy_model_of(info[0], "setEnergy");
+      if (energy->particles() != model_->config().atoms)
+        throw Napi::RangeError::New(info.Env(), "setEnergy: the force field has " + std::to_string(energy->particles()) +
+                                                    " particles, the model " + std::to_string(model_->config().atoms) + " atoms");
+      model_->set_energy([energy](const at::Tensor& coords, double clamp) { return energy->energy(coords, Impl::Auto, clamp); });
+      return info.Env().Undefined();
+    });
   }
 
   struct Batch {

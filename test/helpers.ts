@@ -40,3 +40,21 @@ export function dot(a: FloatArray, b: FloatArray): number {
 export function typeTag(x: unknown): string {
   return Object.prototype.toString.call(x).slice(8, -1);
 }
+
+// (appended for the I/O tests)
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+
+/** max |a[i] - b[i]| (lengths must match). */
+export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  expect(a.length).toBe(b.length);
+  let err = 0;
+  for (let i = 0; i < a.length; i++) err = Math.max(err, Math.abs(a[i] - b[i]));
+  return err;
+}
+
+/** A fresh temporary directory for one test file's outputs. */
+export function tempDir(prefix: string): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}

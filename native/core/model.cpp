@@ -195,22 +195,19 @@ LossTerms Model::loss(const at::Tensor& aa_t_in, const at::Tensor& aa_prev_in, c
 
   at::Tensor energy = at::zeros({}, coords.options());
   if (energy_) {
+    // The clamp (paper: 1e5 kJ/mol for chignolin) is soft: exploding early
+    // structures still get a finite, shrinking gradient.
     at::Tensor e_true;
     {
       at::NoGradGuard no_grad;
-      e_true = energy_(aa_t);
+      e_true = energy_(aa_t, w.energy_clamp);
     }
     at::Tensor e_rec;
     if (w.gamma > 0) {
-      e_rec = energy_(coords);
+      e_rec = energy_(coords, w.energy_clamp);
     } else {
       at::NoGradGuard no_grad;  // reported, not trained on, while gamma is 0
-      e_rec = energy_(coords.detach());
-    }
-    if (w.energy_clamp > 0) {
-      // Above the clamp the gradient is zero: exploding early structures cannot blow up the step.
-      e_rec = at::clamp_max(e_rec, w.energy_clamp);
-      e_true = at::clamp_max(e_true, w.energy_clamp);
+      e_rec = energy_(coords.detach(), w.energy_clamp);
     }
     energy = at::mse_loss(e_rec.to(at::kFloat), e_true.to(at::kFloat));
     if (w.gamma > 0) total = total + w.gamma * energy;

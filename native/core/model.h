@@ -81,8 +81,8 @@ struct StepWeights {
   double energy_clamp = 0;   // per-frame energy clamp (kJ/mol) inside the loss; 0 = none
 };
 
-// Differentiable per-frame internal energy [B] of coords [B, N, 3] nm.
-using EnergyFn = std::function<at::Tensor(const at::Tensor&)>;
+// Differentiable per-frame internal energy [B] of coords [B, N, 3] nm, soft-clamped above `clamp` when > 0.
+using EnergyFn = std::function<at::Tensor(const at::Tensor& coords, double clamp)>;
 
 class Model {
  public:
