@@ -2,15 +2,62 @@
 // and a non-zero exit, never a stack trace; long work shows progress on a TTY
 // and a summary line at the end; --json prints one JSON object instead.
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { Backmapper } from './backmap';
+import { coarseGrain } from './coarsegrain';
+import { energyCommand } from './commands/energy';
+import { trainCommand } from './commands/train';
 import { convert } from './convert';
+import { PRESET_NAMES } from './presets';
 import { info } from './info';
 import { progress } from './progress';
 import { selfCheck } from './selfcheck';
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError(`expected a positive integer, got "${value}"`);
+  return n;
+}
+
+function integer(value: string): number {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n)) throw new InvalidArgumentError(`expected an integer, got "${value}"`);
+  return n;
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
 
 function positiveNumber(value: string): number {
   const n = Number(value);
   if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`expected a positive number, got "${value}"`);
   return n;
+}
+
+/** A progress bar created on the first report (the total is known only then). */
+function lazyBar(label: string, json?: boolean) {
+  let bar: ReturnType<typeof progress> | undefined;
+  return {
+    update(done: number, total: number) {
+      bar ??= progress(label, total, 'frames', !json && process.stderr.isTTY === true);
+      bar.update(done);
+    },
+    stop() {
+      bar?.stop();
+    },
+  };
+}
+
+/** Runs `work` with SIGINT turned into an abort of its signal (outputs are then discarded, not half-written). */
+async function interruptible<T>(work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const abort = new AbortController();
+  const onSigint = () => abort.abort();
+  process.once('SIGINT', onSigint);
+  try {
+    return await work(abort.signal);
+  } finally {
+    process.removeListener('SIGINT', onSigint);
+  }
 }
 
 /** Prints either the JSON object or the human summary line. */
@@ -73,6 +120,117 @@ function program(): Command {
       } finally {
         bar?.stop();
       }
+    });
+
+  cli
+    .command('coarse-grain')
+    .description("map an atomistic trajectory to CG beads with a model's mapping")
+    .requiredOption('--model <model.tcbm>', 'a trained model (its mapping and topology)')
+    .requiredOption('--traj <file>', 'atomistic trajectory')
+    .requiredOption('--out <file>', 'CG trajectory to write (.dcd, .xtc)')
+    .option('--json', 'print one JSON object')
+    .action(async (opts: { model: string; traj: string; out: string; json?: boolean }) => {
+      const bar = lazyBar('coarse-grain', opts.json);
+      try {
+        const r = await interruptible((signal) => coarseGrain({ ...opts, signal, onProgress: (d, t) => bar.update(d, t) }));
+        bar.stop();
+        report(opts.json, r, `coarse-grained ${r.frames} frames to ${r.beads} beads in ${r.out} (${r.seconds.toFixed(1)} s)`);
+      } finally {
+        bar.stop();
+      }
+    });
+
+  cli
+    .command('backmap')
+    .description('backmap a CG trajectory (beads in the model\'s order) to atomistic resolution')
+    .requiredOption('--model <model.tcbm>', 'a trained model')
+    .requiredOption('--cg <file>', 'CG trajectory (.dcd, .xtc, .pdb)')
+    .requiredOption('--out <file>', 'atomistic trajectory to write (.dcd, .xtc, .pdb)')
+    .option('--segments <k>', 'split into K contiguous segments rolled out as one batch (K-1 seams)', positiveInt, 1)
+    .option('--seed <s>', 'seed of the latent samples: the same seed gives the same output', integer, 1)
+    .option('--threads <n>', 'libtorch threads (default: every core)', positiveInt)
+    .option('--json', 'print one JSON object')
+    .action(async (opts: { model: string; cg: string; out: string; segments: number; seed: number; threads?: number; json?: boolean }) => {
+      const bar = lazyBar('backmap', opts.json);
+      try {
+        const bm = await Backmapper.load(opts.model, { threads: opts.threads });
+        const r = await interruptible((signal) =>
+          bm.backmapFile(opts.cg, opts.out, { segments: opts.segments, seed: opts.seed, signal, onProgress: (d, t) => bar.update(d, t) }),
+        );
+        bar.stop();
+        const seams = r.seams.length ? `, ${r.seams.length} seams at frames ${r.seams.join(', ')}` : '';
+        report(opts.json, r, `backmapped ${r.frames} frames in ${r.seconds.toFixed(1)} s (${(r.frames / r.seconds).toFixed(0)} frames/s, ${r.segments} segment${r.segments > 1 ? 's' : ''}${seams}) to ${r.out}`);
+      } finally {
+        bar.stop();
+      }
+    });
+
+  cli
+    .command('energy')
+    .description('per-frame internal energy per OpenMM force (kJ/mol), as CSV')
+    .requiredOption('--top <pdb>', 'topology (PDB)')
+    .requiredOption('--system <xml>', 'OpenMM System XML')
+    .requiredOption('--traj <file>', 'trajectory (.dcd, .xtc, .pdb)')
+    .option('--out <csv>', 'CSV file to write (default: standard output)')
+    .option('--precision <p>', 'float64 (default) or float32', 'float64')
+    .option('--threads <n>', 'libtorch threads', positiveInt)
+    .option('--json', 'print one JSON object (a summary; rows go to --out)')
+    .action(async (opts: { top: string; system: string; traj: string; out?: string; precision: string; threads?: number; json?: boolean }) => {
+      if (opts.precision !== 'float64' && opts.precision !== 'float32') {
+        throw new InvalidArgumentError(`--precision must be float64 or float32, got "${opts.precision}"`);
+      }
+      const bar = lazyBar('energy', opts.json || !opts.out);
+      try {
+        const toStdout = !opts.out && !opts.json;
+        const r = await energyCommand(
+          { ...opts, precision: opts.precision, onProgress: (d, t) => bar.update(d, t) },
+          toStdout ? (text) => process.stdout.write(text) : undefined,
+        );
+        bar.stop();
+        if (opts.json) console.log(JSON.stringify(r));
+        else if (opts.out) console.log(`energies of ${r.frames} frames written to ${r.out}: total ${r.mean.total.toFixed(2)} ± ${r.std.total.toFixed(2)} kJ/mol`);
+      } finally {
+        bar.stop();
+      }
+    });
+
+  cli
+    .command('train')
+    .description('train a backmapping model on atomistic trajectories (each --traj file is its own trajectory)')
+    .requiredOption('--top <pdb>', 'atomistic topology (PDB)')
+    .option('--traj <file>', 'atomistic trajectory (.dcd, .xtc, .pdb); repeat for several', collect, [])
+    .requiredOption('--system <xml>', 'OpenMM System XML of the molecule in vacuum (energy loss, bond graph, masses)')
+    .requiredOption('--map <ca|adp|file.json>', 'CG mapping: a preset or a JSON bead file')
+    .option('--preset <name>', `model preset: ${PRESET_NAMES.join(', ')} (default adp-cpu for --map adp, else cln-cpu)`)
+    .option('--steps <n>', 'training steps (default: the preset\'s)', positiveInt)
+    .option('--batch <n>', 'batch size (default: the preset\'s)', positiveInt)
+    .option('--threads <n>', 'libtorch threads (default: every core)', positiveInt)
+    .option('--seed <s>', 'random seed: the same seed gives the same run on one machine', integer, 1)
+    .requiredOption('--out <model.tcbm>', 'model file to write')
+    .option('--resume <checkpoint>', 'continue a run from its checkpoint, exactly as if uninterrupted')
+    .option('--checkpoint <file>', 'checkpoint file (default <out>.ckpt)')
+    .option('--checkpoint-every <k>', 'steps between checkpoints', positiveInt, 500)
+    .option('--log <file>', 'JSON-lines log of every step (default <out>.log.jsonl)')
+    .option('--frame-based', 'the ablation: condition on C(t) only, never on the previous frame')
+    .option('--dry-run', 'load everything, print the model size and stop')
+    .option('--json', 'print one JSON object')
+    .action(async (opts: Omit<Parameters<typeof trainCommand>[0], 'preset'> & { preset?: string }) => {
+      const preset = opts.preset ?? (opts.map === 'adp' ? 'adp-cpu' : 'cln-cpu');
+      const s = await trainCommand({ ...opts, preset });
+      if (opts.json) {
+        console.log(JSON.stringify(s));
+      } else if (opts.dryRun) {
+        console.log(`preset ${s.preset}: ${s.parameters.toLocaleString('en-US')} parameters, ${s.pairs} training pairs, ${s.steps} steps planned`);
+      } else if (s.interrupted) {
+        console.log(`interrupted at step ${s.steps}: checkpoint saved to ${s.checkpoint} (continue with --resume ${s.checkpoint})`);
+      } else {
+        const f = s.last100!;
+        console.log(
+          `trained ${s.preset} (${s.parameters.toLocaleString('en-US')} parameters) for ${s.steps} steps in ${s.seconds.toFixed(0)} s; ` +
+            `last 100 steps: coord ${f.coord.toExponential(2)} nm², edm ${f.edm.toExponential(2)}, energy ${f.energy.toExponential(2)}, kl ${f.kl.toFixed(2)}; wrote ${s.out}`,
+        );
+      }
+      if (s.interrupted) process.exitCode = 130;
     });
 
   return cli;

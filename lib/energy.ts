@@ -44,7 +44,8 @@ export class Energy {
   /** energy columns, OpenMM class names in the System's force order */
   readonly terms: readonly EnergyTermName[];
   readonly particles: number;
-  private readonly handle: NativeForceField;
+  /** the native force field (what Trainer hands to the model for the γ energy term) */
+  readonly handle: NativeForceField;
 
   private constructor(readonly forceField: ForceField) {
     if (forceField.cmap) {

@@ -1,7 +1,5 @@
 // What this install runs on: package and libtorch versions, device, threads.
-import * as fs from 'fs';
-import * as path from 'path';
-import { defaultThreads, native, packageRoot } from './native';
+import { defaultThreads, native, packageVersion } from './native';
 
 export interface Info {
   version: string;
@@ -14,7 +12,6 @@ export interface Info {
 }
 
 export function info(): Info {
-  const pkg = JSON.parse(fs.readFileSync(path.join(packageRoot, 'package.json'), 'utf8')) as { version: string };
   const n = native().info();
-  return { version: pkg.version, torchVersion: n.torchVersion, cuda: n.cuda, threads: defaultThreads(), parallel: n.parallel };
+  return { version: packageVersion(), torchVersion: n.torchVersion, cuda: n.cuda, threads: defaultThreads(), parallel: n.parallel };
 }

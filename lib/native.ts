@@ -37,6 +37,11 @@ export function native(): Binding {
   return binding;
 }
 
+/** This package's version (package.json). */
+export function packageVersion(): string {
+  return (JSON.parse(fs.readFileSync(path.join(packageRoot, 'package.json'), 'utf8')) as { version: string }).version;
+}
+
 /** Threads for libtorch when the caller gives none: TCBM_THREADS, else every core. */
 export function defaultThreads(): number {
   const fromEnv = Number(process.env.TCBM_THREADS);

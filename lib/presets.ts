@@ -61,9 +61,9 @@ export const PRESETS: Record<string, Preset> = {
     description: 'alanine dipeptide for a 2-core CPU: widths 16, 1 condition + 1 trunk block, batch 16 (~0.2M parameters)',
     architecture: { grid: 12, width: 1.8, sigma: 0.05398, latent: 16, encoderWidth: 16, decoderWidth: 16, conditionBlocks: 1, trunkBlocks: 1 },
     training: {
-      batch: 16, learningRate: 5e-4, steps: 6000,
-      gamma: { n0: 2500, n1: 2000 }, beta: { kind: 'cyclic', cycles: 2, length: 1500, width: 12, centre: 0.5, max: 1 },
-      clipNorm: 1, energyClamp: 1e4,
+      batch: 16, learningRate: 5e-4, steps: 4500,
+      gamma: { n0: 2000, n1: 1500 }, beta: { kind: 'cyclic', cycles: 2, length: 1000, width: 12, centre: 0.5, max: 1 },
+      clipNorm: 1, energyClamp: 1e5,
     },
   },
   'cln-cpu': {

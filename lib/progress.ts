@@ -8,10 +8,11 @@ export interface Progress {
   stop(): void;
 }
 
-export function progress(label: string, total: number, unit = 'frames', enabled = process.stderr.isTTY === true): Progress {
+/** `extra` is appended to the bar's line; its {tokens} are filled from update()'s `extra` values. */
+export function progress(label: string, total: number, unit = 'frames', enabled = process.stderr.isTTY === true, extra = ''): Progress {
   if (!enabled || !(total > 0)) return { update() {}, stop() {} };
   const bar = new SingleBar({
-    format: `${label} [{bar}] {percentage}% | {value}/{total} ${unit} | {rate} ${unit}/s | ETA {eta_formatted}`,
+    format: `${label} [{bar}] {percentage}% | {value}/{total} ${unit} | {rate} ${unit}/s | ETA {eta_formatted}${extra ? ' | ' + extra : ''}`,
     stream: process.stderr,
     hideCursor: true,
     etaBuffer: 50,

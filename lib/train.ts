@@ -4,12 +4,13 @@
 // checkpoints that resume the run bit for bit. Numerics run natively; this
 // file drives them and is what an app awaits.
 import type { NativeModel } from '../binding';
+import type { Energy } from './energy';
 import { TcbmError } from './errors';
 import type { Topology } from './io/types';
 import { GaussianMixture, type GaussianMixtureModel } from './gmm';
 import { applyMapping, type CgMapping } from './mapping';
 import { bytesOf, readContainer, writeContainer } from './modelfile';
-import { defaultThreads, native } from './native';
+import { defaultThreads, native, packageVersion } from './native';
 import { PRESETS, type Architecture, type Preset, type TrainingSettings } from './presets';
 import { serialize } from './queue';
 import { Rng } from './rng';
@@ -35,8 +36,8 @@ export interface TrainerOptions {
   previousFrame?: boolean;
   /** random rotations of every sample (default true); false only for diagnostics such as overfitting checks */
   augment?: boolean;
-  /** differentiable energy for the γ term; without it the energy loss is 0 */
-  energy?: unknown;
+  /** the internal energy for the γ term; without it the energy loss is 0 */
+  energy?: Energy;
 }
 
 export interface StepReport {
@@ -136,7 +137,7 @@ export class Trainer {
     const seed = options.seed ?? 1;
     const previousFrame = options.previousFrame ?? true;
     const model = newModel(preset.architecture, data, settings.learningRate, seed, previousFrame);
-    if (options.energy) model.setEnergy(options.energy);
+    if (options.energy) model.setEnergy(options.energy.handle);
     return new Trainer(
       preset, settings, data, model, new Rng(seed), options.threads ?? defaultThreads(), previousFrame, seed, options.augment ?? true,
     );
@@ -298,7 +299,7 @@ export class Trainer {
   /** A trainer that continues from `state` on the same data. */
   static async resume(data: TrainingData, state: TrainerState, options: Pick<TrainerOptions, 'threads' | 'energy'> = {}): Promise<Trainer> {
     const model = newModel(state.preset.architecture, data, state.settings.learningRate, state.seed, state.previousFrame);
-    if (options.energy) model.setEnergy(options.energy);
+    if (options.energy) model.setEnergy(options.energy.handle);
     const trainer = new Trainer(
       state.preset, state.settings, data, model, Rng.fromState(state.rng),
       options.threads ?? defaultThreads(), state.previousFrame, state.seed, state.augment,
@@ -328,11 +329,6 @@ export interface FinalizeReport {
 function spaced(n: number, count: number): number[] {
   const m = Math.min(n, count);
   return Array.from({ length: m }, (_, i) => Math.floor((i * n) / m));
-}
-
-export function packageVersion(): string {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  return (require('../package.json') as { version: string }).version;
 }
 
 export interface TrainerState {

@@ -66,7 +66,7 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
       auto cfg = info[0].As<Napi::Object>().Get("config");
       if (!cfg.IsObject()) throw Napi::TypeError::New(info.Env(), "Model: expected object for config");
       const auto config = config_from(cfg.As<Napi::Object>(), info.Env());
-      model_ = std::make_shared<Model>(config, o.positive_number("learningRate"), o.int_or("seed", 1));
+      model_ = std::make_shared<Model>(config, o.positive_number("learningRate"), o.integer_or("seed", 1));
       model_->to(at::Device(o.string_or("device", "cpu")));
       model_->set_mapping(view_of(o.float_array("mapping"), {config.beads, config.atoms}, "Model: mapping").clone());
       return info.Env().Undefined();

@@ -36,6 +36,15 @@ int64_t Options::int_or(const char* key, int64_t fallback) const {
   return get(key).IsUndefined() ? fallback : positive_int(key);
 }
 
+int64_t Options::integer_or(const char* key, int64_t fallback) const {
+  auto v = get(key);
+  if (v.IsUndefined()) return fallback;
+  if (!v.IsNumber()) throw Napi::TypeError::New(env_, op_ + ": expected integer for " + key);
+  const double d = v.As<Napi::Number>().DoubleValue();
+  if (std::floor(d) != d || std::fabs(d) > 9.0e15) throw Napi::RangeError::New(env_, op_ + ": expected integer for " + key);
+  return static_cast<int64_t>(d);
+}
+
 double Options::positive_number(const char* key) const {
   auto v = get(key);
   if (!v.IsNumber()) throw Napi::TypeError::New(env_, op_ + ": expected positive number for " + key);

@@ -46,6 +46,8 @@ class Options {
   Napi::TypedArray float_array(const char* key) const;
   int64_t positive_int(const char* key) const;
   int64_t int_or(const char* key, int64_t fallback) const;
+  // Any safe integer, zero and negatives included (seeds).
+  int64_t integer_or(const char* key, int64_t fallback) const;
   double positive_number(const char* key) const;
   double number_or(const char* key, double fallback) const;
   bool bool_or(const char* key, bool fallback) const;

@@ -30,6 +30,7 @@ import {
   rotamerStates,
   seededRandom,
   sidechainDihedrals,
+  sidechainKinetics,
   wasserstein1,
   type Coordinates,
 } from '../lib/analysis';
@@ -565,6 +566,20 @@ describe('geometry', () => {
     expect(k.counts[0 * 3 + 1]).toBe(1);
     expect(k.counts[1 * 3 + 2]).toBe(1);
     expect(k.counts[2 * 3 + 2]).toBe(1);
+  });
+
+  test('side-chain kinetics per residue: χ1 of a serine that hops g+ → t → g− is found, counted and correlated', () => {
+    const atom = (name: string): Atom => ({ name, element: name[0], resName: 'SER', resSeq: 1, residueIndex: 0, chain: 'A', hetero: false });
+    const top = ['N', 'CA', 'CB', 'OG'].map(atom);
+    // N on +x, CA at the origin, CB on +z, OG rotated by χ about +z: χ1 = N-CA-CB-OG is that angle.
+    const chis = [60, 62, 58, 180, 178, -60, -62, -58, -61, 60].map((d) => (d * Math.PI) / 180);
+    const coords = Float64Array.from(chis.flatMap((c) => [1, 0, 0, 0, 0, 0, 0, 0, 1, Math.cos(c), Math.sin(c), 1]));
+    const [k] = sidechainKinetics([{ coords, frames: chis.length, atoms: 4 }], top, { dt: 1, maxLag: 3 });
+    expect([k.kind, k.resName, ...k.atoms]).toEqual(['chi1', 'SER', 0, 1, 2, 3]);
+    expect(k.transitions).toBe(3);
+    expect(Array.from(k.populations).map((p) => p * 10)).toEqual([4, 2, 4]);
+    expect(k.acf[0]).toBeCloseTo(1, 12);
+    expect(k.acf[1]).toBeLessThan(1);
   });
 
   test('angle autocorrelation of a two-state telegraph process decays as (1 − 2p)^τ', () => {

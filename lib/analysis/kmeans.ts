@@ -148,8 +148,15 @@ function nearest(X: FloatArray, n: number, dim: number, C: Float64Array, k: numb
   for (let i = 0; i < n; i++) {
     let bestC = 0;
     let bestD = Infinity;
+    const a = i * dim;
     for (let c = 0; c < k; c++) {
-      const d = sqDist(X, i, C, c, dim);
+      // Partial distance search: stop summing once this centre is already farther than the best.
+      const b = c * dim;
+      let d = 0;
+      for (let j = 0; j < dim && d < bestD; j++) {
+        const t = X[a + j] - C[b + j];
+        d += t * t;
+      }
       if (d < bestD) {
         bestD = d;
         bestC = c;

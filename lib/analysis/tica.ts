@@ -207,12 +207,13 @@ export class Tica {
       }
     }
     const e1 = symmetricEigen(M, r);
+    // vectors = W · V, accumulated row by row so every inner loop runs over contiguous memory.
     const vectors = new Float64Array(F * r);
     for (let f = 0; f < F; f++) {
-      for (let k = 0; k < r; k++) {
-        let s = 0;
-        for (let a = 0; a < r; a++) s += W[f * r + a] * e1.vectors[a * r + k];
-        vectors[f * r + k] = s;
+      for (let a = 0; a < r; a++) {
+        const w = W[f * r + a];
+        if (w === 0) continue;
+        for (let k = 0; k < r; k++) vectors[f * r + k] += w * e1.vectors[a * r + k];
       }
     }
     // Fix each component's sign (largest-magnitude coefficient positive) so fits are reproducible.

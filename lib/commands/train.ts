@@ -1,0 +1,116 @@
+// `tcbackmap train`: load data, train with progress and a JSON-lines log,
+// checkpoint every K steps (and on SIGINT), then write the .tcbm model.
+import { promises as fsp } from 'fs';
+import { loadDataset } from '../dataset';
+import { TcbmError } from '../errors';
+import { progress } from '../progress';
+import { Trainer, resolvePreset, type StepReport } from '../train';
+
+export interface TrainCommandOptions {
+  top: string;
+  traj: string[];
+  system: string;
+  map: string;
+  preset: string;
+  steps?: number;
+  batch?: number;
+  threads?: number;
+  seed: number;
+  out: string;
+  resume?: string;
+  checkpoint?: string;
+  checkpointEvery: number;
+  log?: string;
+  dryRun?: boolean;
+  frameBased?: boolean;
+  json?: boolean;
+}
+
+export interface TrainSummary {
+  out?: string;
+  preset: string;
+  parameters: number;
+  pairs: number;
+  steps: number;
+  seconds: number;
+  interrupted: boolean;
+  checkpoint?: string;
+  final?: Pick<StepReport, 'total' | 'voxel' | 'coord' | 'cg' | 'edm' | 'energy' | 'kl'>;
+  /** mean of each loss term over the last 100 steps */
+  last100?: Record<string, number>;
+  mixture?: { components: number; logLikelihood: number };
+}
+
+export async function trainCommand(o: TrainCommandOptions): Promise<TrainSummary> {
+  if (!o.traj || o.traj.length === 0) throw new TcbmError('ERR_INVALID_ARG_VALUE', 'train: give at least one --traj');
+  const preset = resolvePreset(o.preset);
+  const start = Date.now();
+  const data = await loadDataset({ top: o.top, trajs: o.traj, system: o.system, map: o.map });
+  const training = { ...(o.steps ? { steps: o.steps } : {}), ...(o.batch ? { batch: o.batch } : {}) };
+  const checkpointFile = o.checkpoint ?? `${o.out}.ckpt`;
+  const trainer = o.resume
+    ? await Trainer.resumeFrom(o.resume, data, { threads: o.threads, energy: data.energy })
+    : Trainer.create(data, { preset, training, seed: o.seed, threads: o.threads, previousFrame: !o.frameBased, energy: data.energy });
+  const steps = o.steps ?? trainer.settings.steps;
+  const summary: TrainSummary = {
+    preset: trainer.preset.name,
+    parameters: trainer.parameterCount,
+    pairs: trainer.pairCount,
+    steps,
+    seconds: 0,
+    interrupted: false,
+  };
+  if (o.dryRun) return summary;
+
+  const log = await fsp.open(o.log ?? `${o.out}.log.jsonl`, o.resume ? 'a' : 'w');
+  const abort = new AbortController();
+  const onSigint = () => abort.abort();
+  process.once('SIGINT', onSigint);
+  const bar = progress('train', steps, 'steps', !o.json && process.stderr.isTTY === true, 'coord {coord} edm {edm} E {energy} kl {kl} γ {gamma}');
+  const recent: StepReport[] = [];
+  let last: StepReport | undefined;
+  try {
+    for await (const report of trainer.run(steps, abort.signal)) {
+      last = report;
+      recent.push(report);
+      if (recent.length > 100) recent.shift();
+      await log.write(JSON.stringify(report) + '\n');
+      bar.update(report.step + 1, {
+        coord: report.coord.toExponential(1), edm: report.edm.toExponential(1), energy: report.energy.toExponential(1),
+        kl: report.kl.toFixed(2), gamma: report.gamma.toExponential(0),
+      });
+      if ((report.step + 1) % o.checkpointEvery === 0) await trainer.saveCheckpoint(checkpointFile);
+    }
+  } finally {
+    bar.stop();
+    process.removeListener('SIGINT', onSigint);
+    await log.close();
+  }
+  summary.seconds = (Date.now() - start) / 1000;
+  if (last) summary.final = pick(last);
+  summary.last100 = meanTerms(recent);
+  if (abort.signal.aborted) {
+    await trainer.saveCheckpoint(checkpointFile);
+    summary.interrupted = true;
+    summary.checkpoint = checkpointFile;
+    summary.steps = trainer.step;
+    return summary;
+  }
+  await trainer.saveCheckpoint(checkpointFile);
+  summary.checkpoint = checkpointFile;
+  const report = await trainer.finalize(o.out);
+  summary.out = o.out;
+  summary.mixture = { components: report.mixture.k, logLikelihood: report.mixture.logLikelihood };
+  return summary;
+}
+
+function pick(r: StepReport): TrainSummary['final'] {
+  return { total: r.total, voxel: r.voxel, coord: r.coord, cg: r.cg, edm: r.edm, energy: r.energy, kl: r.kl };
+}
+
+function meanTerms(reports: StepReport[]): Record<string, number> {
+  const keys = ['total', 'voxel', 'coord', 'cg', 'edm', 'energy', 'kl'] as const;
+  const out: Record<string, number> = {};
+  for (const k of keys) out[k] = reports.reduce((s, r) => s + r[k], 0) / Math.max(reports.length, 1);
+  return out;
+}

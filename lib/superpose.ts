@@ -1,0 +1,67 @@
+// Optimal rigid superposition (Kabsch): the rotation and translation that best
+// map one set of points onto another, and the RMSD that remains.
+import { Matrix, SingularValueDecomposition, determinant } from 'ml-matrix';
+
+export interface Superposition {
+  /** row-major 3x3 rotation R: q ≈ R (p − cp) + cq */
+  rotation: Float64Array;
+  /** centroid of the moving points p */
+  from: [number, number, number];
+  /** centroid of the target points q */
+  to: [number, number, number];
+  /** RMSD after superposition, in the points' units */
+  rmsd: number;
+}
+
+function centroidOf(x: ArrayLike<number>, offset: number, n: number): [number, number, number] {
+  let a = 0, b = 0, c = 0;
+  for (let i = 0; i < n; i++) {
+    a += x[offset + 3 * i];
+    b += x[offset + 3 * i + 1];
+    c += x[offset + 3 * i + 2];
+  }
+  return [a / n, b / n, c / n];
+}
+
+/** Superposes n points of p (at pOffset) onto n points of q (at qOffset). */
+export function superpose(p: ArrayLike<number>, pOffset: number, q: ArrayLike<number>, qOffset: number, n: number): Superposition {
+  const cp = centroidOf(p, pOffset, n);
+  const cq = centroidOf(q, qOffset, n);
+  const h = new Matrix(3, 3);
+  for (let i = 0; i < n; i++) {
+    for (let r = 0; r < 3; r++) {
+      const pr = p[pOffset + 3 * i + r] - cp[r];
+      for (let c = 0; c < 3; c++) h.set(r, c, h.get(r, c) + pr * (q[qOffset + 3 * i + c] - cq[c]));
+    }
+  }
+  const svd = new SingularValueDecomposition(h);
+  const u = svd.leftSingularVectors;
+  const v = svd.rightSingularVectors;
+  // A reflection would superpose a mirror image: flip the weakest axis instead.
+  const d = Math.sign(determinant(v.mmul(u.transpose()))) || 1;
+  const dm = Matrix.diag([1, 1, d]);
+  const r = v.mmul(dm).mmul(u.transpose());
+  const rotation = Float64Array.from(r.to1DArray());
+  let sum = 0;
+  for (let i = 0; i < n; i++) {
+    const x = p[pOffset + 3 * i] - cp[0];
+    const y = p[pOffset + 3 * i + 1] - cp[1];
+    const z = p[pOffset + 3 * i + 2] - cp[2];
+    for (let k = 0; k < 3; k++) {
+      const moved = rotation[3 * k] * x + rotation[3 * k + 1] * y + rotation[3 * k + 2] * z + cq[k];
+      sum += (moved - q[qOffset + 3 * i + k]) ** 2;
+    }
+  }
+  return { rotation, from: cp, to: cq, rmsd: Math.sqrt(sum / n) };
+}
+
+/** Applies a superposition to `count` points of src (at srcOffset), writing into dst (at dstOffset). */
+export function applySuperposition(s: Superposition, src: ArrayLike<number>, srcOffset: number, count: number, dst: Float32Array, dstOffset: number): void {
+  const r = s.rotation;
+  for (let i = 0; i < count; i++) {
+    const x = src[srcOffset + 3 * i] - s.from[0];
+    const y = src[srcOffset + 3 * i + 1] - s.from[1];
+    const z = src[srcOffset + 3 * i + 2] - s.from[2];
+    for (let k = 0; k < 3; k++) dst[dstOffset + 3 * i + k] = r[3 * k] * x + r[3 * k + 1] * y + r[3 * k + 2] * z + s.to[k];
+  }
+}

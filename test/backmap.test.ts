@@ -1,0 +1,125 @@
+// Inference: seeding, rollout order, segments, determinism, cancellation, bad input.
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { Backmapper, chooseSeed, readModelFile } from '../lib/backmap';
+import { createTrajectory, readTrajectory } from '../lib/io/trajectory';
+import { presetMapping } from '../lib/mapping';
+import { Trainer } from '../lib/train';
+import { adpSample, DATA } from './data';
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tcbm-backmap-'));
+const modelFile = path.join(dir, 'tiny.tcbm');
+const cgFile = path.join(dir, 'cg.dcd');
+const FRAMES = 30;
+let bm: Backmapper;
+
+beforeAll(async () => {
+  const adp = await adpSample(200);
+  const mapping = presetMapping('adp', adp.topology);
+  const trainer = Trainer.create(
+    { topology: adp.topology, mapping, trajectories: [adp.coords.slice(0, 100 * 66), adp.coords.slice(100 * 66)] },
+    { preset: 'tiny', seed: 2, threads: 2 },
+  );
+  for await (const _ of trainer.run(15));
+  await trainer.finalize(modelFile, { posteriorPairs: 200, seedFrames: 50 });
+  bm = await Backmapper.load(modelFile, { threads: 2 });
+  // CG frames shifted by 1 nm more along x each frame: the frame order is visible in the output.
+  const cg = bm.coarseGrain(adp.coords.slice(0, FRAMES * 66), FRAMES);
+  for (let f = 0; f < FRAMES; f++) for (let b = 0; b < 6; b++) cg[(f * 6 + b) * 3] += f;
+  const w = await createTrajectory(cgFile, { atoms: 6 });
+  await w.write({ frames: FRAMES, coords: cg });
+  await w.close();
+});
+
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+function centroidX(coords: Float32Array, frame: number, atoms: number): number {
+  let x = 0;
+  for (let a = 0; a < atoms; a++) x += coords[(frame * atoms + a) * 3];
+  return x / atoms;
+}
+
+test('the model file holds topology, mapping, mixture and seed bank', async () => {
+  const { info } = await readModelFile(modelFile);
+  expect(info.topology.atoms.length).toBe(22);
+  expect(info.mapping.beads).toBe(6);
+  expect(info.mixture.k).toBe(10);
+  expect(info.seedFrames).toBe(50);
+});
+
+test.each([1, 3, 7])('segments=%i: output frame count and order equal the input', async (segments) => {
+  const out = path.join(dir, `out-${segments}.dcd`);
+  const summary = await bm.backmapFile(cgFile, out, { segments, seed: 5 });
+  expect(summary.frames).toBe(FRAMES);
+  expect(summary.seams.length).toBe(segments - 1);
+  const back = await readTrajectory(out);
+  expect(back.frames).toBe(FRAMES);
+  for (let f = 0; f < FRAMES; f++) expect(Math.abs(centroidX(back.coords, f, 22) - centroidX(await cgCoords(), f, 6))).toBeLessThan(0.5);
+  expect(fs.readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+});
+
+let cgCache: Float32Array | undefined;
+async function cgCoords(): Promise<Float32Array> {
+  cgCache ??= (await readTrajectory(cgFile)).coords;
+  return cgCache;
+}
+
+test('the same seed gives the same output; another seed another', async () => {
+  const a = path.join(dir, 'a.dcd');
+  const b = path.join(dir, 'b.dcd');
+  const c = path.join(dir, 'c.dcd');
+  await bm.backmapFile(cgFile, a, { seed: 11, segments: 2 });
+  await bm.backmapFile(cgFile, b, { seed: 11, segments: 2 });
+  await bm.backmapFile(cgFile, c, { seed: 12, segments: 2 });
+  expect(fs.readFileSync(a).equals(fs.readFileSync(b))).toBe(true);
+  expect(fs.readFileSync(a).equals(fs.readFileSync(c))).toBe(false);
+});
+
+test('seed selection returns the frame preceding the nearest CG frame, aligned onto the target', () => {
+  // three seed pairs; the target is seed 1's CG frame rotated 90 degrees about z and moved
+  const beads = 3;
+  const atoms = 2;
+  const seedCg = Float32Array.from([0, 0, 0, 1, 0, 0, 0, 1, 0, /**/ 0, 0, 0, 2, 0, 0, 0, 0.5, 0, /**/ 0, 0, 0, 1, 1, 0, 0, 0, 3]);
+  const seedPrevAa = Float32Array.from([9, 9, 9, 9, 9, 9, /**/ 1, 0, 0, 0, 0, 1, /**/ 7, 7, 7, 7, 7, 7]);
+  const rot = (x: number, y: number, z: number) => [-y + 5, x - 2, z + 1];
+  const target = [rot(0, 0, 0), rot(2, 0, 0), rot(0, 0.5, 0)].flat();
+  const choice = chooseSeed(seedCg, seedPrevAa, beads, atoms, target);
+  expect(choice.index).toBe(1);
+  expect(choice.rmsd).toBeLessThan(1e-6);
+  const expected = [rot(1, 0, 0), rot(0, 0, 1)].flat();
+  expected.forEach((v, i) => expect(choice.frame[i]).toBeCloseTo(v, 5));
+});
+
+test('a trajectory whose particle count is not the model bead count is refused clearly', async () => {
+  await expect(bm.backmapFile(path.join(DATA, 'adp/test-1000.dcd'), path.join(dir, 'x.dcd'))).rejects.toThrow(
+    /test-1000.dcd: has 22 particles per frame, the model's adp mapping has 6 beads/,
+  );
+  expect(fs.existsSync(path.join(dir, 'x.dcd'))).toBe(false);
+});
+
+test('cancelling stops cleanly and leaves no partial output', async () => {
+  const out = path.join(dir, 'cancelled.xtc');
+  const abort = new AbortController();
+  const run = bm.backmapFile(cgFile, out, { segments: 2, signal: abort.signal, onProgress: (done) => done >= 6 && abort.abort() });
+  await expect(run).rejects.toThrow(/cancelled/);
+  expect(fs.existsSync(out)).toBe(false);
+  expect(fs.readdirSync(dir).filter((f) => f.includes('cancelled'))).toEqual([]);
+  expect(fs.readdirSync(os.tmpdir()).filter((f) => f.startsWith('tcbm-segments-'))).toEqual([]);
+});
+
+test('foreign, truncated and checkpoint files are refused with a clear error', async () => {
+  const foreign = path.join(dir, 'foreign.tcbm');
+  fs.writeFileSync(foreign, 'hello, not a model');
+  await expect(readModelFile(foreign)).rejects.toThrow(/not a tcbackmap model file/);
+  const truncated = path.join(dir, 'truncated.tcbm');
+  const bytes = fs.readFileSync(modelFile);
+  fs.writeFileSync(truncated, bytes.subarray(0, bytes.length - 1000));
+  await expect(readModelFile(truncated)).rejects.toThrow(/truncated/);
+  const corrupt = path.join(dir, 'corrupt.tcbm');
+  const flipped = Buffer.from(bytes);
+  flipped[flipped.length - 10] ^= 0xff;
+  fs.writeFileSync(corrupt, flipped);
+  await expect(readModelFile(corrupt)).rejects.toThrow(/fails its checksum/);
+  await expect(readModelFile(path.join(dir, 'missing.tcbm'))).rejects.toThrow(/no such model file/);
+});
