@@ -125,6 +125,11 @@ export interface NativeModel {
   encode(o: ModelBatch): Promise<{ mu: Float32Array; logvar: Float32Array }>;
   /** reconstruction [B,N,3] from aaPrev, cgT and z [B,latent] */
   decode(o: Omit<ModelBatch, 'aaT'> & { z: Float32Array }): Promise<Float32Array>;
+  /**
+   * Autoregressive rollout in the lab frame: prev [K,N,3] is A(-1), cg [T,K,n,3], z [T,K,latent];
+   * resolves with [T,K,N,3] (each step centred on its CG centroid, decoded, moved back).
+   */
+  rollout(o: { prev: Float32Array; cg: Float32Array; z: Float32Array; steps: number; batch: number; threads?: number }): Promise<Float32Array>;
   save(o: { optimizer: boolean; threads?: number }): Promise<Uint8Array>;
   load(o: { bytes: Uint8Array; optimizer: boolean; threads?: number }): Promise<void>;
 }

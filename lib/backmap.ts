@@ -17,7 +17,7 @@ import type { Preset } from './presets';
 import { serialize } from './queue';
 import { Rng } from './rng';
 import { applySuperposition, superpose } from './superpose';
-import { centroid, newModel } from './train';
+import { newModel } from './train';
 
 export interface ModelInfo {
   preset: Preset;
@@ -82,6 +82,9 @@ export async function readModelFile(file: string): Promise<{ info: ModelInfo; we
     weights: new Uint8Array(sections.weights),
   };
 }
+
+/** Frames decoded per native call: long enough to amortise the hand-off, short enough to cancel promptly. */
+const ROLLOUT_STEPS = 32;
 
 export interface SeedChoice {
   /** index in the seed bank of the CG frame nearest (after superposition) to the target */
@@ -208,28 +211,28 @@ export class Backmapper {
         const counts = active.map((k) => Math.min(chunk, length(k) - offset));
         const cgChunks = await Promise.all(active.map((k, i) => cg.read(starts[k] + offset, counts[i])));
         const outs = counts.map((c) => new Float32Array(c * N * 3));
-        for (let s = 0; s < Math.max(...counts); s++) {
+        for (let s = 0; s < Math.max(...counts); ) {
           if (options.signal?.aborted) throw new TcbmError('ERR_CANCELLED', 'backmap: cancelled');
           const live = active.map((_, i) => i).filter((i) => s < counts[i]);
           const B = live.length;
-          const aaPrev = new Float32Array(B * N * 3);
-          const cgT = new Float32Array(B * n * 3);
-          const centres: number[][] = [];
+          // Steps every live segment still has, in native rollouts of at most ROLLOUT_STEPS.
+          const T = Math.min(ROLLOUT_STEPS, ...live.map((i) => counts[i] - s));
+          const prevB = new Float32Array(B * N * 3);
+          const cgT = new Float32Array(T * B * n * 3);
           live.forEach((i, b) => {
             const k = active[i];
-            const c = centroid(cgChunks[i].coords, s * n * 3, n);
-            centres.push(c);
-            shift(prev, k * N * 3, N, c, -1, aaPrev, b * N * 3);
-            shift(cgChunks[i].coords, s * n * 3, n, c, -1, cgT, b * n * 3);
+            prevB.set(prev.subarray(k * N * 3, (k + 1) * N * 3), b * N * 3);
+            for (let t = 0; t < T; t++) cgT.set(cgChunks[i].coords.subarray((s + t) * n * 3, (s + t + 1) * n * 3), (t * B + b) * n * 3);
           });
-          const z = this.info.mixture.sample(rng, B);
-          const out = await serialize(() => this.model.decode({ batch: B, aaPrev, cgT, z, threads: this.threads }));
+          const z = this.info.mixture.sample(rng, T * B);
+          const out = await serialize(() => this.model.rollout({ prev: prevB, cg: cgT, z, steps: T, batch: B, threads: this.threads }));
           live.forEach((i, b) => {
             const k = active[i];
-            shift(out, b * N * 3, N, centres[b], 1, prev, k * N * 3);
-            outs[i].set(prev.subarray(k * N * 3, (k + 1) * N * 3), s * N * 3);
+            for (let t = 0; t < T; t++) outs[i].set(out.subarray((t * B + b) * N * 3, (t * B + b + 1) * N * 3), (s + t) * N * 3);
+            prev.set(out.subarray(((T - 1) * B + b) * N * 3, ((T - 1) * B + b + 1) * N * 3), k * N * 3);
           });
-          done += B;
+          s += T;
+          done += T * B;
           options.onProgress?.(done, total);
         }
         if (K === 1) {
@@ -282,14 +285,5 @@ export class Backmapper {
       await reader.close();
     }
     return { ...summary, seconds: (Date.now() - start) / 1000, out: outFile };
-  }
-}
-
-/** dst = src + sign·c for `count` points. */
-function shift(src: Float32Array, srcOffset: number, count: number, c: number[], sign: number, dst: Float32Array, dstOffset: number): void {
-  for (let i = 0; i < count; i++) {
-    dst[dstOffset + 3 * i] = src[srcOffset + 3 * i] + sign * c[0];
-    dst[dstOffset + 3 * i + 1] = src[srcOffset + 3 * i + 1] + sign * c[1];
-    dst[dstOffset + 3 * i + 2] = src[srcOffset + 3 * i + 2] + sign * c[2];
   }
 }

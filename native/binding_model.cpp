@@ -56,6 +56,7 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
                         InstanceMethod("parameterGradients", &ModelWrap::ParameterGradients),
                         InstanceMethod("encode", &ModelWrap::Encode),
                         InstanceMethod("decode", &ModelWrap::Decode),
+                        InstanceMethod("rollout", &ModelWrap::Rollout),
                         InstanceMethod("save", &ModelWrap::Save),
                         InstanceMethod("load", &ModelWrap::Load)});
   }
@@ -212,6 +213,29 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
       b.keep.push_back(z_array);
       b.keep.push_back(Value());
       return queue_job(job, b.keep);
+    });
+  }
+
+  // {prev [K,N,3], cg [T,K,n,3], z [T,K,L], steps, batch} -> Promise<Float32Array [T,K,N,3]>
+  Napi::Value Rollout(const Napi::CallbackInfo& info) {
+    return guarded(info.Env(), [&] {
+      Options o(info, "rollout");
+      const auto& c = model_->config();
+      const int64_t T = o.positive_int("steps"), K = o.positive_int("batch");
+      auto prev_array = o.float_array("prev");
+      auto cg_array = o.float_array("cg");
+      auto z_array = o.float_array("z");
+      auto prev = view_of(prev_array, {K, c.atoms, 3}, "rollout: prev");
+      auto cg = view_of(cg_array, {T, K, c.beads, 3}, "rollout: cg");
+      auto z = view_of(z_array, {T, K, c.latent}, "rollout: z");
+      auto out = Napi::Float32Array::New(info.Env(), T * K * c.atoms * 3);
+      auto out_t = view_of(out, {T, K, c.atoms, 3}, "rollout: coords");
+      auto model = model_;
+      auto* job = new Job(info.Env(), "rollout", o.int_or("threads", 0), [=]() mutable {
+        require_finite(cg.view({T * K, c.beads, 3}), "rollout: cg");
+        out_t.copy_(model->rollout(prev, cg, z));
+      }, out);
+      return queue_job(job, {prev_array, cg_array, z_array, Value()});
     });
   }
 

@@ -101,7 +101,7 @@ test('a trajectory whose particle count is not the model bead count is refused c
 test('cancelling stops cleanly and leaves no partial output', async () => {
   const out = path.join(dir, 'cancelled.xtc');
   const abort = new AbortController();
-  const run = bm.backmapFile(cgFile, out, { segments: 2, signal: abort.signal, onProgress: (done) => done >= 6 && abort.abort() });
+  const run = bm.backmapFile(cgFile, out, { segments: 2, chunkFrames: 4, signal: abort.signal, onProgress: (done) => done >= 6 && abort.abort() });
   await expect(run).rejects.toThrow(/cancelled/);
   expect(fs.existsSync(out)).toBe(false);
   expect(fs.readdirSync(dir).filter((f) => f.includes('cancelled'))).toEqual([]);

@@ -281,6 +281,27 @@ at::Tensor Model::decode(const at::Tensor& aa_prev, const at::Tensor& cg_t, cons
   return collapse(density, config_.width).cpu();
 }
 
+at::Tensor Model::rollout(const at::Tensor& prev_in, const at::Tensor& cg_in, const at::Tensor& z_in) {
+  root_->eval();
+  c10::InferenceMode guard;
+  TORCH_CHECK(cg_in.dim() == 4 && prev_in.dim() == 3 && z_in.dim() == 3, "rollout: expected prev [K,N,3], cg [T,K,n,3], z [T,K,L]");
+  const int64_t T = cg_in.size(0);
+  auto cg = cg_in.to(device_, at::kFloat);
+  auto z = z_in.to(device_, at::kFloat);
+  auto prev = prev_in.to(device_, at::kFloat);
+  auto centres = cg.mean(2, /*keepdim=*/true);  // [T,K,1,3]
+  auto cg_centred = cg - centres;
+  std::vector<at::Tensor> out;
+  out.reserve(T);
+  for (int64_t t = 0; t < T; ++t) {
+    auto c = centres[t];
+    auto density = decoder_->forward(condition_input(prev - c, cg_centred[t]), z[t]);
+    prev = collapse(density, config_.width) + c;
+    out.push_back(prev);
+  }
+  return at::stack(out).cpu();
+}
+
 namespace {
 void put_blob(std::string& out, const std::string& blob) {
   const uint64_t n = blob.size();

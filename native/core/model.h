@@ -111,6 +111,11 @@ class Model {
   // Reconstruction [B,N,3] from the condition and a latent sample.
   at::Tensor decode(const at::Tensor& aa_prev, const at::Tensor& cg_t, const at::Tensor& z);
 
+  // Autoregressive rollout of T steps for K trajectories in lockstep, lab frame:
+  // prev [K,N,3] is A(-1); cg [T,K,n,3]; z [T,K,latent]. Each step centres on the
+  // CG beads' centroid, decodes, and moves back. Returns [T,K,N,3].
+  at::Tensor rollout(const at::Tensor& prev, const at::Tensor& cg, const at::Tensor& z);
+
   // Weights only (model file) or weights + optimizer (checkpoint), as bytes.
   std::string save(bool with_optimizer);
   void load(const std::string& bytes, bool with_optimizer);
