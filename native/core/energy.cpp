@@ -442,7 +442,8 @@ const EnergyParams& EnergyModel::params(at::ScalarType dtype, at::Device device)
         values(h.pair_c6), values(h.pair_c12),
         values(h.charge), values(h.sigma), values(h.epsilon),
         indices(h.exception_index), values(h.exception_charge_prod), values(h.exception_sigma),
-        values(h.exception_epsilon)});
+        values(h.exception_epsilon),
+        at::Tensor(), at::Tensor()});  // pair_row/pair_j: only the float64 CPU kernel uses them
   }
   return *slot;
 }
