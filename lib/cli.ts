@@ -266,9 +266,10 @@ function program(): Command {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  process.exitCode = undefined; // a command may set it (130 after an interrupted train)
   try {
     await program().parseAsync(argv);
-    return 0;
+    return typeof process.exitCode === 'number' ? process.exitCode : 0; // e.g. 130 after an interrupted train
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2; // commander printed its one line
     console.error(`tcbackmap: ${(err as Error).message.split('\n')[0]}`);
