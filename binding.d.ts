@@ -82,7 +82,9 @@ export interface NativeModelConfig {
   atoms: number;
   beads: number;
   grid: number;
+  /** nm */
   width: number;
+  /** nm */
   sigma: number;
   latent: number;
   encoderWidth: number;

@@ -1,7 +1,6 @@
 // Any supported trajectory format to any other, streamed chunk by chunk.
-import { TcbmError } from './errors';
 import { topologyFromPdb } from './io/pdb';
-import { createTrajectory, formatOf, openTrajectory } from './io/trajectory';
+import { copyFrames, createTrajectory, formatOf, openTrajectory } from './io/trajectory';
 import type { Topology } from './io/types';
 
 export interface ConvertOptions {
@@ -31,22 +30,9 @@ export async function convert(o: ConvertOptions): Promise<ConvertResult> {
   else if (formatOf(o.traj) === 'pdb') topology = await topologyFromPdb(o.traj);
   const reader = await openTrajectory(o.traj, { atoms: topology?.atoms.length });
   try {
-    const total = await reader.frameCount();
     const writer = await createTrajectory(o.out, { atoms: reader.atoms, topology, precision: o.precision });
-    let done = 0;
-    try {
-      for await (const chunk of reader.chunks(o.chunkFrames)) {
-        if (o.signal?.aborted) throw new TcbmError('ERR_CANCELLED', 'convert: cancelled');
-        await writer.write(chunk);
-        done += chunk.frames;
-        o.onProgress?.(done, total);
-      }
-      await writer.close();
-    } catch (err) {
-      await writer.abort();
-      throw err;
-    }
-    return { frames: done, atoms: reader.atoms, out: o.out, seconds: (Date.now() - start) / 1000 };
+    const frames = await copyFrames(reader, writer, { ...o, what: 'convert' });
+    return { frames, atoms: reader.atoms, out: o.out, seconds: (Date.now() - start) / 1000 };
   } finally {
     await reader.close();
   }

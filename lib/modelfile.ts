@@ -54,15 +54,11 @@ export async function writeContainer(file: string, header: Omit<ContainerHeader,
   prefix.writeUInt32LE(MODEL_FORMAT_VERSION, 8);
   prefix.writeUInt32LE(json.byteLength, 12);
   const out = await openAtomic(file);
-  try {
+  await out.finish(async () => {
     await out.handle.write(prefix);
     await out.handle.write(json);
     for (const data of Object.values(sections)) await out.handle.write(data);
-    await out.commit();
-  } catch (err) {
-    await out.abort();
-    throw err;
-  }
+  });
 }
 
 export async function readContainer(file: string): Promise<{ header: ContainerHeader; sections: Sections }> {

@@ -1,20 +1,11 @@
 // Model and training presets. `adp` and `cln` are the paper's Table 1; the
 // `-cpu` ones are sized for a 2-core machine: narrower networks, fewer blocks and
 // smaller batches so a run of a few thousand steps fits in about an hour.
+import type { NativeModelConfig } from '../binding';
 import type { BetaSchedule, GammaSchedule } from './schedules';
 
-export interface Architecture {
-  grid: number;
-  /** nm */
-  width: number;
-  /** nm */
-  sigma: number;
-  latent: number;
-  encoderWidth: number;
-  decoderWidth: number;
-  conditionBlocks: number;
-  trunkBlocks: number;
-}
+/** The network's hyperparameters: the native config without what the data decide. */
+export type Architecture = Omit<NativeModelConfig, 'atoms' | 'beads' | 'previousFrame'>;
 
 export interface TrainingSettings {
   batch: number;

@@ -13,7 +13,8 @@ export interface Superposition {
   rmsd: number;
 }
 
-function centroidOf(x: ArrayLike<number>, offset: number, n: number): [number, number, number] {
+/** Centroid of n points of x at offset. */
+export function centroid(x: ArrayLike<number>, offset: number, n: number): [number, number, number] {
   let a = 0, b = 0, c = 0;
   for (let i = 0; i < n; i++) {
     a += x[offset + 3 * i];
@@ -25,8 +26,8 @@ function centroidOf(x: ArrayLike<number>, offset: number, n: number): [number, n
 
 /** Superposes n points of p (at pOffset) onto n points of q (at qOffset). */
 export function superpose(p: ArrayLike<number>, pOffset: number, q: ArrayLike<number>, qOffset: number, n: number): Superposition {
-  const cp = centroidOf(p, pOffset, n);
-  const cq = centroidOf(q, qOffset, n);
+  const cp = centroid(p, pOffset, n);
+  const cq = centroid(q, qOffset, n);
   const h = new Matrix(3, 3);
   for (let i = 0; i < n; i++) {
     for (let r = 0; r < 3; r++) {

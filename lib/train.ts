@@ -3,7 +3,7 @@
 // rotation for its three configurations, the paper's loss schedules, and
 // checkpoints that resume the run bit for bit. Numerics run natively; this
 // file drives them and is what an app awaits.
-import type { NativeModel } from '../binding';
+import type { LossTerms, NativeModel } from '../binding';
 import type { Energy } from './energy';
 import { TcbmError } from './errors';
 import type { Topology } from './io/types';
@@ -15,6 +15,7 @@ import { PRESETS, type Architecture, type Preset, type TrainingSettings } from '
 import { serialize } from './queue';
 import { Rng } from './rng';
 import { betaAt, clipAt, gammaAt } from './schedules';
+import { centroid } from './superpose';
 
 /** Atomistic trajectories of one molecule, each file its own trajectory. */
 export interface TrainingData {
@@ -40,18 +41,11 @@ export interface TrainerOptions {
   energy?: Energy;
 }
 
-export interface StepReport {
+/** One step: its schedule values, every loss term, the gradient norm and the time it took. */
+export interface StepReport extends LossTerms {
   step: number;
   gamma: number;
   beta: number;
-  total: number;
-  voxel: number;
-  coord: number;
-  cg: number;
-  edm: number;
-  energy: number;
-  kl: number;
-  gradNorm: number;
   ms: number;
 }
 
@@ -88,17 +82,6 @@ function centreRotate(src: Float32Array, srcOffset: number, count: number, c: nu
     dst[dstOffset + 3 * i + 1] = r[3] * x + r[4] * y + r[5] * z;
     dst[dstOffset + 3 * i + 2] = r[6] * x + r[7] * y + r[8] * z;
   }
-}
-
-/** Centroid of `count` points at `offset`. */
-export function centroid(src: Float32Array, offset: number, count: number): number[] {
-  let x = 0, y = 0, z = 0;
-  for (let i = 0; i < count; i++) {
-    x += src[offset + 3 * i];
-    y += src[offset + 3 * i + 1];
-    z += src[offset + 3 * i + 2];
-  }
-  return [x / count, y / count, z / count];
 }
 
 export class Trainer {

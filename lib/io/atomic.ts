@@ -14,6 +14,8 @@ export interface AtomicFile {
   commit(): Promise<void>;
   /** closes the handle and removes the temporary file */
   abort(): Promise<void>;
+  /** runs the last writes, then commits; if anything fails, aborts and rethrows */
+  finish(last?: () => Promise<unknown>): Promise<void>;
 }
 
 export async function openAtomic(file: string): Promise<AtomicFile> {
@@ -26,21 +28,26 @@ export async function openAtomic(file: string): Promise<AtomicFile> {
     throw fileError('ERR_FILE_NOT_FOUND', file, `cannot write here (${(err as NodeJS.ErrnoException).code})`);
   }
   let done = false;
-  return {
-    path: file,
-    tempPath,
-    handle,
-    async commit() {
-      if (done) return;
-      done = true;
-      await handle.close();
-      await fsp.rename(tempPath, file);
-    },
-    async abort() {
-      if (done) return;
-      done = true;
-      await handle.close().catch(() => undefined);
-      await fsp.rm(tempPath, { force: true });
-    },
+  const commit = async () => {
+    if (done) return;
+    done = true;
+    await handle.close();
+    await fsp.rename(tempPath, file);
   };
+  const abort = async () => {
+    if (done) return;
+    done = true;
+    await handle.close().catch(() => undefined);
+    await fsp.rm(tempPath, { force: true });
+  };
+  const finish = async (last?: () => Promise<unknown>) => {
+    try {
+      await last?.();
+      await commit();
+    } catch (err) {
+      await abort();
+      throw err;
+    }
+  };
+  return { path: file, tempPath, handle, commit, abort, finish };
 }

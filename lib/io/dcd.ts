@@ -408,14 +408,8 @@ export class DcdWriter implements TrajectoryWriter {
   async close(): Promise<void> {
     if (this.finished) return;
     this.finished = true;
-    try {
-      const header = encodeHeader(this.atoms, this.frames, this.hasCell ?? false, this.delta);
-      await this.file.handle.write(header, 0, header.length, 0);
-      await this.file.commit();
-    } catch (err) {
-      await this.file.abort();
-      throw err;
-    }
+    const header = encodeHeader(this.atoms, this.frames, this.hasCell ?? false, this.delta);
+    await this.file.finish(() => this.file.handle.write(header, 0, header.length, 0));
   }
 
   async abort(): Promise<void> {

@@ -629,14 +629,8 @@ export class PdbWriter implements TrajectoryWriter {
   async close(): Promise<void> {
     if (this.finished) return;
     this.finished = true;
-    try {
-      const tail = this.layout.conect.length > 0 ? this.layout.conect.join('\n') + '\n' : '';
-      await this.append(`${tail}END\n`);
-      await this.file.commit();
-    } catch (err) {
-      await this.file.abort();
-      throw err;
-    }
+    const tail = this.layout.conect.length > 0 ? this.layout.conect.join('\n') + '\n' : '';
+    await this.file.finish(() => this.append(`${tail}END\n`));
   }
 
   async abort(): Promise<void> {

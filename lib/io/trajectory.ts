@@ -49,6 +49,39 @@ export async function createTrajectory(file: string, options: WriteOptions): Pro
   }
 }
 
+export interface CopyOptions {
+  /** maps each chunk before it is written (e.g. atoms to CG beads) */
+  transform?: (chunk: FrameChunk) => Pick<FrameChunk, 'coords' | 'frames' | 'cells'>;
+  chunkFrames?: number;
+  signal?: AbortSignal;
+  onProgress?: (done: number, total: number) => void;
+  /** the command named in a cancellation error */
+  what?: string;
+}
+
+/**
+ * Streams every frame of `reader` into `writer` and closes the writer; on any
+ * error or cancellation the writer is aborted, so no partial output remains.
+ * Returns the number of frames written.
+ */
+export async function copyFrames(reader: TrajectoryReader, writer: TrajectoryWriter, o: CopyOptions = {}): Promise<number> {
+  let done = 0;
+  try {
+    const total = await reader.frameCount();
+    for await (const chunk of reader.chunks(o.chunkFrames)) {
+      if (o.signal?.aborted) throw new TcbmError('ERR_CANCELLED', `${o.what ?? 'copy'}: cancelled`);
+      await writer.write(o.transform ? o.transform(chunk) : chunk);
+      done += chunk.frames;
+      o.onProgress?.(done, total);
+    }
+    await writer.close();
+  } catch (err) {
+    await writer.abort();
+    throw err;
+  }
+  return done;
+}
+
 /** Every frame of a (small) file as one chunk. */
 export async function readTrajectory(file: string, options: OpenOptions = {}): Promise<FrameChunk> {
   const reader = await openTrajectory(file, options);
