@@ -6,6 +6,7 @@ import { Backmapper } from './backmap';
 import { coarseGrain } from './coarsegrain';
 import { demo } from './commands/demo';
 import { energyCommand } from './commands/energy';
+import { evaluateReport } from './evaluate';
 import { trainCommand } from './commands/train';
 import { convert } from './convert';
 import { PRESET_NAMES } from './presets';
@@ -138,13 +139,16 @@ function program(): Command {
           onProgress: (d, t) => bar.update(d, t),
         });
         bar.stop();
-        const e = r.energy;
+        const e = r.metrics.energy;
+        const s = r.metrics.summary;
+        const num = (x: number | null | undefined, digits: number) => (x === null || x === undefined ? 'n/a' : x.toFixed(digits));
         report(
           opts.json,
           r,
           `demo: backmapped ${r.frames} ADP frames at ${r.framesPerSecond.toFixed(0)} frames/s; internal energy ` +
-            `${e.backmapped.mean.total.toFixed(1)} ± ${e.backmapped.std.total.toFixed(1)} kJ/mol vs reference ` +
-            `${e.reference.mean.total.toFixed(1)} ± ${e.reference.std.total.toFixed(1)}; outputs in ${opts.out}/ (${r.seconds.toFixed(0)} s)`,
+            `${num(e.backmapped.total.mean, 1)} ± ${num(e.backmapped.total.std, 1)} kJ/mol vs reference ` +
+            `${num(e.reference.total.mean, 1)} ± ${num(e.reference.total.std, 1)}; FES JS ${num(s.fesJensenShannon, 3)}; ` +
+            `report ${r.report.html} (${r.seconds.toFixed(0)} s)`,
         );
       } finally {
         bar.stop();
@@ -220,6 +224,63 @@ function program(): Command {
         else if (opts.out) console.log(`energies of ${r.frames} frames written to ${r.out}: total ${r.mean.total.toFixed(2)} ± ${r.std.total.toFixed(2)} kJ/mol`);
       } finally {
         bar.stop();
+      }
+    });
+
+  cli
+    .command('evaluate')
+    .description('compare a backmapped trajectory with reference MD: metrics.json and a self-contained index.html with plots')
+    .requiredOption('--top <pdb>', 'atomistic topology (PDB)')
+    .requiredOption('--system <xml>', 'OpenMM System XML (energies, bond graph, angles)')
+    .option('--ref <file>', 'reference atomistic trajectory; repeat for several (each its own trajectory)', collect, [])
+    .option('--traj <file>', 'backmapped trajectory; repeat for several (each its own trajectory)', collect, [])
+    .requiredOption('--out <dir>', 'report folder (created): metrics.json, index.html')
+    .option('--dt-ps <ps>', 'ps between frames', positiveNumber, 1)
+    .option('--map <auto|ca|adp|file.json>', 'CG beads, for the non-bead velocities (auto: adp for a dipeptide, else ca)', 'auto')
+    .option('--lags <list>', 'MSM lags in frames, comma-separated (default 1,2,5,10,20,50 that fit)', (v: string) =>
+      v.split(',').map((x) => {
+        const n = Number(x.trim());
+        if (!Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError(`expected positive integers separated by commas, got "${v}"`);
+        return n;
+      }),
+    )
+    .option('--msm-lag <n>', 'lag of the compared MSM eigenvectors, frames', positiveInt, 5)
+    .option('--tica-lag <n>', 'TICA lag for proteins, frames', positiveInt, 10)
+    .option('--clusters <k>', 'k-means centres (default 100 for φ/ψ, 150 for TICA)', positiveInt)
+    .option('--bootstrap <n>', 'bootstrap samples for the timescale error bars', positiveInt, 20)
+    .option('--seed <s>', 'seed of k-means++ and the bootstrap', integer, 1)
+    .option('--threads <n>', 'libtorch threads for the energies (default: every core)', positiveInt)
+    .option('--json', 'print one JSON object')
+    .action(async (opts: {
+      top: string; system: string; ref: string[]; traj: string[]; out: string; dtPs: number; map: string; lags?: number[];
+      msmLag: number; ticaLag: number; clusters?: number; bootstrap: number; seed: number; threads?: number; json?: boolean;
+    }) => {
+      if (opts.ref.length === 0 || opts.traj.length === 0) throw new Error(`evaluate: give at least one --ref and one --traj trajectory`);
+      let bar: ReturnType<typeof progress> | undefined;
+      try {
+        const r = await interruptible((signal) =>
+          evaluateReport({
+            ...opts,
+            signal,
+            onProgress: (stage, done, total) => {
+              bar ??= progress('evaluate', total, 'stages', !opts.json && process.stderr.isTTY === true, '{stage}');
+              bar.update(done, { stage });
+            },
+          }),
+        );
+        bar?.stop();
+        const s = r.metrics.summary;
+        const f = (x: number | null, d = 3) => (x === null ? '-' : x.toPrecision(d));
+        report(
+          opts.json,
+          { out: opts.out, metrics: r.files.metrics, html: r.files.html, summary: s, subsampling: r.metrics.subsampling, seconds: r.metrics.seconds },
+          `evaluated ${r.metrics.inputs.framesTraj.reduce((a, b) => a + b, 0)} frames vs ${r.metrics.inputs.framesRef.reduce((a, b) => a + b, 0)} reference frames: ` +
+            `energy W1 ${f(s.energyW1)} kJ/mol, bonds ${f(s.bondMeanW1Nm)} nm, angles ${f(s.angleMeanW1Deg)} deg, FES JS ${f(s.fesJensenShannon)}, ` +
+            `slowest timescale ${f(s.slowestTimescalePs.backmapped)} vs ${f(s.slowestTimescalePs.reference)} ps, velocity scale ${f(s.velocityScale)}; ` +
+            `report in ${r.files.html} (${r.metrics.seconds.toFixed(1)} s)`,
+        );
+      } finally {
+        bar?.stop();
       }
     });
 

@@ -1,6 +1,6 @@
 // `tcbackmap demo`: the bundled ADP model and sample, end to end and offline:
-// coarse-grain the atomistic sample, backmap the CG trajectory, and compare the
-// result with the atomistic reference.
+// coarse-grain the atomistic sample, backmap the CG trajectory, and evaluate the
+// result against the atomistic reference (metrics.json and an HTML report).
 import { promises as fsp } from 'fs';
 import * as path from 'path';
 import { Backmapper } from '../backmap';
@@ -9,7 +9,7 @@ import { TcbmError } from '../errors';
 import { writePdb } from '../io/pdb';
 import { openTrajectory } from '../io/trajectory';
 import { packageRoot } from '../native';
-import { energyCommand, type EnergySummary } from './energy';
+import { evaluateReport, type Metrics } from '../evaluate';
 
 export interface DemoOptions {
   out: string;
@@ -28,7 +28,9 @@ export interface DemoSummary {
   backmapped: string;
   frames: number;
   framesPerSecond: number;
-  energy: { reference: Pick<EnergySummary, 'mean' | 'std'>; backmapped: Pick<EnergySummary, 'mean' | 'std'> };
+  /** the evaluation report: metrics.json and index.html */
+  report: { dir: string; html: string; metrics: string };
+  metrics: Metrics;
   seconds: number;
 }
 
@@ -64,19 +66,21 @@ export async function demo(o: DemoOptions): Promise<DemoSummary> {
     await reader.close();
   }
 
-  o.onStage?.('energies');
-  const energyFiles = { top: files.top, system: files.system, threads: o.threads };
-  const ref = await energyCommand({ ...energyFiles, traj: files.reference, out: path.join(o.out, 'energy-reference.csv') });
-  const back = await energyCommand({ ...energyFiles, traj: backmapped, out: path.join(o.out, 'energy-backmapped.csv') });
+  o.onStage?.('evaluating against the atomistic reference');
+  const evaluation = await evaluateReport({
+    top: files.top, system: files.system, ref: files.reference, traj: backmapped, map: 'adp',
+    threads: o.threads, out: path.join(o.out, 'report'),
+  });
 
   return {
+    report: { dir: evaluation.files.dir, html: evaluation.files.html, metrics: evaluation.files.metrics },
+    metrics: evaluation.metrics,
     model: files.model,
     reference: files.reference,
     cg,
     backmapped,
     frames: run.frames,
     framesPerSecond: run.frames / run.seconds,
-    energy: { reference: { mean: ref.mean, std: ref.std }, backmapped: { mean: back.mean, std: back.std } },
     seconds: (Date.now() - start) / 1000,
   };
 }
