@@ -40,8 +40,12 @@ def read(path, chunk):
 def write(src, out, repeats):
     with open_file(src, "r") as f:
         xyz = f.read()[0]
-    if src.endswith(".dcd"):
-        xyz = xyz  # DCDTrajectoryFile reads and writes Å
+    # DCDTrajectoryFile reads and writes Å, XTCTrajectoryFile nm: convert only
+    # across the two, so each file holds the same molecule in its own unit.
+    if src.endswith(".dcd") and out.endswith(".xtc"):
+        xyz = xyz / 10
+    elif src.endswith(".xtc") and out.endswith(".dcd"):
+        xyz = xyz * 10
     t0 = time.perf_counter()
     with open_file(out, "w") as f:
         for _ in range(repeats):

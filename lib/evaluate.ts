@@ -166,7 +166,7 @@ export interface SidechainItem {
   acfDifference: number | null;
 }
 
-/** metrics.json: every key is documented in README's "evaluate" section and here. */
+/** metrics.json, key by key (units in the key names or the section's `unit`; null where a value is undefined, e.g. NaN). */
 export interface Metrics {
   format: 'tcbackmap-metrics';
   version: 1;
@@ -484,7 +484,7 @@ function atomLabel(atoms: readonly Atom[], i: number): string {
 }
 
 /** φ (C−1, N, CA, C) and ψ (N, CA, C, N+1) of every residue that has them, bonded across residues in the bond graph. */
-export function backboneDihedrals(topology: Topology): { phi: number[][]; psi: number[][]; residues: string[] } {
+export function backboneDihedrals(topology: Topology): { phi: number[][]; psi: number[][] } {
   const byResidue = new Map<number, Map<string, number>>();
   topology.atoms.forEach((a, i) => {
     if (!byResidue.has(a.residueIndex)) byResidue.set(a.residueIndex, new Map());
@@ -495,7 +495,6 @@ export function backboneDihedrals(topology: Topology): { phi: number[][]; psi: n
   const order = [...byResidue.keys()].sort((a, b) => a - b);
   const phi: number[][] = [];
   const psi: number[][] = [];
-  const residues: string[] = [];
   order.forEach((r, k) => {
     const here = byResidue.get(r)!;
     const [n, ca, c] = ['N', 'CA', 'C'].map((x) => here.get(x));
@@ -504,9 +503,8 @@ export function backboneDihedrals(topology: Topology): { phi: number[][]; psi: n
     const nextN = k + 1 < order.length ? byResidue.get(order[k + 1])!.get('N') : undefined;
     if (prevC !== undefined && isBond(prevC, n)) phi.push([prevC, n, ca, c]);
     if (nextN !== undefined && isBond(c, nextN)) psi.push([n, ca, c, nextN]);
-    residues.push(atomLabel(topology.atoms, ca).split(':')[0]);
   });
-  return { phi, psi, residues };
+  return { phi, psi };
 }
 
 async function resolveBeads(o: EvaluateOptions, topology: Topology, ff: ForceField, dipeptide: boolean): Promise<{ atoms: number[]; rule: string } | null> {
@@ -1022,8 +1020,21 @@ function kineticsSection(
 
 // ───────────────────────────── temporal coherence ─────────────────────────────
 
+/** RMS speed of the selected atoms per frame pair, in windows of frames so memory stays bounded for long trajectories. */
+function rmsSpeedSeries(t: Coordinates, dtPs: number, selection: number[]): Float64Array {
+  const out = new Float64Array(t.frames - 1);
+  const size = t.atoms * 3;
+  const window = 2048;
+  for (let s = 0; s + 1 < t.frames; s += window) {
+    const n = Math.min(window + 1, t.frames - s);
+    const part = { coords: t.coords.subarray(s * size, (s + n) * size), frames: n, atoms: t.atoms };
+    out.set(rmsSpeeds(frameSpeeds(part, dtPs, selection), selection.length), s);
+  }
+  return out;
+}
+
 function speedSection(ref: Coordinates[], traj: Coordinates[], dtPs: number, selection: number[]): SpeedSection {
-  const rms = (trajs: Coordinates[]) => concat(trajs.map((t) => rmsSpeeds(frameSpeeds(t, dtPs, selection), selection.length)));
+  const rms = (trajs: Coordinates[]) => concat(trajs.map((t) => rmsSpeedSeries(t, dtPs, selection)));
   const r = rms(ref);
   const b = rms(traj);
   const empty = (v: number | null) => ({ scale: v, jsBefore: v, jsAfter: v, w1Before: v, w1After: v });

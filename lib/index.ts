@@ -26,5 +26,7 @@ export { Trainer, type StepReport, type TrainerOptions, type TrainingData } from
 export { loadDataset, loadTopology, type Dataset } from './dataset';
 export { Backmapper, chooseSeed, readModelFile, type BackmapOptions, type BackmapSummary, type ModelInfo } from './backmap';
 export { coarseGrain } from './coarsegrain';
+export { evaluate, evaluateReport, type EvaluateOptions, type Metrics } from './evaluate';
+export { renderReport, writeReport, type ReportFiles } from './report';
 export { GaussianMixture, GaussianMixtureModel } from './gmm';
 export * as analysis from './analysis';

@@ -155,8 +155,12 @@ at::Tensor Model::voxels(const at::Tensor& coords) const {
 }
 
 at::Tensor Model::encoder_input(const at::Tensor& aa_t, const at::Tensor& aa_prev, const at::Tensor& cg_t) const {
-  if (!config_.previous_frame) return at::cat({voxels(aa_t), voxels(cg_t)}, 1);
-  return at::cat({voxels(aa_t), voxels(aa_prev), voxels(cg_t)}, 1);
+  return encoder_input_of(voxels(aa_t), config_.previous_frame ? voxels(aa_prev) : at::Tensor(), voxels(cg_t));
+}
+
+at::Tensor Model::encoder_input_of(const at::Tensor& v_aa_t, const at::Tensor& v_aa_prev, const at::Tensor& v_cg_t) const {
+  if (!config_.previous_frame) return at::cat({v_aa_t, v_cg_t}, 1);
+  return at::cat({v_aa_t, v_aa_prev, v_cg_t}, 1);
 }
 
 at::Tensor Model::condition_input(const at::Tensor& aa_prev, const at::Tensor& cg_t) const {
@@ -180,10 +184,14 @@ LossTerms Model::loss(const at::Tensor& aa_t_in, const at::Tensor& aa_prev_in, c
   auto aa_prev = aa_prev_in.to(device_, at::kFloat);
   auto cg_t = cg_t_in.to(device_, at::kFloat);
   auto eps = eps_in.to(device_, at::kFloat);
+  // Each configuration is voxelized once: A(t) is both the target and an encoder
+  // input, and A(t-1), C(t) feed both the encoder and the decoder's condition.
   auto target = voxels(aa_t);
-  auto [mu, logvar] = encoder_->forward(encoder_input(aa_t, aa_prev, cg_t));
+  auto v_prev = config_.previous_frame ? voxels(aa_prev) : at::Tensor();
+  auto v_cg = voxels(cg_t);
+  auto [mu, logvar] = encoder_->forward(encoder_input_of(target, v_prev, v_cg));
   auto z = mu + eps * at::exp(0.5 * logvar);
-  auto density = decoder_->forward(condition_input(aa_prev, cg_t), z);
+  auto density = decoder_->forward(config_.previous_frame ? at::cat({v_prev, v_cg}, 1) : v_cg, z);
   auto coords = collapse(density, config_.width);
 
   auto voxel = at::mse_loss(density, target);

@@ -123,6 +123,8 @@ class Model {
  private:
   at::Tensor voxels(const at::Tensor& coords) const;
   at::Tensor encoder_input(const at::Tensor& aa_t, const at::Tensor& aa_prev, const at::Tensor& cg_t) const;
+  // The same from voxels already computed (v_aa_prev undefined for the frame-based ablation).
+  at::Tensor encoder_input_of(const at::Tensor& v_aa_t, const at::Tensor& v_aa_prev, const at::Tensor& v_cg_t) const;
   at::Tensor condition_input(const at::Tensor& aa_prev, const at::Tensor& cg_t) const;
   LossTerms loss(const at::Tensor& aa_t, const at::Tensor& aa_prev, const at::Tensor& cg_t, const at::Tensor& eps,
                  const StepWeights& w, at::Tensor* total);

@@ -1,0 +1,94 @@
+// Backmapping throughput and memory (issue 6): the `adp` preset (paper size) at
+// segments=1 on 1 thread vs the PyTorch mirror's autoregressive decoder at batch
+// 1, segments=32 on 2 threads, and peak RSS over a long CG trajectory measured
+// in a child process. Weights are untrained: the work per frame is the same.
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { Backmapper } from '../lib/backmap';
+import { createTrajectory, readTrajectory } from '../lib/io/trajectory';
+import { presetMapping } from '../lib/mapping';
+import { packageRoot } from '../lib/native';
+import { Trainer } from '../lib/train';
+import { topologyFromPdb } from '../lib/io/pdb';
+import { runPython, table } from './common';
+
+export interface BackmapBenchOptions {
+  /** CG frames for the memory run (default 20000) */
+  rssFrames: number;
+}
+
+async function makeModel(dir: string, preset: string): Promise<{ model: string; cg: Float32Array }> {
+  const top = await topologyFromPdb(path.join(packageRoot, 'data/adp/adp.pdb'));
+  const ref = await readTrajectory(path.join(packageRoot, 'data/adp/test-1000.dcd'), { atoms: 22 });
+  const mapping = presetMapping('adp', top);
+  const trainer = Trainer.create({ topology: top, mapping, trajectories: [ref.coords] }, { preset, seed: 1, threads: 2 });
+  const model = path.join(dir, `${preset}.tcbm`);
+  await trainer.finalize(model, { posteriorPairs: 300, seedFrames: 500 });
+  const bm = await Backmapper.load(model, { threads: 1 });
+  return { model, cg: bm.coarseGrain(ref.coords, ref.frames) };
+}
+
+async function writeCg(file: string, cg: Float32Array, frames: number): Promise<void> {
+  const per = 6 * 3;
+  const have = cg.length / per;
+  const w = await createTrajectory(file, { atoms: 6 });
+  for (let done = 0; done < frames; ) {
+    const n = Math.min(have, frames - done);
+    await w.write({ frames: n, coords: cg.subarray(0, n * per) });
+    done += n;
+  }
+  await w.close();
+}
+
+async function fps(model: string, cg: string, out: string, segments: number, threads: number): Promise<number> {
+  const bm = await Backmapper.load(model, { threads });
+  const r = await bm.backmapFile(cg, out, { segments });
+  return r.frames / r.seconds;
+}
+
+export async function benchBackmap({ rssFrames }: BackmapBenchOptions): Promise<void> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tcbm-bench-backmap-'));
+  try {
+    console.log('\nbackmapping, `adp` preset (1.3M parameters; untrained weights, same work per frame)');
+    const { model, cg } = await makeModel(dir, 'adp');
+    const short = path.join(dir, 'cg-200.dcd');
+    const medium = path.join(dir, 'cg-1280.dcd');
+    await writeCg(short, cg, 200);
+    await writeCg(medium, cg, 1280);
+    const one = await fps(model, short, path.join(dir, 'o1.dcd'), 1, 1);
+    const many = await fps(model, medium, path.join(dir, 'o32.dcd'), 32, 2);
+    const py = runPython<{ fps: number; parameters: number; torch: string }>('backmap_torch.py', ['--frames', '200', '--threads', '1']);
+    const rows: (string | number)[][] = [['case', 'frames/s', 'ratio']];
+    rows.push(['ours, segments=1, 1 thread', one, 1]);
+    if (py) rows.push([`PyTorch ${py.torch} mirror, autoregressive decoder, batch 1, 1 thread`, py.fps, py.fps / one]);
+    rows.push(['ours, segments=32, 2 threads', many, many / one]);
+    table(rows);
+    if (py) console.log(`  segments=1 vs PyTorch batch 1: ${(one / py.fps).toFixed(2)}x (goal >= 1.5x)`);
+    console.log(`  segments=32 (2 threads) vs segments=1 (1 thread): ${(many / one).toFixed(1)}x (goal >= 5x)`);
+
+    // Memory: a long CG trajectory in a child process that reports its own peak RSS.
+    const { model: cpuModel, cg: cpuCg } = await makeModel(dir, 'adp-cpu');
+    const long = path.join(dir, `cg-${rssFrames}.xtc`);
+    await writeCg(long, cpuCg, rssFrames);
+    const child = spawnSync(
+      process.execPath,
+      [path.join(__dirname, 'backmap_rss.js'), cpuModel, long, path.join(dir, 'long.xtc'), '32', '2'],
+      { encoding: 'utf8', maxBuffer: 16 << 20 },
+    );
+    if (child.status !== 0) throw new Error(`backmap memory run failed: ${child.stderr}`);
+    const r = JSON.parse(child.stdout) as { frames: number; seconds: number; peakMb: number; samples: [number, number][] };
+    const [f0, m0] = r.samples[Math.min(1, r.samples.length - 1)];
+    const [f1, m1] = r.samples[r.samples.length - 1];
+    const slope = f1 > f0 ? (m1 - m0) / (f1 - f0) : 0;
+    const projected = r.peakMb + Math.max(0, slope) * (1_000_000 - r.frames);
+    console.log(
+      `  memory: backmapping ${r.frames} CG frames (adp-cpu, segments=32, XTC out) peaked at ${r.peakMb.toFixed(0)} MB RSS ` +
+        `(${(r.frames / r.seconds).toFixed(0)} frames/s); RSS ${m0.toFixed(0)} -> ${m1.toFixed(0)} MB from frame ${f0} to ${f1}; ` +
+        `projected to 1,000,000 frames: ${projected.toFixed(0)} MB (a projection, not a 1M-frame run; goal < 1024 MB)`,
+    );
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,165 @@
+// One training step of the `adp` preset (the paper's size, batch 32) on real
+// ADP frames: ours (native Model.trainStep) vs the PyTorch mirror of the same
+// architecture (bench/train_torch.py), on the same batch, in one run. Two
+// cases: without the energy term, and with it (γ = 1, the ADP force field; the
+// mirror evaluates the same force field as float64 autograd tensor code).
+// Sides alternate in rounds so drift of a shared machine hits both alike.
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import type { NativeModel } from '../binding';
+import { Energy } from '../lib/energy';
+import { readTrajectory } from '../lib/io/trajectory';
+import { topologyFromPdb } from '../lib/io/pdb';
+import { applyMapping, presetMapping } from '../lib/mapping';
+import { packageRoot } from '../lib/native';
+import { PRESETS } from '../lib/presets';
+import { Rng } from '../lib/rng';
+import { centroid } from '../lib/superpose';
+import { newModel } from '../lib/train';
+import { median, runPython, table } from './common';
+
+export interface TrainBenchOptions {
+  threads: number;
+  /** timed steps per case and side (split over two rounds) */
+  repeats: number;
+}
+
+interface MirrorResult {
+  torch: string;
+  threads: number;
+  parameters: number;
+  noEnergy: number[];
+  energy?: number[];
+}
+
+const GAMMA = 1;
+// The soft per-frame clamp of the -cpu presets: an untrained decoder puts atoms
+// on top of each other, and unclamped Lennard-Jones energies overflow float32.
+const CLAMP = 1e5;
+
+export async function benchTrain({ threads, repeats }: TrainBenchOptions): Promise<Record<string, number>> {
+  const preset = PRESETS.adp;
+  const arch = preset.architecture;
+  const B = preset.training.batch;
+  const dataDir = path.join(packageRoot, 'data', 'adp');
+  const topology = await topologyFromPdb(path.join(dataDir, 'adp.pdb'));
+  const mapping = presetMapping('adp', topology);
+  const xml = path.join(dataDir, 'system-vacuum.xml');
+  const energy = await Energy.load(xml);
+  const N = topology.atoms.length;
+  const n = mapping.beads;
+  const L = arch.latent;
+
+  // A batch as the Trainer builds it: pairs (t-1, t) of real frames, centred on
+  // the CG centroid of frame t and rotated, so the energy term sees real molecules.
+  const ref = await readTrajectory(path.join(dataDir, 'test-1000.dcd'), { atoms: N });
+  const cgAll = applyMapping(mapping, ref.coords, ref.frames);
+  const rng = new Rng(7);
+  const aaT = new Float32Array(B * N * 3);
+  const aaPrev = new Float32Array(B * N * 3);
+  const cgT = new Float32Array(B * n * 3);
+  for (let b = 0; b < B; b++) {
+    const t = 1 + rng.int(ref.frames - 1);
+    const c = centroid(cgAll, t * n * 3, n);
+    const r = rng.rotation();
+    const put = (src: Float32Array, offset: number, count: number, dst: Float32Array, at: number): void => {
+      for (let i = 0; i < count; i++) {
+        const x = src[offset + 3 * i] - c[0], y = src[offset + 3 * i + 1] - c[1], z = src[offset + 3 * i + 2] - c[2];
+        for (let k = 0; k < 3; k++) dst[at + 3 * i + k] = r[3 * k] * x + r[3 * k + 1] * y + r[3 * k + 2] * z;
+      }
+    };
+    put(ref.coords, t * N * 3, N, aaT, b * N * 3);
+    put(ref.coords, (t - 1) * N * 3, N, aaPrev, b * N * 3);
+    put(cgAll, t * n * 3, n, cgT, b * n * 3);
+  }
+  const eps = rng.normals(new Float32Array(B * L));
+
+  console.log(
+    `\ntraining step, \`adp\` preset (batch ${B}, grid ${arch.grid}, latent ${L}, widths ${arch.encoderWidth}/${arch.decoderWidth}), ` +
+      `Adam + clip_grad_norm, ${threads} threads, median of ${repeats} steps per case (after 1 warm-up, two alternating rounds)`,
+  );
+
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tcbm-bench-train-'));
+  const inputs = path.join(dir, 'batch.f32');
+  const all = new Float32Array(aaT.length + aaPrev.length + cgT.length + eps.length + mapping.matrix.length);
+  let o = 0;
+  for (const a of [aaT, aaPrev, cgT, eps, mapping.matrix]) {
+    all.set(a, o);
+    o += a.length;
+  }
+  fs.writeFileSync(inputs, Buffer.from(all.buffer));
+
+  const ours: { noEnergy: number[]; energy: number[] } = { noEnergy: [], energy: [] };
+  const mirror: { noEnergy: number[]; energy: number[] } = { noEnergy: [], energy: [] };
+  let ourParameters = 0;
+  let mirrorInfo: MirrorResult | null = null;
+  const perRound = Math.max(1, Math.ceil(repeats / 2));
+  try {
+    for (let round = 0; round < 2; round++) {
+      for (const withEnergy of [false, true]) {
+        const model = newModel(arch, { topology, mapping }, preset.training.learningRate, 1, true);
+        ourParameters = model.parameterCount();
+        if (withEnergy) model.setEnergy(energy.handle);
+        const times = await timeSteps(model, { batch: B, aaT, aaPrev, cgT, eps, threads }, withEnergy, perRound);
+        (withEnergy ? ours.energy : ours.noEnergy).push(...times);
+      }
+      const py = runPython<MirrorResult>('train_torch.py', [
+        '--inputs', inputs, '--batch', String(B), '--atoms', String(N), '--beads', String(n),
+        '--grid', String(arch.grid), '--width', String(arch.width), '--sigma', String(arch.sigma), '--latent', String(L),
+        '--enc', String(arch.encoderWidth), '--dec', String(arch.decoderWidth),
+        '--condition', String(arch.conditionBlocks), '--trunk', String(arch.trunkBlocks),
+        '--lr', String(preset.training.learningRate), '--clip', String(preset.training.clipNorm),
+        '--system', xml, '--gamma', String(GAMMA), '--clamp', String(CLAMP),
+        '--threads', String(threads), '--repeats', String(perRound),
+      ]);
+      if (!py) break;
+      mirrorInfo = py;
+      mirror.noEnergy.push(...py.noEnergy);
+      mirror.energy.push(...(py.energy ?? []));
+    }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+
+  const ms: Record<string, number> = {
+    'ours, no energy term': median(ours.noEnergy),
+    [`ours, energy term (γ = ${GAMMA})`]: median(ours.energy),
+  };
+  const rows: (string | number)[][] = [['case', 'ours ms/step', 'PyTorch ms/step', 'ours / PyTorch']];
+  if (mirrorInfo) {
+    ms[`PyTorch ${mirrorInfo.torch}, no energy term`] = median(mirror.noEnergy);
+    ms[`PyTorch ${mirrorInfo.torch}, energy term`] = median(mirror.energy);
+    console.log(`  parameters: ours ${ourParameters.toLocaleString('en')}, PyTorch mirror ${mirrorInfo.parameters.toLocaleString('en')}` +
+      (ourParameters === mirrorInfo.parameters ? ' (equal)' : ' (DIFFERENT: the mirror is not the same network)'));
+  } else {
+    console.log(`  parameters: ours ${ourParameters.toLocaleString('en')}`);
+  }
+  const noE = ms['ours, no energy term'];
+  const withE = ms[`ours, energy term (γ = ${GAMMA})`];
+  const pyNoE = median(mirror.noEnergy);
+  const pyE = median(mirror.energy);
+  rows.push(['five terms (γ = 0, no force field on either side)', noE, mirrorInfo ? pyNoE : '-', mirrorInfo ? (noE / pyNoE).toFixed(2) : '-']);
+  rows.push([`six terms (γ = ${GAMMA}, ADP force field, clamp ${CLAMP.toExponential(0)})`, withE, mirrorInfo ? pyE : '-', mirrorInfo ? (withE / pyE).toFixed(2) : '-']);
+  table(rows);
+  if (mirrorInfo) {
+    console.log(`  ours vs PyTorch mirror: ${(noE / pyNoE).toFixed(2)}x the step time without the energy term, ` +
+      `${(withE / pyE).toFixed(2)}x with it (goal <= 0.8x)`);
+  }
+  return ms;
+}
+
+async function timeSteps(
+  model: NativeModel,
+  batch: { batch: number; aaT: Float32Array; aaPrev: Float32Array; cgT: Float32Array; eps: Float32Array; threads: number },
+  withEnergy: boolean,
+  repeats: number,
+): Promise<number[]> {
+  const times: number[] = [];
+  for (let r = -1; r < repeats; r++) {
+    const t0 = process.hrtime.bigint();
+    await model.trainStep({ ...batch, gamma: withEnergy ? GAMMA : 0, beta: 1, clipNorm: 1, energyClamp: withEnergy ? CLAMP : 0 });
+    if (r >= 0) times.push(Number(process.hrtime.bigint() - t0) / 1e6);
+  }
+  return times;
+}
