@@ -9,6 +9,7 @@ import { energyCommand } from './commands/energy';
 import { evaluateReport } from './evaluate';
 import { trainCommand } from './commands/train';
 import { convert } from './convert';
+import { TcbmError } from './errors';
 import { PRESET_NAMES } from './presets';
 import { info } from './info';
 import { progress } from './progress';
@@ -96,7 +97,7 @@ function program(): Command {
           );
         }
       }
-      if (check && !check.ok) throw new Error('the kernel check failed: this build computes wrong results');
+      if (check && !check.ok) throw new TcbmError('ERR_ADDON_LOAD', 'the kernel check failed: this build computes wrong results');
     });
 
   cli
@@ -255,7 +256,9 @@ function program(): Command {
       top: string; system: string; ref: string[]; traj: string[]; out: string; dtPs: number; map: string; lags?: number[];
       msmLag: number; ticaLag: number; clusters?: number; bootstrap: number; seed: number; threads?: number; json?: boolean;
     }) => {
-      if (opts.ref.length === 0 || opts.traj.length === 0) throw new Error(`evaluate: give at least one --ref and one --traj trajectory`);
+      if (opts.ref.length === 0 || opts.traj.length === 0) {
+        throw new TcbmError('ERR_INVALID_ARG_VALUE', 'evaluate: give at least one --ref and one --traj trajectory');
+      }
       let bar: ReturnType<typeof progress> | undefined;
       try {
         const r = await interruptible((signal) =>
