@@ -388,7 +388,7 @@ describe('errors: one line, naming the file and the frame', () => {
   test('wrong chunk shapes are rejected with expected-vs-received messages', async () => {
     const w = await createDcd(path.join(dir, 'shape.dcd'), { atoms: ATOMS });
     await expect(w.write({ coords: new Float32Array(10), frames: 1 })).rejects.toThrow(
-      'Expected 39 values (1 frames × 13 atoms × 3) for chunk.coords but received Float32Array(10)',
+      /frame 0: chunk has 10 coordinates, expected 39 \(1 frames × 13 atoms × 3\)/,
     );
     await w.write({ coords: coordsA.subarray(0, 39), frames: 1, cells: cellsA.slice(0, 1) });
     await expect(w.write({ coords: coordsA.subarray(0, 39), frames: 1 })).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_VALUE' });

@@ -3,8 +3,9 @@
 // Coordinates are float32 Å in the file and float32 nm in memory.
 import { promises as fsp } from 'fs';
 import { fileError, invalidType, outOfRange } from '../errors';
-import { floatArray, positiveInteger, positiveNumber } from '../validate';
+import { positiveInteger, positiveNumber } from '../validate';
 import { openAtomic, type AtomicFile } from './atomic';
+import { checkChunk } from './chunk';
 import type { FrameChunk, TrajectoryReader, TrajectoryWriter, UnitCell, WriteOptions } from './types';
 
 /** One AKMA time unit in ps: CHARMM's DELTA is in these (OpenMM divides its step by this). */
@@ -328,16 +329,8 @@ export class DcdWriter implements TrajectoryWriter {
 
   async write(chunk: Pick<FrameChunk, 'coords' | 'frames' | 'cells'>): Promise<void> {
     if (this.finished) throw fileError('ERR_INVALID_ARG_VALUE', this.path, 'writer is closed');
-    const { frames, cells } = chunk;
-    const coords = floatArray('chunk.coords', chunk?.coords);
     const atoms = this.atoms;
-    if (!Number.isSafeInteger(frames) || frames < 0) throw outOfRange('integer >= 0', 'chunk.frames', frames);
-    if (coords.length !== frames * atoms * 3) {
-      throw outOfRange(`${frames * atoms * 3} values (${frames} frames × ${atoms} atoms × 3)`, 'chunk.coords', coords);
-    }
-    if (cells !== undefined && (!Array.isArray(cells) || cells.length !== frames)) {
-      throw outOfRange(`one cell per frame (${frames})`, 'chunk.cells', cells);
-    }
+    const { frames, coords, cells } = checkChunk(this.path, atoms, this.frames, chunk);
     if (frames === 0) return;
     // the unit-cell flag is in the header, so the first chunk decides it for the whole file
     if (this.hasCell === undefined) {

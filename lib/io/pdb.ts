@@ -6,6 +6,7 @@ import { promises as fsp } from 'fs';
 import { fileError, invalidType, outOfRange } from '../errors';
 import { floatArray, positiveInteger } from '../validate';
 import { openAtomic, type AtomicFile } from './atomic';
+import { checkChunk } from './chunk';
 import { canonicalElement, guessElement } from './elements';
 import type { Atom, FrameChunk, Topology, TrajectoryReader, TrajectoryWriter, UnitCell, WriteOptions } from './types';
 
@@ -576,16 +577,8 @@ export class PdbWriter implements TrajectoryWriter {
 
   async write(chunk: Pick<FrameChunk, 'coords' | 'frames' | 'cells'>): Promise<void> {
     if (this.finished) throw fileError('ERR_INVALID_ARG_VALUE', this.path, 'writer is closed');
-    const { frames, cells } = chunk;
-    const coords = floatArray('chunk.coords', chunk?.coords);
     const atoms = this.atoms;
-    if (!Number.isSafeInteger(frames) || frames < 0) throw outOfRange('integer >= 0', 'chunk.frames', frames);
-    if (coords.length !== frames * atoms * 3) {
-      throw outOfRange(`${frames * atoms * 3} values (${frames} frames × ${atoms} atoms × 3)`, 'chunk.coords', coords);
-    }
-    if (cells !== undefined && (!Array.isArray(cells) || cells.length !== frames)) {
-      throw outOfRange(`one cell per frame (${frames})`, 'chunk.cells', cells);
-    }
+    const { frames, coords, cells } = checkChunk(this.path, atoms, this.frames, chunk);
     const { prefix, suffix, ter } = this.layout;
     const lines: string[] = [];
     let lastCell = this.lastCell;

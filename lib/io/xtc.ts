@@ -8,6 +8,7 @@ import { defaultThreads, native } from '../native';
 import { serialize } from '../queue';
 import { positiveInteger, positiveNumber } from '../validate';
 import { AtomicFile, openAtomic } from './atomic';
+import { checkChunk } from './chunk';
 import type { FrameChunk, TrajectoryReader, TrajectoryWriter, UnitCell, WriteOptions } from './types';
 
 const MAGIC = 1995;
@@ -341,21 +342,7 @@ export class XtcWriter implements TrajectoryWriter {
   }
 
   private async append(chunk: Pick<FrameChunk, 'coords' | 'frames' | 'cells'>): Promise<void> {
-    if (typeof chunk !== 'object' || chunk === null) throw invalidType('FrameChunk', 'chunk', chunk);
-    const frames = chunk.frames;
-    if (!Number.isSafeInteger(frames) || frames < 0) throw outOfRange('integer >= 0', 'chunk.frames', frames);
-    const tag = Object.prototype.toString.call(chunk.coords);
-    if (tag !== '[object Float32Array]' && tag !== '[object Float64Array]') {
-      throw invalidType('Float32Array', 'chunk.coords', chunk.coords);
-    }
-    const coords = tag === '[object Float32Array]' ? chunk.coords : Float32Array.from(chunk.coords as ArrayLike<number>);
-    if (coords.length !== frames * this.atoms * 3) {
-      const atoms = frames > 0 ? coords.length / (3 * frames) : coords.length;
-      throw fileError('ERR_ATOM_COUNT', this.path, `chunk has ${atoms} atoms per frame, expected ${this.atoms}`, this.written);
-    }
-    if (chunk.cells !== undefined && (!Array.isArray(chunk.cells) || chunk.cells.length !== frames)) {
-      throw outOfRange(`${frames} cells`, 'chunk.cells', chunk.cells);
-    }
+    const { frames, coords } = checkChunk(this.path, this.atoms, this.written, chunk);
     for (let i = 0; i < coords.length; i++) {
       if (!Number.isFinite(coords[i])) {
         const atom = Math.floor(i / 3) % this.atoms;
