@@ -16,7 +16,8 @@ function npmCommandLine() {
   for (let depth = 0; depth < 6 && pid > 1; depth++) {
     let args;
     try {
-      args = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+      // npm sets its process title to one string ("npm run build"), so split on spaces too
+      args = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split(/[\0\s]+/).filter(Boolean);
     } catch {
       return null; // no /proc: not Linux; assume a direct call
     }
