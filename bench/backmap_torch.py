@@ -15,22 +15,13 @@ import time
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from train_torch import Cvae, collapse, voxelize  # noqa: E402
+from train_torch import Cvae, add_architecture_args, collapse, voxelize  # noqa: E402
 
 
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--frames", type=int, default=200)
-    p.add_argument("--atoms", type=int, default=22)
-    p.add_argument("--beads", type=int, default=6)
-    p.add_argument("--grid", type=int, default=12)
-    p.add_argument("--width", type=float, default=1.8)
-    p.add_argument("--sigma", type=float, default=0.05398)
-    p.add_argument("--latent", type=int, default=32)
-    p.add_argument("--enc", type=int, default=32)
-    p.add_argument("--dec", type=int, default=32)
-    p.add_argument("--condition", type=int, default=2)
-    p.add_argument("--trunk", type=int, default=3)
+    add_architecture_args(p)
     p.add_argument("--threads", type=int, default=1)
     a = p.parse_args()
     torch.set_num_threads(a.threads)

@@ -229,10 +229,8 @@ def time_steps(a, data, energy, gamma, clamp, repeats, warmup):
     return times, last, sum(p.numel() for p in model.parameters())
 
 
-def main():
-    p = argparse.ArgumentParser()
-    p.add_argument("--inputs", required=True, help="raw float32: aaT, aaPrev [B,N,3], cgT [B,n,3], eps [B,L], mapping [n,N]")
-    p.add_argument("--batch", type=int, default=32)
+def add_architecture_args(p):
+    """The model's shape, defaulting to the `adp` preset (lib/presets.ts)."""
     p.add_argument("--atoms", type=int, default=22)
     p.add_argument("--beads", type=int, default=6)
     p.add_argument("--grid", type=int, default=12)
@@ -243,6 +241,13 @@ def main():
     p.add_argument("--dec", type=int, default=32)
     p.add_argument("--condition", type=int, default=2)
     p.add_argument("--trunk", type=int, default=3)
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--inputs", required=True, help="raw float32: aaT, aaPrev [B,N,3], cgT [B,n,3], eps [B,L], mapping [n,N]")
+    p.add_argument("--batch", type=int, default=32)
+    add_architecture_args(p)
     p.add_argument("--lr", type=float, default=1.398e-4)
     p.add_argument("--beta", type=float, default=1.0)
     p.add_argument("--clip", type=float, default=1.0)
