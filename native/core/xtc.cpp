@@ -68,25 +68,28 @@ int sizeofint(uint32_t size) {
   return bits;
 }
 
+// bytes (a little-endian base-256 number of n digits) = bytes * factor + carry; returns the new digit count.
+unsigned multiply_add(uint32_t* bytes, unsigned n, uint32_t factor, uint32_t carry) {
+  uint32_t tmp = carry;
+  unsigned bc;
+  for (bc = 0; bc < n; ++bc) {
+    tmp = bytes[bc] * factor + tmp;
+    bytes[bc] = tmp & 0xff;
+    tmp >>= 8;
+  }
+  while (tmp != 0) {
+    bytes[bc++] = tmp & 0xff;
+    tmp >>= 8;
+  }
+  return bc;
+}
+
 // sizeofints: bits needed for the mixed-radix number with digits below sizes[0..2].
 int sizeofints(const uint32_t sizes[3]) {
   uint32_t bytes[32];
   unsigned nbytes = 1, bits = 0;
   bytes[0] = 1;
-  for (int i = 0; i < 3; ++i) {
-    uint32_t tmp = 0;
-    unsigned bc;
-    for (bc = 0; bc < nbytes; ++bc) {
-      tmp = bytes[bc] * sizes[i] + tmp;
-      bytes[bc] = tmp & 0xff;
-      tmp >>= 8;
-    }
-    while (tmp != 0) {
-      bytes[bc++] = tmp & 0xff;
-      tmp >>= 8;
-    }
-    nbytes = bc;
-  }
+  for (int i = 0; i < 3; ++i) nbytes = multiply_add(bytes, nbytes, sizes[i], 0);
   uint32_t num = 1;
   --nbytes;
   while (bytes[nbytes] >= num) {
@@ -194,20 +197,7 @@ inline void encodeints(BitWriter& bw, int bits, const uint32_t sizes[3], const u
       bytes[nb++] = tmp & 0xff;
       tmp >>= 8;
     } while (tmp != 0);
-    for (int i = 1; i < 3; ++i) {
-      tmp = nums[i];
-      int bc;
-      for (bc = 0; bc < nb; ++bc) {
-        tmp = bytes[bc] * sizes[i] + tmp;
-        bytes[bc] = tmp & 0xff;
-        tmp >>= 8;
-      }
-      while (tmp != 0) {
-        bytes[bc++] = tmp & 0xff;
-        tmp >>= 8;
-      }
-      nb = bc;
-    }
+    for (int i = 1; i < 3; ++i) nb = static_cast<int>(multiply_add(bytes, static_cast<unsigned>(nb), sizes[i], nums[i]));
   }
   // xdrfile writes the number's bytes and zero-fills up to `bits`; as a bit stream that is
   // exactly bits/8 whole bytes and then the low bits%8 bits of the next byte.
