@@ -120,18 +120,19 @@ export interface NativeModel {
   parameterCount(): number;
   /** the differentiable internal energy used by the γ term (a force-field handle of this addon) */
   setEnergy(forceField: unknown): void;
-  trainStep(o: ModelBatch & { eps: Float32Array; gamma: number; beta: number; clipNorm: number; energyClamp: number }): Promise<LossTerms>;
-  evaluate(o: ModelBatch & { eps: Float32Array; gamma: number; beta: number; clipNorm?: number; energyClamp: number }): Promise<LossTerms>;
+  trainStep(o: ModelBatch & { eps: Float32Array; gamma: number; beta: number; clipNorm: number; energyClamp: number; energyScale?: number }): Promise<LossTerms>;
+  evaluate(o: ModelBatch & { eps: Float32Array; gamma: number; beta: number; clipNorm?: number; energyClamp: number; energyScale?: number }): Promise<LossTerms>;
   /** gradient norm of every named parameter for one batch, without an update */
   parameterGradients(o: ModelBatch & { eps: Float32Array; gamma: number; beta: number; energyClamp?: number }): Promise<Record<string, number>>;
   encode(o: ModelBatch): Promise<{ mu: Float32Array; logvar: Float32Array }>;
   /** reconstruction [B,N,3] from aaPrev, cgT and z [B,latent] */
-  decode(o: Omit<ModelBatch, 'aaT'> & { z: Float32Array }): Promise<Float32Array>;
+  /** `winograd` (default true): the decoder's 3x3x3 convolutions by Winograd F(2x2x2, 3x3x3) on CPU, else at::conv3d */
+  decode(o: Omit<ModelBatch, 'aaT'> & { z: Float32Array; winograd?: boolean }): Promise<Float32Array>;
   /**
    * Autoregressive rollout in the lab frame: prev [K,N,3] is A(-1), cg [T,K,n,3], z [T,K,latent];
    * resolves with [T,K,N,3] (each step centred on its CG centroid, decoded, moved back).
    */
-  rollout(o: { prev: Float32Array; cg: Float32Array; z: Float32Array; steps: number; batch: number; threads?: number }): Promise<Float32Array>;
+  rollout(o: { prev: Float32Array; cg: Float32Array; z: Float32Array; steps: number; batch: number; threads?: number; winograd?: boolean }): Promise<Float32Array>;
   save(o: { optimizer: boolean; threads?: number }): Promise<Uint8Array>;
   load(o: { bytes: Uint8Array; optimizer: boolean; threads?: number }): Promise<void>;
 }

@@ -42,8 +42,8 @@ async function writeCg(file: string, cg: Float32Array, frames: number): Promise<
   await w.close();
 }
 
-async function fps(model: string, cg: string, out: string, segments: number, threads: number): Promise<number> {
-  const bm = await Backmapper.load(model, { threads });
+async function fps(model: string, cg: string, out: string, segments: number, threads: number, winograd = true): Promise<number> {
+  const bm = await Backmapper.load(model, { threads, winograd });
   const r = await bm.backmapFile(cg, out, { segments });
   return r.frames / r.seconds;
 }
@@ -58,14 +58,19 @@ export async function benchBackmap({ rssFrames }: BackmapBenchOptions): Promise<
     await writeCg(short, cg, 200);
     await writeCg(medium, cg, 1280);
     const one = await fps(model, short, path.join(dir, 'o1.dcd'), 1, 1);
+    const oneDirect = await fps(model, short, path.join(dir, 'o1d.dcd'), 1, 1, false);
     const many = await fps(model, medium, path.join(dir, 'o32.dcd'), 32, 2);
+    const manyDirect = await fps(model, medium, path.join(dir, 'o32d.dcd'), 32, 2, false);
     const py = runPython<{ fps: number; parameters: number; torch: string }>('backmap_torch.py', ['--frames', '200', '--threads', '1']);
-    const rows: (string | number)[][] = [['case', 'frames/s', 'ratio']];
+    const rows: (string | number)[][] = [['case', 'frames/s', 'vs ours segments=1']];
     rows.push(['ours, segments=1, 1 thread', one, 1]);
+    rows.push(['ours, segments=1, 1 thread, at::conv3d (no Winograd)', oneDirect, oneDirect / one]);
     if (py) rows.push([`PyTorch ${py.torch} mirror, autoregressive decoder, batch 1, 1 thread`, py.fps, py.fps / one]);
     rows.push(['ours, segments=32, 2 threads', many, many / one]);
+    rows.push(['ours, segments=32, 2 threads, at::conv3d (no Winograd)', manyDirect, manyDirect / one]);
     table(rows);
     if (py) console.log(`  segments=1 vs PyTorch batch 1: ${(one / py.fps).toFixed(2)}x (goal >= 1.5x)`);
+    console.log(`  Winograd vs at::conv3d: ${(one / oneDirect).toFixed(2)}x at segments=1, ${(many / manyDirect).toFixed(2)}x at segments=32`);
     console.log(`  segments=32 (2 threads) vs segments=1 (1 thread): ${(many / one).toFixed(1)}x (goal >= 5x)`);
 
     // Memory: a long CG trajectory in a child process that reports its own peak RSS.

@@ -144,9 +144,15 @@ export class Backmapper {
     readonly info: ModelInfo,
     private readonly model: NativeModel,
     readonly threads: number,
+    readonly winograd: boolean,
   ) {}
 
-  static async load(file: string, options: { threads?: number } = {}): Promise<Backmapper> {
+  /**
+   * `winograd` (default true): the decoder's 3x3x3 convolutions by Winograd
+   * F(2x2x2, 3x3x3) on x86-64 CPUs with AVX2 (same result to float32 rounding);
+   * false runs libtorch's conv3d (the benchmark's baseline).
+   */
+  static async load(file: string, options: { threads?: number; winograd?: boolean } = {}): Promise<Backmapper> {
     const { info, weights } = await readModelFile(file);
     const threads = options.threads ?? defaultThreads();
     const model = newModel(info.preset.architecture, info, info.preset.training.learningRate, 0, info.previousFrame);
@@ -155,7 +161,7 @@ export class Backmapper {
     } catch (err) {
       throw fileError('ERR_BAD_FORMAT', file, `model weights do not load (${(err as Error).message.split('\n')[0]})`);
     }
-    return new Backmapper(info, model, threads);
+    return new Backmapper(info, model, threads, options.winograd ?? true);
   }
 
   get atoms(): number {
@@ -225,7 +231,7 @@ export class Backmapper {
             for (let t = 0; t < T; t++) cgT.set(cgChunks[i].coords.subarray((s + t) * n * 3, (s + t + 1) * n * 3), (t * B + b) * n * 3);
           });
           const z = this.info.mixture.sample(rng, T * B);
-          const out = await serialize(() => this.model.rollout({ prev: prevB, cg: cgT, z, steps: T, batch: B, threads: this.threads }));
+          const out = await serialize(() => this.model.rollout({ prev: prevB, cg: cgT, z, steps: T, batch: B, threads: this.threads, winograd: this.winograd }));
           live.forEach((i, b) => {
             const k = active[i];
             for (let t = 0; t < T; t++) outs[i].set(out.subarray((t * B + b) * N * 3, (t * B + b + 1) * N * 3), (s + t) * N * 3);

@@ -294,8 +294,8 @@ function program(): Command {
     .option('--traj <file>', 'atomistic trajectory (.dcd, .xtc, .pdb); repeat for several', collect, [])
     .requiredOption('--system <xml>', 'OpenMM System XML of the molecule in vacuum (energy loss, bond graph, masses)')
     .requiredOption('--map <ca|adp|file.json>', 'CG mapping: a preset or a JSON bead file')
-    .option('--preset <name>', `model preset: ${PRESET_NAMES.join(', ')} (default adp-cpu for --map adp, else cln-cpu)`)
-    .option('--steps <n>', 'training steps (default: the preset\'s)', positiveInt)
+    .option('--preset <name>', `model preset: ${PRESET_NAMES.join(', ')} (default adp-cpu for --map adp, else cln-cpu; with --resume, continue under this preset's schedule)`)
+    .option('--steps <n>', 'training steps in all, counting resumed ones (default: the preset\'s)', positiveInt)
     .option('--batch <n>', 'batch size (default: the preset\'s)', positiveInt)
     .option('--threads <n>', 'libtorch threads (default: every core)', positiveInt)
     .option('--seed <s>', 'random seed: the same seed gives the same run on one machine', integer, 1)
@@ -307,9 +307,8 @@ function program(): Command {
     .option('--frame-based', 'the ablation: condition on C(t) only, never on the previous frame')
     .option('--dry-run', 'load everything, print the model size and stop')
     .option('--json', 'print one JSON object')
-    .action(async (opts: Omit<Parameters<typeof trainCommand>[0], 'preset'> & { preset?: string }) => {
-      const preset = opts.preset ?? (opts.map === 'adp' ? 'adp-cpu' : 'cln-cpu');
-      const s = await trainCommand({ ...opts, preset });
+    .action(async (opts: Parameters<typeof trainCommand>[0]) => {
+      const s = await trainCommand(opts);
       if (opts.json) {
         console.log(JSON.stringify(s));
       } else if (opts.dryRun) {

@@ -17,6 +17,12 @@ export interface TrainingSettings {
   clipNorm: number;
   /** per-frame energy clamp in kJ/mol inside the energy loss (0 = none) */
   energyClamp: number;
+  /**
+   * 0 or absent: the paper's energy MSE in (kJ/mol)². > 0: the robust
+   * log(1 + (ΔE/scale)²) with scale in kJ/mol (about atoms·kT), whose gradient is
+   * bounded, so far-off structures cannot swamp the structural terms.
+   */
+  energyScale?: number;
 }
 
 export interface Preset {
@@ -52,11 +58,13 @@ export const PRESETS: Record<string, Preset> = {
     description: 'alanine dipeptide for a 2-core CPU: widths 16, 1 condition + 1 trunk block, batch 16 (~0.2M parameters)',
     architecture: { grid: 12, width: 1.8, sigma: 0.05398, latent: 16, encoderWidth: 16, decoderWidth: 16, conditionBlocks: 1, trunkBlocks: 1 },
     training: {
-      // gamma stays 0 (energy reported, not trained on): in a 4500-step CPU run the paper's
-      // anneal let the energy MSE swamp the structural terms and produced mirror images (README).
-      batch: 16, learningRate: 5e-4, steps: 4500,
-      gamma: { n0: 4500, n1: 0 }, beta: { kind: 'cyclic', cycles: 2, length: 1000, width: 12, centre: 0.5, max: 1 },
-      clipNorm: 1, energyClamp: 1e5,
+      // 2000 structural steps (gamma = 0), then the energy term on the robust scale
+      // (22 atoms · kT at 300 K ≈ 55 kJ/mol) annealed 1e-5 → 1e-3 over 600 steps. The
+      // paper's plain MSE with gamma → 1 let the energy swamp the structural terms in a
+      // CPU-length run and produced mirror images (README, Results).
+      batch: 16, learningRate: 5e-4, steps: 3000,
+      gamma: { n0: 2000, n1: 600, start: 1e-5, end: 1e-3 }, beta: { kind: 'cyclic', cycles: 2, length: 1000, width: 12, centre: 0.5, max: 1 },
+      clipNorm: 1, energyClamp: 1e5, energyScale: 55,
     },
   },
   'cln-cpu': {
@@ -64,8 +72,8 @@ export const PRESETS: Record<string, Preset> = {
     description: 'chignolin for a 2-core CPU: encoder 16 / decoder 32 wide, 1 condition + 1 trunk block, batch 16 (~0.9M parameters)',
     architecture: { grid: 12, width: 5.5, sigma: 0.3076, latent: 32, encoderWidth: 16, decoderWidth: 32, conditionBlocks: 1, trunkBlocks: 1 },
     training: {
-      batch: 16, learningRate: 5e-4, steps: 2500,
-      gamma: { n0: 2500, n1: 0 }, beta: { kind: 'cyclic', cycles: 2, length: 600, width: 12, centre: 0.5, max: 1 },
+      batch: 16, learningRate: 5e-4, steps: 2000,
+      gamma: { n0: 2000, n1: 0 }, beta: { kind: 'cyclic', cycles: 2, length: 600, width: 12, centre: 0.5, max: 1 },
       clipNorm: 1, energyClamp: 1e5,
     },
   },

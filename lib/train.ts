@@ -171,6 +171,7 @@ export class Trainer {
         beta,
         clipNorm: clipAt(this.step, s.gamma, s.clipNorm),
         energyClamp: s.energyClamp,
+        energyScale: s.energyScale ?? 0,
         threads: this.threads,
       }),
     );
@@ -254,7 +255,7 @@ export class Trainer {
     );
   }
 
-  static async resumeFrom(file: string, data: TrainingData, options: Pick<TrainerOptions, 'threads' | 'energy'> = {}): Promise<Trainer> {
+  static async resumeFrom(file: string, data: TrainingData, options: ResumeOptions = {}): Promise<Trainer> {
     const { header, sections } = await readContainer(file);
     if (header.kind !== 'checkpoint' || !sections.state) throw new TcbmError('ERR_BAD_FORMAT', `${file}: not a training checkpoint`);
     if (header.atoms !== data.topology.atoms.length || header.beads !== data.mapping.beads) {
@@ -279,8 +280,21 @@ export class Trainer {
     };
   }
 
-  /** A trainer that continues from `state` on the same data. */
-  static async resume(data: TrainingData, state: TrainerState, options: Pick<TrainerOptions, 'threads' | 'energy'> = {}): Promise<Trainer> {
+  /**
+   * A trainer that continues from `state` on the same data. With `preset` (same
+   * architecture) and/or `training`, the run continues under those settings from
+   * the checkpoint's step: e.g. a longer run, or a schedule that switches the energy
+   * term on after a structural phase both runs shared.
+   */
+  static async resume(data: TrainingData, state: TrainerState, options: ResumeOptions = {}): Promise<Trainer> {
+    if (options.preset && JSON.stringify(options.preset.architecture) !== JSON.stringify(state.preset.architecture)) {
+      throw new TcbmError('ERR_INVALID_ARG_VALUE', `cannot resume a ${state.preset.name} checkpoint as ${options.preset.name}: the architectures differ`);
+    }
+    if (options.preset || options.training) {
+      const preset = options.preset ?? state.preset;
+      const base = options.preset ? options.preset.training : state.settings;
+      state = { ...state, preset, settings: { ...base, ...options.training } };
+    }
     const model = newModel(state.preset.architecture, data, state.settings.learningRate, state.seed, state.previousFrame);
     if (options.energy) model.setEnergy(options.energy.handle);
     const trainer = new Trainer(
@@ -291,6 +305,13 @@ export class Trainer {
     trainer.step = state.step;
     return trainer;
   }
+}
+
+export interface ResumeOptions extends Pick<TrainerOptions, 'threads' | 'energy'> {
+  /** continue under this preset's training settings (its architecture must be the checkpoint's) */
+  preset?: Preset;
+  /** overrides of the training settings (e.g. more steps) */
+  training?: Partial<TrainingSettings>;
 }
 
 export interface FinalizeOptions {

@@ -127,6 +127,7 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
     w.beta = o.number_or("beta", 1);
     w.clip_norm = o.number_or("clipNorm", 0);
     w.energy_clamp = o.number_or("energyClamp", 0);
+    w.energy_scale = o.number_or("energyScale", 0);
     return w;
   }
 
@@ -207,8 +208,9 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
       auto out = Napi::Float32Array::New(info.Env(), B * c.atoms * 3);
       auto out_t = view_of(out, {B, c.atoms, 3}, "decode: coords");
       auto model = model_;
+      const bool winograd = o.bool_or("winograd", true);
       auto* job = new Job(info.Env(), "decode", o.int_or("threads", 0), [=]() mutable {
-        out_t.copy_(model->decode(b.aa_prev, b.cg_t, z));
+        out_t.copy_(model->decode(b.aa_prev, b.cg_t, z, winograd));
       }, out);
       b.keep.push_back(z_array);
       b.keep.push_back(Value());
@@ -231,9 +233,10 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
       auto out = Napi::Float32Array::New(info.Env(), T * K * c.atoms * 3);
       auto out_t = view_of(out, {T, K, c.atoms, 3}, "rollout: coords");
       auto model = model_;
+      const bool winograd = o.bool_or("winograd", true);
       auto* job = new Job(info.Env(), "rollout", o.int_or("threads", 0), [=]() mutable {
         require_finite(cg.view({T * K, c.beads, 3}), "rollout: cg");
-        out_t.copy_(model->rollout(prev, cg, z));
+        out_t.copy_(model->rollout(prev, cg, z, winograd));
       }, out);
       return queue_job(job, {prev_array, cg_array, z_array, Value()});
     });

@@ -1,4 +1,5 @@
 // The cVAE and its training loop: capacity, gradients, serialisation, resume.
+import { loadDataset } from '../lib/dataset';
 import { presetMapping } from '../lib/mapping';
 import { PRESETS } from '../lib/presets';
 import { Rng } from '../lib/rng';
@@ -104,4 +105,33 @@ test('resume equals the uninterrupted run (identical loss sequence)', async () =
 
   expect(tail.map((s) => s.step)).toEqual([4, 5, 6, 7]);
   expect(losses([...head, ...tail])).toEqual(losses(all));
+});
+
+test('resume under another schedule: same architecture only, settings replaced from the checkpoint step', async () => {
+  const a = Trainer.create(data, { preset: 'tiny', seed: 31, threads: 2 });
+  for await (const _ of a.run(2));
+  const state = await a.checkpoint();
+  const longer = { ...PRESETS.tiny, name: 'tiny-energy', training: { ...PRESETS.tiny.training, steps: 9, gamma: { n0: 2, n1: 4, start: 1e-4, end: 1e-2 } } };
+  const b = await Trainer.resume(data, state, { threads: 2, preset: longer });
+  expect(b.step).toBe(2);
+  expect(b.settings.steps).toBe(9);
+  expect(b.preset.name).toBe('tiny-energy');
+  const c = await Trainer.resume(data, state, { threads: 2, training: { steps: 5 } });
+  expect(c.settings.steps).toBe(5);
+  expect(c.settings.gamma).toEqual(PRESETS.tiny.training.gamma);
+  await expect(Trainer.resume(data, state, { threads: 2, preset: PRESETS['adp-cpu'] })).rejects.toThrow(/architectures differ/);
+});
+
+test('the robust energy loss is log(1 + (dE/scale)^2) of the plain (dE)^2', async () => {
+  const root = `${__dirname}/../data/adp`;
+  const d = await loadDataset({ top: `${root}/adp.pdb`, trajs: [`${root}/test-1000.dcd`], system: `${root}/system-vacuum.xml`, map: 'adp' });
+  const t = Trainer.create({ ...d, trajectories: [d.trajectories[0].slice(0, 3 * 66)] }, { preset: 'tiny', seed: 3, threads: 2, energy: d.energy });
+  const batch = { batch: 1, aaT: d.trajectories[0].slice(66, 132), aaPrev: d.trajectories[0].slice(0, 66), cgT: new Float32Array(18), eps: new Float32Array(8), gamma: 1, beta: 1, energyClamp: 0, threads: 2 };
+  for (let k = 0; k < 6; k++) batch.cgT.set(batch.aaT.subarray([4, 6, 8, 14, 16, 10][k] * 3, [4, 6, 8, 14, 16, 10][k] * 3 + 3), k * 3);
+  const plain = (await t.model.evaluate(batch)).energy; // (E_rec - E_true)^2 of one frame, (kJ/mol)^2
+  expect(plain).toBeGreaterThan(1); // an untrained decoder is far off
+  for (const scale of [55, 1000]) {
+    const robust = (await t.model.evaluate({ ...batch, energyScale: scale })).energy;
+    expect(robust).toBeCloseTo(Math.log1p(plain / scale ** 2), 4);
+  }
 });

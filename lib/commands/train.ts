@@ -11,7 +11,8 @@ export interface TrainCommandOptions {
   traj: string[];
   system: string;
   map: string;
-  preset: string;
+  /** default: adp-cpu for --map adp, else cln-cpu; with `resume`, the checkpoint's */
+  preset?: string;
   steps?: number;
   batch?: number;
   threads?: number;
@@ -43,13 +44,15 @@ export interface TrainSummary {
 
 export async function trainCommand(o: TrainCommandOptions): Promise<TrainSummary> {
   if (!o.traj || o.traj.length === 0) throw new TcbmError('ERR_INVALID_ARG_VALUE', 'train: give at least one --traj');
-  const preset = resolvePreset(o.preset);
+  const preset = resolvePreset(o.preset ?? (o.map === 'adp' ? 'adp-cpu' : 'cln-cpu'));
   const start = Date.now();
   const data = await loadDataset({ top: o.top, trajs: o.traj, system: o.system, map: o.map });
   const training = { ...(o.steps ? { steps: o.steps } : {}), ...(o.batch ? { batch: o.batch } : {}) };
   const checkpointFile = o.checkpoint ?? `${o.out}.ckpt`;
   const trainer = o.resume
-    ? await Trainer.resumeFrom(o.resume, data, { threads: o.threads, energy: data.energy })
+    ? await Trainer.resumeFrom(o.resume, data, {
+      threads: o.threads, energy: data.energy, preset: o.preset ? preset : undefined, training: Object.keys(training).length ? training : undefined,
+    })
     : Trainer.create(data, { preset, training, seed: o.seed, threads: o.threads, previousFrame: !o.frameBased, energy: data.energy });
   const steps = o.steps ?? trainer.settings.steps;
   const summary: TrainSummary = {

@@ -1,6 +1,7 @@
 #include "core/model.h"
 
 #include "core/voxel.h"
+#include "core/winograd.h"
 
 #include <ATen/Parallel.h>
 #include <c10/core/InferenceMode.h>
@@ -16,6 +17,7 @@
 #include <limits>
 #include <mutex>
 #include <sstream>
+#include <unordered_map>
 
 namespace tcbm {
 
@@ -39,6 +41,27 @@ std::mutex init_mutex;
 
 }  // namespace
 
+// Winograd forms of the decoder's 3x3x3 stride-1 convolutions, keyed by module.
+struct FastConvs {
+  std::unordered_map<const torch::nn::Conv3dImpl*, WinogradConv> convs;
+
+  void add(const torch::nn::Conv3d& conv) {
+    const auto& o = conv->options;
+    if ((*o.kernel_size())[0] != 3 || (*o.stride())[0] != 1) return;
+    convs.emplace(conv.get(), WinogradConv(conv->weight, conv->bias));
+  }
+  at::Tensor operator()(torch::nn::Conv3d& conv, const at::Tensor& x) const {
+    const auto it = convs.find(conv.get());
+    return it != convs.end() && WinogradConv::applies(conv->weight, 1, 1, x) ? it->second(x) : conv->forward(x);
+  }
+};
+
+namespace {
+at::Tensor run(torch::nn::Conv3d& conv, const at::Tensor& x, const FastConvs* fast) {
+  return fast ? (*fast)(conv, x) : conv->forward(x);
+}
+}  // namespace
+
 ResidualBlockImpl::ResidualBlockImpl(int64_t in, int64_t out, int64_t stride_) : stride(stride_) {
   conv1 = register_module("conv1", conv(in, out, 3, stride));
   norm1 = register_module("norm1", layer_norm(out));
@@ -47,9 +70,9 @@ ResidualBlockImpl::ResidualBlockImpl(int64_t in, int64_t out, int64_t stride_) :
   if (in != out) project = register_module("project", conv(in, out, 1));
 }
 
-at::Tensor ResidualBlockImpl::forward(const at::Tensor& x) {
-  auto h = leaky(norm1(conv1(x)));
-  h = norm2(conv2(h));
+at::Tensor ResidualBlockImpl::forward(const at::Tensor& x, const FastConvs* fast) {
+  auto h = leaky(norm1(run(conv1, x, fast)));
+  h = norm2(run(conv2, h, fast));
   auto shortcut = stride > 1 ? at::max_pool3d(x, {stride, stride, stride}) : x;
   if (project) shortcut = project(shortcut);
   return leaky(h + shortcut);
@@ -93,15 +116,15 @@ DecoderImpl::DecoderImpl(const ModelConfig& c) : grid(c.grid) {
   head->bias.fill_(-4.0);
 }
 
-at::Tensor DecoderImpl::forward(const at::Tensor& condition, const at::Tensor& z) {
-  auto h = leaky(condition_norm(condition_stem(condition)));
-  for (const auto& block : *condition_blocks) h = block->as<ResidualBlock>()->forward(h);
+at::Tensor DecoderImpl::forward(const at::Tensor& condition, const at::Tensor& z, const FastConvs* fast) {
+  auto h = leaky(condition_norm(run(condition_stem, condition, fast)));
+  for (const auto& block : *condition_blocks) h = block->as<ResidualBlock>()->forward(h, fast);
   // (z, 1, 1, 1) replication-padded to the grid is z broadcast over it.
   auto zg = z.view({z.size(0), z.size(1), 1, 1, 1}).expand({-1, -1, grid, grid, grid}).contiguous();
-  auto l = leaky(latent_norm(latent_stem(zg)));
+  auto l = leaky(latent_norm(run(latent_stem, zg, fast)));
   h = at::cat({h, l}, 1);
-  for (const auto& block : *trunk) h = block->as<ResidualBlock>()->forward(h);
-  return at::sigmoid(head(h));
+  for (const auto& block : *trunk) h = block->as<ResidualBlock>()->forward(h, fast);
+  return at::sigmoid(run(head, h, fast));
 }
 
 // ------------------------------------------------------------------- Model
@@ -144,6 +167,7 @@ int64_t Model::parameter_count() const {
 }
 
 void Model::to(const at::Device& device) {
+  fast_.reset();
   root_->to(device);
   device_ = device;
   if (mapping_.defined()) mapping_ = mapping_.to(device);
@@ -217,7 +241,8 @@ LossTerms Model::loss(const at::Tensor& aa_t_in, const at::Tensor& aa_prev_in, c
       at::NoGradGuard no_grad;  // reported, not trained on, while gamma is 0
       e_rec = energy_(coords.detach(), w.energy_clamp);
     }
-    energy = at::mse_loss(e_rec.to(at::kFloat), e_true.to(at::kFloat));
+    auto de = e_rec.to(at::kFloat) - e_true.to(at::kFloat);
+    energy = w.energy_scale > 0 ? at::log1p((de / w.energy_scale).square()).mean() : de.square().mean();
     if (w.gamma > 0) total = total + w.gamma * energy;
   }
 
@@ -245,6 +270,7 @@ LossTerms Model::train_step(const at::Tensor& aa_t, const at::Tensor& aa_prev, c
   const double max_norm = w.clip_norm > 0 ? w.clip_norm : std::numeric_limits<double>::infinity();
   terms.grad_norm = torch::nn::utils::clip_grad_norm_(root_->parameters(), max_norm);
   optimizer_->step();
+  fast_.reset();
   return terms;
 }
 
@@ -281,17 +307,37 @@ std::pair<at::Tensor, at::Tensor> Model::encode(const at::Tensor& aa_t, const at
   return {out.first.cpu(), out.second.cpu()};
 }
 
-at::Tensor Model::decode(const at::Tensor& aa_prev, const at::Tensor& cg_t, const at::Tensor& z) {
+const FastConvs* Model::fast_convs(bool wanted) {
+  if (!wanted || !device_.is_cpu()) return nullptr;
+  if (!fast_) {
+    auto fast = std::make_shared<FastConvs>();
+    const auto& d = *decoder_;
+    fast->add(d.condition_stem);
+    fast->add(d.latent_stem);
+    fast->add(d.head);
+    for (const auto* blocks : {&d.condition_blocks, &d.trunk})
+      for (const auto& m : **blocks) {
+        const auto* block = m->as<ResidualBlock>();
+        fast->add(block->conv1);
+        fast->add(block->conv2);
+      }
+    fast_ = std::move(fast);
+  }
+  return fast_.get();
+}
+
+at::Tensor Model::decode(const at::Tensor& aa_prev, const at::Tensor& cg_t, const at::Tensor& z, bool winograd) {
   root_->eval();
   c10::InferenceMode guard;
   auto density = decoder_->forward(condition_input(aa_prev.to(device_, at::kFloat), cg_t.to(device_, at::kFloat)),
-                                   z.to(device_, at::kFloat));
+                                   z.to(device_, at::kFloat), fast_convs(winograd));
   return collapse(density, config_.width).cpu();
 }
 
-at::Tensor Model::rollout(const at::Tensor& prev_in, const at::Tensor& cg_in, const at::Tensor& z_in) {
+at::Tensor Model::rollout(const at::Tensor& prev_in, const at::Tensor& cg_in, const at::Tensor& z_in, bool winograd) {
   root_->eval();
   c10::InferenceMode guard;
+  const auto* fast = fast_convs(winograd);
   TORCH_CHECK(cg_in.dim() == 4 && prev_in.dim() == 3 && z_in.dim() == 3, "rollout: expected prev [K,N,3], cg [T,K,n,3], z [T,K,L]");
   const int64_t T = cg_in.size(0);
   auto cg = cg_in.to(device_, at::kFloat);
@@ -303,7 +349,7 @@ at::Tensor Model::rollout(const at::Tensor& prev_in, const at::Tensor& cg_in, co
   out.reserve(T);
   for (int64_t t = 0; t < T; ++t) {
     auto c = centres[t];
-    auto density = decoder_->forward(condition_input(prev - c, cg_centred[t]), z[t]);
+    auto density = decoder_->forward(condition_input(prev - c, cg_centred[t]), z[t], fast);
     prev = collapse(density, config_.width) + c;
     out.push_back(prev);
   }
@@ -343,6 +389,7 @@ std::string Model::save(bool with_optimizer) {
 }
 
 void Model::load(const std::string& bytes, bool with_optimizer) {
+  fast_.reset();
   size_t pos = 0;
   std::istringstream weights(take_blob(bytes, pos));
   auto module = std::dynamic_pointer_cast<torch::nn::Module>(root_);
