@@ -5,6 +5,11 @@
 #include <algorithm>
 #include <vector>
 
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define TCBM_WINOGRAD_GEMM 1
+#endif
+
 namespace tcbm {
 
 namespace {
@@ -111,9 +116,7 @@ void transform_output(const float* m, const float* bias, int64_t O, int64_t O16,
 // (about 1 GFLOP/s for at::bmm here), so the GEMM is ours: a 6x16 AVX2/FMA
 // register block (12 accumulators) over the whole K = C, which stays in L1/L2 for
 // the decoder's widths. Built for x86-64 with AVX2 chosen at run time.
-#if defined(__x86_64__) && defined(__GNUC__)
-#include <immintrin.h>
-#define TCBM_WINOGRAD_GEMM 1
+#ifdef TCBM_WINOGRAD_GEMM
 
 __attribute__((target("avx2,fma"))) void gemm_6x16(const float* a, int64_t lda, const float* b, int64_t ldb, int64_t K,
                                                    float* c, int64_t ldc) {
@@ -121,39 +124,23 @@ __attribute__((target("avx2,fma"))) void gemm_6x16(const float* a, int64_t lda, 
   __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
   __m256 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
   const float *a0 = a, *a1 = a + lda, *a2 = a + 2 * lda, *a3 = a + 3 * lda, *a4 = a + 4 * lda, *a5 = a + 5 * lda;
+  // One row of the block: broadcast a[r][k], multiply-add into both halves.
+#define TCBM_ROW(r)                                      \
+  {                                                      \
+    const __m256 ar = _mm256_broadcast_ss(a##r + k);     \
+    c##r##0 = _mm256_fmadd_ps(ar, b0, c##r##0);          \
+    c##r##1 = _mm256_fmadd_ps(ar, b1, c##r##1);          \
+  }
   for (int64_t k = 0; k < K; ++k) {
     const __m256 b0 = _mm256_loadu_ps(b + k * ldb), b1 = _mm256_loadu_ps(b + k * ldb + 8);
-    __m256 ar = _mm256_broadcast_ss(a0 + k);
-    c00 = _mm256_fmadd_ps(ar, b0, c00);
-    c01 = _mm256_fmadd_ps(ar, b1, c01);
-    ar = _mm256_broadcast_ss(a1 + k);
-    c10 = _mm256_fmadd_ps(ar, b0, c10);
-    c11 = _mm256_fmadd_ps(ar, b1, c11);
-    ar = _mm256_broadcast_ss(a2 + k);
-    c20 = _mm256_fmadd_ps(ar, b0, c20);
-    c21 = _mm256_fmadd_ps(ar, b1, c21);
-    ar = _mm256_broadcast_ss(a3 + k);
-    c30 = _mm256_fmadd_ps(ar, b0, c30);
-    c31 = _mm256_fmadd_ps(ar, b1, c31);
-    ar = _mm256_broadcast_ss(a4 + k);
-    c40 = _mm256_fmadd_ps(ar, b0, c40);
-    c41 = _mm256_fmadd_ps(ar, b1, c41);
-    ar = _mm256_broadcast_ss(a5 + k);
-    c50 = _mm256_fmadd_ps(ar, b0, c50);
-    c51 = _mm256_fmadd_ps(ar, b1, c51);
+    TCBM_ROW(0) TCBM_ROW(1) TCBM_ROW(2) TCBM_ROW(3) TCBM_ROW(4) TCBM_ROW(5)
   }
-  _mm256_storeu_ps(c, c00);
-  _mm256_storeu_ps(c + 8, c01);
-  _mm256_storeu_ps(c + ldc, c10);
-  _mm256_storeu_ps(c + ldc + 8, c11);
-  _mm256_storeu_ps(c + 2 * ldc, c20);
-  _mm256_storeu_ps(c + 2 * ldc + 8, c21);
-  _mm256_storeu_ps(c + 3 * ldc, c30);
-  _mm256_storeu_ps(c + 3 * ldc + 8, c31);
-  _mm256_storeu_ps(c + 4 * ldc, c40);
-  _mm256_storeu_ps(c + 4 * ldc + 8, c41);
-  _mm256_storeu_ps(c + 5 * ldc, c50);
-  _mm256_storeu_ps(c + 5 * ldc + 8, c51);
+#undef TCBM_ROW
+  const __m256 rows[6][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
+  for (int r = 0; r < 6; ++r) {
+    _mm256_storeu_ps(c + r * ldc, rows[r][0]);
+    _mm256_storeu_ps(c + r * ldc + 8, rows[r][1]);
+  }
 }
 
 bool have_avx2() {
