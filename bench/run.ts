@@ -29,7 +29,7 @@ async function main(): Promise<void> {
     .option('--repeats <n>', 'timed repetitions per case', (v) => Number(v), 20)
     .option('--train-repeats <n>', 'timed training steps per case and side', (v) => Number(v), 4)
     .option('--io-frames <n>', 'frames of the large XTC (the DCD gets a fifth)', (v) => Number(v), 1_000_000)
-    .option('--backmap-frames <n>', 'CG frames of the backmapping memory run', (v) => Number(v), 20_000)
+    .option('--backmap-frames <n>', 'CG frames of the backmapping memory run (the issue: 1M, or a projection from 100k)', (v) => Number(v), 100_000)
     .option('--only <sections>', `comma-separated subset of ${SECTIONS.join(', ')}`, sections, [...SECTIONS])
     .parse(process.argv)
     .opts<{ threads: number; repeats: number; trainRepeats: number; ioFrames: number; backmapFrames: number; only: Section[] }>();

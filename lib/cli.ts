@@ -127,15 +127,20 @@ function program(): Command {
 
   cli
     .command('demo')
-    .description('the bundled ADP model and sample end to end, offline: coarse-grain, backmap, compare')
+    .description('a bundled model and sample end to end, offline: coarse-grain, backmap, compare')
     .option('--out <dir>', 'folder for the outputs', 'tcbackmap-demo')
+    .option('--molecule <adp|cln>', 'alanine dipeptide (1,000 frames) or chignolin (200 frames)', 'adp')
     .option('--threads <n>', 'libtorch threads (default: every core)', positiveInt)
     .option('--json', 'print one JSON object')
-    .action(async (opts: { out: string; threads?: number; json?: boolean }) => {
+    .action(async (opts: { out: string; molecule: string; threads?: number; json?: boolean }) => {
+      if (opts.molecule !== 'adp' && opts.molecule !== 'cln') {
+        throw new TcbmError('ERR_INVALID_ARG_VALUE', `demo: --molecule must be adp or cln, got ${opts.molecule}`);
+      }
       const bar = lazyBar('backmap', opts.json);
       try {
         const r = await demo({
           ...opts,
+          molecule: opts.molecule,
           onStage: (stage) => !opts.json && process.stderr.isTTY && process.stderr.write(`demo: ${stage}\n`),
           onProgress: (d, t) => bar.update(d, t),
         });
@@ -146,7 +151,7 @@ function program(): Command {
         report(
           opts.json,
           r,
-          `demo: backmapped ${r.frames} ADP frames at ${r.framesPerSecond.toFixed(0)} frames/s; internal energy ` +
+          `demo: backmapped ${r.frames} ${r.molecule} frames at ${r.framesPerSecond.toFixed(0)} frames/s; internal energy ` +
             `${num(e.backmapped.total.mean, 1)} ± ${num(e.backmapped.total.std, 1)} kJ/mol vs reference ` +
             `${num(e.reference.total.mean, 1)} ± ${num(e.reference.total.std, 1)}; FES JS ${num(s.fesJensenShannon, 3)}; ` +
             `report ${r.report.html} (${r.seconds.toFixed(0)} s)`,

@@ -5,9 +5,11 @@
 #
 #   bash scripts/reproduce.sh [adp|cln|all] [OUT_DIR]
 #
-# Each training run is budgeted by its preset's steps (adp-cpu 4500, cln-cpu 2500;
-# about an hour each on one core here). Runs checkpoint every 250 steps; rerunning
-# after an interruption resumes from the checkpoints.
+# Budgets (one core each; README "Results"): ADP full model and frame-based
+# ablation 2,000 structural steps each (~30 min), then the full model continues
+# from its step-2,000 checkpoint into the adp-cpu preset's energy phase (to its
+# 4,000 steps); chignolin full and ablation 1,500 steps each (~1 h). Runs
+# checkpoint every 250 steps; rerunning after an interruption resumes from them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 which=${1:-all}
@@ -16,17 +18,31 @@ shared=${SHARED_DATA:-../shared/data}
 tcbm() { node bin/tcbackmap.js "$@"; }
 mkdir -p "$out"
 
-train() { # name preset map top system ablation-flag trajs...
-  local name=$1 preset=$2 map=$3 top=$4 system=$5 flag=$6
-  shift 6
+train() { # name preset steps map top system ablation-flag trajs...
+  local name=$1 preset=$2 steps=$3 map=$4 top=$5 system=$6 flag=$7
+  shift 7
   local trajs=()
   for t in "$@"; do trajs+=(--traj "$t"); done
   if [ -f "$out/$name.tcbm" ]; then echo "[reproduce] $name: model exists"; return; fi
   local resume=()
   [ -f "$out/$name.tcbm.ckpt" ] && resume=(--resume "$out/$name.tcbm.ckpt")
-  echo "[reproduce] training $name ($preset${flag:+, $flag})"
-  tcbm train --top "$top" "${trajs[@]}" --system "$system" --map "$map" --preset "$preset" --threads 1 \
+  echo "[reproduce] training $name ($preset, $steps steps${flag:+, $flag})"
+  tcbm train --top "$top" "${trajs[@]}" --system "$system" --map "$map" --preset "$preset" --steps "$steps" --threads 1 \
     --seed 1 --checkpoint-every 250 --out "$out/$name.tcbm" ${flag:+$flag} "${resume[@]}"
+}
+
+# continue NAME's checkpoint under PRESET's whole schedule into NEW
+continue_as() { # name preset new map top system trajs...
+  local name=$1 preset=$2 new=$3 map=$4 top=$5 system=$6
+  shift 6
+  local trajs=()
+  for t in "$@"; do trajs+=(--traj "$t"); done
+  if [ -f "$out/$new.tcbm" ]; then echo "[reproduce] $new: model exists"; return; fi
+  local from="$out/$name.tcbm.ckpt"
+  [ -f "$out/$new.tcbm.ckpt" ] && from="$out/$new.tcbm.ckpt"
+  echo "[reproduce] continuing $name under $preset's schedule as $new"
+  tcbm train --top "$top" "${trajs[@]}" --system "$system" --map "$map" --preset "$preset" --threads 1 \
+    --checkpoint-every 250 --resume "$from" --out "$out/$new.tcbm"
 }
 
 backmap_and_evaluate() { # name top system ref-trajs...
@@ -46,17 +62,21 @@ backmap_and_evaluate() { # name top system ref-trajs...
 
 if [ "$which" = adp ] || [ "$which" = all ]; then
   d=$shared/adp
-  for v in adp-cpu adp-cpu-framebased; do
-    flag=""; [ "$v" = adp-cpu-framebased ] && flag=--frame-based
-    train "$v" adp-cpu adp "$d/adp.pdb" "$d/system-vacuum.xml" "$flag" "$d/train.dcd"
+  train adp-cpu-2000 adp-cpu 2000 adp "$d/adp.pdb" "$d/system-vacuum.xml" "" "$d/train.dcd"
+  train adp-cpu-framebased adp-cpu 2000 adp "$d/adp.pdb" "$d/system-vacuum.xml" --frame-based "$d/train.dcd"
+  continue_as adp-cpu-2000 adp-cpu adp-cpu adp "$d/adp.pdb" "$d/system-vacuum.xml" "$d/train.dcd"
+  for v in adp-cpu-2000 adp-cpu-framebased adp-cpu; do
     backmap_and_evaluate "$v" "$d/adp.pdb" "$d/system-vacuum.xml" "$d/test.dcd"
   done
+  node scripts/results-table.js "full (2000)=$out/adp-cpu-2000-report/metrics.json" \
+    "frame-based (2000)=$out/adp-cpu-framebased-report/metrics.json" "full + energy phase=$out/adp-cpu-report/metrics.json"
 fi
 if [ "$which" = cln ] || [ "$which" = all ]; then
   d=$shared/chignolin
   for v in cln-cpu cln-cpu-framebased; do
     flag=""; [ "$v" = cln-cpu-framebased ] && flag=--frame-based
-    train "$v" cln-cpu ca "$d/cln.pdb" "$d/system-vacuum.xml" "$flag" "$d"/train-0*.dcd
+    train "$v" cln-cpu 1500 ca "$d/cln.pdb" "$d/system-vacuum.xml" "$flag" "$d"/train-0*.dcd
     backmap_and_evaluate "$v" "$d/cln.pdb" "$d/system-vacuum.xml" "$d/test.dcd" "$d/test-02.dcd"
   done
+  node scripts/results-table.js "full=$out/cln-cpu-report/metrics.json" "frame-based=$out/cln-cpu-framebased-report/metrics.json" --chi1
 fi

@@ -100,3 +100,26 @@ test('the installed binary prints one line and exits non-zero on bad input (no s
   expect(r.status).toBe(1);
   expect(r.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^tcbackmap: .*missing.xtc: no such file$/)]);
 });
+
+// The demo of each bundled molecule, end to end and offline (the bundled model and data only).
+test.each([
+  ['adp', 1000, 22],
+  ['cln', 200, 166],
+])('demo --molecule %s: backmaps the bundled sample (%d frames) and writes the report', async (molecule, frames, atoms) => {
+  const out = path.join(dir, `demo-${molecule}`);
+  const r = await run('demo', '--molecule', molecule, '--out', out, '--json');
+  expect(r.code).toBe(0);
+  const s = JSON.parse(r.out);
+  expect(s.frames).toBe(frames);
+  expect(s.metrics.inputs.atoms).toBe(atoms);
+  expect(s.metrics.inputs.framesTraj).toEqual([frames]);
+  for (const f of ['cg.dcd', 'backmapped.dcd', 'backmapped-first-frames.pdb', 'report/index.html', 'report/metrics.json']) {
+    expect(fs.statSync(path.join(out, f)).size).toBeGreaterThan(1000);
+  }
+  // a trained model: bonds within a few hundredths of a nm of the reference's
+  expect(s.metrics.summary.bondMeanW1Nm).toBeLessThan(0.05);
+}, 120_000);
+
+test('demo: an unknown molecule is one line', async () => {
+  expectOneLineError(await run('demo', '--molecule', 'lysozyme', '--out', path.join(dir, 'demo-x')), /--molecule must be adp or cln, got lysozyme/);
+});

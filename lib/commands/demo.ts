@@ -13,6 +13,8 @@ import { evaluateReport, type Metrics } from '../evaluate';
 
 export interface DemoOptions {
   out: string;
+  /** which bundled molecule: alanine dipeptide (default) or chignolin */
+  molecule?: DemoMolecule;
   /** another model for the same molecule (default: the bundled one) */
   model?: string;
   threads?: number;
@@ -22,6 +24,8 @@ export interface DemoOptions {
 }
 
 export interface DemoSummary {
+  /** ADP or chignolin */
+  molecule: string;
   model: string;
   reference: string;
   cg: string;
@@ -34,16 +38,37 @@ export interface DemoSummary {
   seconds: number;
 }
 
-export const DEMO_FILES = {
-  model: path.join(packageRoot, 'models', 'adp-cpu.tcbm'),
-  top: path.join(packageRoot, 'data', 'adp', 'adp.pdb'),
-  system: path.join(packageRoot, 'data', 'adp', 'system-vacuum.xml'),
-  reference: path.join(packageRoot, 'data', 'adp', 'test-1000.dcd'),
+export type DemoMolecule = 'adp' | 'cln';
+
+/** The bundled model and data of each molecule: its CG mapping, model, topology, System and atomistic sample. */
+export const DEMO_SETS: Record<DemoMolecule, { name: string; map: string; model: string; top: string; system: string; reference: string }> = {
+  adp: {
+    name: 'ADP',
+    map: 'adp',
+    model: path.join(packageRoot, 'models', 'adp-cpu.tcbm'),
+    top: path.join(packageRoot, 'data', 'adp', 'adp.pdb'),
+    system: path.join(packageRoot, 'data', 'adp', 'system-vacuum.xml'),
+    reference: path.join(packageRoot, 'data', 'adp', 'test-1000.dcd'),
+  },
+  cln: {
+    name: 'chignolin',
+    map: 'ca',
+    model: path.join(packageRoot, 'models', 'cln-cpu.tcbm'),
+    top: path.join(packageRoot, 'data', 'chignolin', 'cln.pdb'),
+    system: path.join(packageRoot, 'data', 'chignolin', 'system-vacuum.xml'),
+    reference: path.join(packageRoot, 'data', 'chignolin', 'test-200.dcd'),
+  },
 };
+
+/** The ADP set (the demo's default). */
+export const DEMO_FILES = DEMO_SETS.adp;
 
 export async function demo(o: DemoOptions): Promise<DemoSummary> {
   const start = Date.now();
-  const files = { ...DEMO_FILES, model: o.model ?? DEMO_FILES.model };
+  const set = DEMO_SETS[o.molecule ?? 'adp'];
+  if (!set) throw new TcbmError('ERR_INVALID_ARG_VALUE', `demo: --molecule must be adp or cln, got ${o.molecule}`);
+  const { name, map, ...bundled } = set;
+  const files = { ...bundled, model: o.model ?? set.model };
   for (const [what, file] of Object.entries(files)) {
     if (!(await fsp.stat(file).catch(() => null))) throw new TcbmError('ERR_FILE_NOT_FOUND', `demo: the bundled ${what} ${file} is missing from this install`);
   }
@@ -68,11 +93,12 @@ export async function demo(o: DemoOptions): Promise<DemoSummary> {
 
   o.onStage?.('evaluating against the atomistic reference');
   const evaluation = await evaluateReport({
-    top: files.top, system: files.system, ref: files.reference, traj: backmapped, map: 'adp',
+    top: files.top, system: files.system, ref: files.reference, traj: backmapped, map,
     threads: o.threads, out: path.join(o.out, 'report'),
   });
 
   return {
+    molecule: name,
     report: { dir: evaluation.files.dir, html: evaluation.files.html, metrics: evaluation.files.metrics },
     metrics: evaluation.metrics,
     model: files.model,
