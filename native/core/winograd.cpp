@@ -15,9 +15,9 @@ namespace tcbm {
 namespace {
 
 constexpr int64_t kPoints = 64;  // 4x4x4 transform points per tile
-// The transform domain of a chunk of the batch is kept under this many bytes (at
-// least one item), so that it stays in cache between the three stages.
-constexpr int64_t kChunkBytes = int64_t{4} << 20;
+// The transform domain (64 points per tile, in and out channels) of one block of
+// tiles is kept under this many bytes, so that it stays in L2 between the stages.
+constexpr int64_t kBlockBytes = int64_t{384} << 10;
 
 // B^T of F(2,3) along one axis on 4 rows of n floats, rows s floats apart, in place.
 inline void input_1d(float* d, int64_t s, int64_t n) {
@@ -55,38 +55,40 @@ struct Tiling {
 };
 
 // x channels-last [B, D+2, H+2, W+2, C], zero-padded by one -> v [64, P6, C] for the
-// tiles of items b0..b1. Every operation is on rows of C channels (vectorised).
-void transform_input(const float* x, int64_t C, int64_t D, int64_t H, int64_t W, int64_t b0, int64_t b1, int64_t P6,
+// tiles p0..p1 of the batch (row p - p0). Every operation is on rows of C channels
+// (vectorised).
+void transform_input(const float* x, int64_t C, int64_t D, int64_t H, int64_t W, int64_t p0, int64_t p1, int64_t P6,
                      float* v) {
   const Tiling tiling(D, H, W);
   const int64_t Hp = H + 2, Wp = W + 2;
-  at::parallel_for(0, (b1 - b0) * tiling.tiles, 4, [&](int64_t begin, int64_t end) {
+  {
     std::vector<float> d(kPoints * C);
-    for (int64_t p = begin; p < end; ++p) {
+    for (int64_t p = p0; p < p1; ++p) {
       int64_t b, tz, ty, tx;
       tiling.locate(p, b, tz, ty, tx);
       for (int64_t i = 0; i < 4; ++i)
         for (int64_t j = 0; j < 4; ++j) {
-          const float* src = x + ((((b0 + b) * (D + 2) + 2 * tz + i) * Hp + 2 * ty + j) * Wp + 2 * tx) * C;
+          const float* src = x + (((b * (D + 2) + 2 * tz + i) * Hp + 2 * ty + j) * Wp + 2 * tx) * C;
           std::copy_n(src, 4 * C, d.data() + (i * 4 + j) * 4 * C);
         }
       for (int64_t i = 0; i < 16; ++i) input_1d(d.data() + 4 * i * C, C, C);  // along x
       for (int64_t i = 0; i < 4; ++i)
         for (int64_t k = 0; k < 4; ++k) input_1d(d.data() + (16 * i + k) * C, 4 * C, C);  // along y
       for (int64_t jk = 0; jk < 16; ++jk) input_1d(d.data() + jk * C, 16 * C, C);        // along z
-      for (int64_t e = 0; e < kPoints; ++e) std::copy_n(d.data() + e * C, C, v + (e * P6 + p) * C);
+      for (int64_t e = 0; e < kPoints; ++e) std::copy_n(d.data() + e * C, C, v + (e * P6 + p - p0) * C);
     }
-  });
+  }
 }
 
-// m [64, P6, O16] -> y channels-last [B, D, H, W, O] for items b0..b1, plus bias.
+// m [64, P6, O16] -> y channels-last [B, D, H, W, O] for the tiles p0..p1 of the
+// batch (row p - p0), plus bias.
 void transform_output(const float* m, const float* bias, int64_t O, int64_t O16, int64_t D, int64_t H, int64_t W,
-                      int64_t b0, int64_t b1, int64_t P6, float* y) {
+                      int64_t p0, int64_t p1, int64_t P6, float* y) {
   const Tiling tiling(D, H, W);
-  at::parallel_for(0, (b1 - b0) * tiling.tiles, 4, [&](int64_t begin, int64_t end) {
+  {
     std::vector<float> a(32 * O16), q(16 * O16), r(8 * O16);
-    for (int64_t p = begin; p < end; ++p) {
-      const float* mp = m + p * O16;  // point e at mp[e * P6 * O16]
+    for (int64_t p = p0; p < p1; ++p) {
+      const float* mp = m + (p - p0) * O16;  // point e at mp[e * P6 * O16]
       const int64_t s = P6 * O16;
       for (int64_t ij = 0; ij < 16; ++ij) output_1d(mp + 4 * ij * s, s, a.data() + 2 * ij * O16, O16, O);  // along x
       for (int64_t i = 0; i < 4; ++i)
@@ -99,7 +101,7 @@ void transform_output(const float* m, const float* bias, int64_t O, int64_t O16,
         for (int64_t j = 0; j < 2; ++j)
           for (int64_t k = 0; k < 2; ++k) {
             const float* src = r.data() + ((i * 2 + j) * 2 + k) * O16;
-            float* dst = y + ((((b0 + b) * D + 2 * tz + i) * H + 2 * ty + j) * W + 2 * tx + k) * O;
+            float* dst = y + (((b * D + 2 * tz + i) * H + 2 * ty + j) * W + 2 * tx + k) * O;
             if (bias) {
               for (int64_t o = 0; o < O; ++o) dst[o] = src[o] + bias[o];
             } else {
@@ -107,7 +109,7 @@ void transform_output(const float* m, const float* bias, int64_t O, int64_t O16,
             }
           }
     }
-  });
+  }
 }
 
 // The 64 products of the transform domain, m[e] = v[e] . u[e] for e < 64, with
@@ -168,6 +170,12 @@ bool have_avx2() { return false; }
 
 int64_t round_up(int64_t n, int64_t k) { return (n + k - 1) / k * k; }
 
+float* scratch(int64_t n) {
+  thread_local std::vector<float> buffer;
+  if (static_cast<int64_t>(buffer.size()) < n) buffer.resize(n);
+  return buffer.data();
+}
+
 WinogradConv::WinogradConv(const at::Tensor& weight, const at::Tensor& bias)
     : in_(weight.size(1)), out_(weight.size(0)), out16_(round_up(weight.size(0), 16)) {
   TORCH_CHECK(weight.dim() == 5 && weight.size(2) == 3 && weight.size(3) == 3 && weight.size(4) == 3,
@@ -196,21 +204,29 @@ at::Tensor WinogradConv::operator()(const at::Tensor& x_in) const {
   // channels-last and zero-padded: every transform step works on contiguous rows of channels
   auto x = at::constant_pad_nd(x_in, {1, 1, 1, 1, 1, 1}).permute({0, 2, 3, 4, 1}).contiguous();
   auto y = at::empty({B, D, H, W, out_}, x.options());
-  const int64_t tiles = (D / 2) * (H / 2) * (W / 2);
-  const int64_t per_item = kPoints * tiles * (in_ + out16_) * int64_t{sizeof(float)};
-  const int64_t chunk = std::max<int64_t>(1, std::min<int64_t>(B, kChunkBytes / per_item));
-  for (int64_t b0 = 0; b0 < B; b0 += chunk) {
-    const int64_t b1 = std::min(B, b0 + chunk), P6 = round_up((b1 - b0) * tiles, 6);
-    // rows past the last tile stay zero and are never read back
-    auto v = P6 == (b1 - b0) * tiles ? at::empty({kPoints, P6, in_}, x.options()) : at::zeros({kPoints, P6, in_}, x.options());
-    auto m = at::empty({kPoints, P6, out16_}, x.options());
-    transform_input(x.data_ptr<float>(), in_, D, H, W, b0, b1, P6, v.data_ptr<float>());
+  const int64_t tiles = B * (D / 2) * (H / 2) * (W / 2);
+  // Blocks of tiles whose transform domain (v and m) fits in L2, a multiple of the
+  // GEMM's 6 rows; the threads take whole blocks.
+  const int64_t per_tile = kPoints * (in_ + out16_) * int64_t{sizeof(float)};
+  const int64_t block = std::max<int64_t>(6, kBlockBytes / per_tile / 6 * 6);
+  const int64_t P6 = round_up(std::min(block, tiles), 6);
+  at::parallel_for(0, (tiles + block - 1) / block, 1, [&](int64_t k0, int64_t k1) {
+    // per-thread scratch that persists across calls: no page faults, no allocator
+    const int64_t nv = kPoints * P6 * in_;
+    float* v = scratch(nv + kPoints * P6 * out16_);
+    float* m = v + nv;
+    for (int64_t k = k0; k < k1; ++k) {
+      const int64_t p0 = k * block, p1 = std::min(tiles, p0 + block);
+      // rows past the last tile are zero and never read back
+      for (int64_t e = 0; e < kPoints; ++e) std::fill(v + (e * P6 + p1 - p0) * in_, v + (e + 1) * P6 * in_, 0.f);
+      transform_input(x.data_ptr<float>(), in_, D, H, W, p0, p1, P6, v);
 #ifdef TCBM_WINOGRAD_GEMM
-    transform_products(v.data_ptr<float>(), u_.data_ptr<float>(), m.data_ptr<float>(), P6, in_, out16_);
+      transform_products(v, u_.data_ptr<float>(), m, P6, in_, out16_);
 #endif
-    transform_output(m.data_ptr<float>(), bias_.defined() ? bias_.data_ptr<float>() : nullptr, out_, out16_, D, H, W,
-                     b0, b1, P6, y.data_ptr<float>());
-  }
+      transform_output(m, bias_.defined() ? bias_.data_ptr<float>() : nullptr, out_, out16_, D, H, W, p0, p1, P6,
+                       y.data_ptr<float>());
+    }
+  });
   return y.permute({0, 4, 1, 2, 3}).contiguous();
 }
 
