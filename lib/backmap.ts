@@ -126,6 +126,13 @@ export interface BackmapOptions {
   chunkFrames?: number;
   threads?: number;
   signal?: AbortSignal;
+  /**
+   * where segments > 1 keep each segment's frames until they are written in
+   * order (float32, as large as the output uncompressed): os.tmpdir() for
+   * backmap(), the output's folder for backmapFile(); removed on success,
+   * error and cancel
+   */
+  scratchDir?: string;
   /** called after every rollout step with frames done and total */
   onProgress?: (done: number, total: number) => void;
 }
@@ -206,7 +213,7 @@ export class Backmapper {
     }
 
     // K > 1: each segment's frames go to its own temporary file, concatenated in order at the end.
-    const tmp = K > 1 ? await fsp.mkdtemp(path.join(os.tmpdir(), 'tcbm-segments-')) : undefined;
+    const tmp = K > 1 ? await fsp.mkdtemp(path.join(options.scratchDir ?? os.tmpdir(), '.tcbm-segments-')) : undefined;
     const parts = tmp ? await Promise.all(Array.from({ length: K }, (_, k) => fsp.open(path.join(tmp, `${k}.f32`), 'w'))) : [];
     try {
       const length = (k: number) => starts[k + 1] - starts[k];
@@ -281,7 +288,8 @@ export class Backmapper {
     try {
       const writer = await createTrajectory(outFile, { atoms: this.atoms, topology: this.info.topology });
       try {
-        for await (const c of this.backmap(reader, options, summary)) await writer.write(c);
+        const scratchDir = options.scratchDir ?? path.dirname(path.resolve(outFile));
+        for await (const c of this.backmap(reader, { ...options, scratchDir }, summary)) await writer.write(c);
         await writer.close();
       } catch (err) {
         await writer.abort();
