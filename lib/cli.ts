@@ -321,11 +321,11 @@ function program(): Command {
       } else if (s.interrupted) {
         console.log(`interrupted at step ${s.steps}: checkpoint saved to ${s.checkpoint} (continue with --resume ${s.checkpoint})`);
       } else {
-        const f = s.last100!;
-        console.log(
-          `trained ${s.preset} (${s.parameters.toLocaleString('en-US')} parameters) for ${s.steps} steps in ${s.seconds.toFixed(0)} s; ` +
-            `last 100 steps: coord ${f.coord.toExponential(2)} nm², edm ${f.edm.toExponential(2)}, energy ${f.energy.toExponential(2)}, kl ${f.kl.toFixed(2)}; wrote ${s.out}`,
-        );
+        const f = s.last100;
+        const losses = f
+          ? `last ${s.last100Steps} steps: coord ${f.coord.toExponential(2)} nm², edm ${f.edm.toExponential(2)}, energy ${f.energy.toExponential(2)}, kl ${f.kl.toFixed(2)}`
+          : 'no steps left to run (the checkpoint was already there)';
+        console.log(`trained ${s.preset} (${s.parameters.toLocaleString('en-US')} parameters) for ${s.steps} steps in ${s.seconds.toFixed(0)} s; ${losses}; wrote ${s.out}`);
       }
       if (s.interrupted) process.exitCode = 130;
     });

@@ -37,8 +37,10 @@ export interface TrainSummary {
   interrupted: boolean;
   checkpoint?: string;
   final?: Pick<StepReport, 'total' | 'voxel' | 'coord' | 'cg' | 'edm' | 'energy' | 'kl'>;
-  /** mean of each loss term over the last 100 steps */
+  /** mean of each loss term over the last 100 steps run (absent when none ran) */
   last100?: Record<string, number>;
+  /** how many steps last100 averages */
+  last100Steps?: number;
   mixture?: { components: number; logLikelihood: number };
 }
 
@@ -91,7 +93,10 @@ export async function trainCommand(o: TrainCommandOptions): Promise<TrainSummary
   }
   summary.seconds = (Date.now() - start) / 1000;
   if (last) summary.final = pick(last);
-  summary.last100 = meanTerms(recent);
+  if (recent.length > 0) {
+    summary.last100 = meanTerms(recent);
+    summary.last100Steps = recent.length;
+  }
   if (abort.signal.aborted) {
     await trainer.saveCheckpoint(checkpointFile);
     summary.interrupted = true;
