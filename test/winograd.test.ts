@@ -64,3 +64,23 @@ test('rollout by both paths gives the same trajectory', async () => {
   const direct = await t.model.rollout({ prev, cg, z, steps: T, batch: K, threads: 2, winograd: false });
   expect(maxDiff(fast, direct)).toBeLessThan(1e-4);
 });
+
+test('a rollout of K trajectories (in per-thread groups on CPU) equals each trajectory rolled out alone', async () => {
+  const t = Trainer.create(data, { preset: 'tiny', seed: 11, threads: 2 });
+  const T = 3, K = 5, N = 66, n = 18, L = PRESETS.tiny.architecture.latent;
+  const prev = data.trajectories[0].slice(0, K * N);
+  const cg = new Float32Array(T * K * n);
+  for (let i = 0; i < T * K; i++) [4, 6, 8, 14, 16, 10].forEach((a, k) => cg.set(data.trajectories[0].subarray(i * N + a * 3, i * N + a * 3 + 3), i * n + k * 3));
+  const z = new Rng(5).normals(new Float32Array(T * K * L));
+  const all = await t.model.rollout({ prev, cg, z, steps: T, batch: K, threads: 2 });
+  expect(all.length).toBe(T * K * N);
+  for (let k = 0; k < K; k++) {
+    const pick = (src: Float32Array, width: number) => {
+      const out = new Float32Array(T * width);
+      for (let s = 0; s < T; s++) out.set(src.subarray((s * K + k) * width, (s * K + k + 1) * width), s * width);
+      return out;
+    };
+    const alone = await t.model.rollout({ prev: prev.slice(k * N, (k + 1) * N), cg: pick(cg, n), z: pick(z, L), steps: T, batch: 1, threads: 1 });
+    expect(maxDiff(pick(all, N), alone)).toBeLessThan(1e-6);
+  }
+});

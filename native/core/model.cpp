@@ -334,26 +334,44 @@ at::Tensor Model::decode(const at::Tensor& aa_prev, const at::Tensor& cg_t, cons
   return collapse(density, config_.width).cpu();
 }
 
-at::Tensor Model::rollout(const at::Tensor& prev_in, const at::Tensor& cg_in, const at::Tensor& z_in, bool winograd) {
-  root_->eval();
-  c10::InferenceMode guard;
-  const auto* fast = fast_convs(winograd);
-  TORCH_CHECK(cg_in.dim() == 4 && prev_in.dim() == 3 && z_in.dim() == 3, "rollout: expected prev [K,N,3], cg [T,K,n,3], z [T,K,L]");
-  const int64_t T = cg_in.size(0);
-  auto cg = cg_in.to(device_, at::kFloat);
-  auto z = z_in.to(device_, at::kFloat);
-  auto prev = prev_in.to(device_, at::kFloat);
+at::Tensor Model::rollout_lockstep(at::Tensor prev, const at::Tensor& cg, const at::Tensor& z, const FastConvs* fast) {
   auto centres = cg.mean(2, /*keepdim=*/true);  // [T,K,1,3]
   auto cg_centred = cg - centres;
   std::vector<at::Tensor> out;
-  out.reserve(T);
-  for (int64_t t = 0; t < T; ++t) {
+  out.reserve(cg.size(0));
+  for (int64_t t = 0; t < cg.size(0); ++t) {
     auto c = centres[t];
     auto density = decoder_->forward(condition_input(prev - c, cg_centred[t]), z[t], fast);
     prev = collapse(density, config_.width) + c;
     out.push_back(prev);
   }
-  return at::stack(out).cpu();
+  return at::stack(out);
+}
+
+at::Tensor Model::rollout(const at::Tensor& prev_in, const at::Tensor& cg_in, const at::Tensor& z_in, bool winograd) {
+  root_->eval();
+  c10::InferenceMode guard;
+  const auto* fast = fast_convs(winograd);
+  TORCH_CHECK(cg_in.dim() == 4 && prev_in.dim() == 3 && z_in.dim() == 3, "rollout: expected prev [K,N,3], cg [T,K,n,3], z [T,K,latent]");
+  auto cg = cg_in.to(device_, at::kFloat);
+  auto z = z_in.to(device_, at::kFloat);
+  auto prev = prev_in.to(device_, at::kFloat);
+  const int64_t K = prev.size(0);
+  if (!device_.is_cpu() || K <= kCpuRolloutBatch) return rollout_lockstep(prev, cg, z, fast).cpu();
+  // On CPU a decoder step on one or two frames keeps its activations in cache,
+  // while a batch of K streams them through memory at every elementwise op: the
+  // trajectories, which are independent, go in small groups, the threads taking
+  // whole groups (ops inside a group then run on the calling thread).
+  const int64_t groups = (K + kCpuRolloutBatch - 1) / kCpuRolloutBatch;
+  std::vector<at::Tensor> out(groups);
+  at::parallel_for(0, groups, 1, [&](int64_t g0, int64_t g1) {
+    c10::InferenceMode thread_guard;  // thread-local: the pool's threads need their own
+    for (int64_t g = g0; g < g1; ++g) {
+      const int64_t k0 = g * kCpuRolloutBatch, k = std::min(kCpuRolloutBatch, K - k0);
+      out[g] = rollout_lockstep(prev.narrow(0, k0, k), cg.narrow(1, k0, k), z.narrow(1, k0, k), fast);
+    }
+  });
+  return at::cat(out, 1);
 }
 
 namespace {

@@ -118,7 +118,7 @@ class Model {
   // Reconstruction [B,N,3] from the condition and a latent sample.
   at::Tensor decode(const at::Tensor& aa_prev, const at::Tensor& cg_t, const at::Tensor& z, bool winograd = true);
 
-  // Autoregressive rollout of T steps for K trajectories in lockstep, lab frame:
+  // Autoregressive rollout of T steps for K independent trajectories, lab frame:
   // prev [K,N,3] is A(-1); cg [T,K,n,3]; z [T,K,latent]. Each step centres on the
   // CG beads' centroid, decodes, and moves back. Returns [T,K,N,3].
   // With `winograd` (default) the decoder's 3x3x3 convolutions run by Winograd
@@ -131,6 +131,10 @@ class Model {
 
  private:
   at::Tensor voxels(const at::Tensor& coords) const;
+  // rollout() of trajectories prev [K,N,3] on this thread's ops, all K per step.
+  at::Tensor rollout_lockstep(at::Tensor prev, const at::Tensor& cg, const at::Tensor& z, const FastConvs* fast);
+  // Trajectories per group in a CPU rollout (see rollout()).
+  static constexpr int64_t kCpuRolloutBatch = 2;
   at::Tensor encoder_input(const at::Tensor& aa_t, const at::Tensor& aa_prev, const at::Tensor& cg_t) const;
   // The same from voxels already computed (v_aa_prev undefined for the frame-based ablation).
   at::Tensor encoder_input_of(const at::Tensor& v_aa_t, const at::Tensor& v_aa_prev, const at::Tensor& v_cg_t) const;
