@@ -21,6 +21,11 @@ export const packageRoot = ((): string => {
 
 export function native(): Binding {
   if (binding) return binding;
+  // libtorch calls BLAS only for small matrices here (the convolutions are
+  // mkldnn's or ours, parallel on OpenMP); a multi-threaded OpenBLAS would keep
+  // a thread spinning on a core after every call, even while a job runs on
+  // one thread. Read once, when libtorch loads; an explicit setting wins.
+  process.env.OPENBLAS_NUM_THREADS ??= '1';
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const load = require('node-gyp-build') as (dir: string) => Binding;
