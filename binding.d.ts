@@ -131,8 +131,23 @@ export interface NativeModel {
   /**
    * Autoregressive rollout in the lab frame: prev [K,N,3] is A(-1), cg [T,K,n,3], z [T,K,latent];
    * resolves with [T,K,N,3] (each step centred on its CG centroid, decoded, moved back).
+   * `project`: each frame made CG-exact (setCgProjection) before it conditions the next.
    */
-  rollout(o: { prev: Float32Array; cg: Float32Array; z: Float32Array; steps: number; batch: number; threads?: number; winograd?: boolean }): Promise<Float32Array>;
+  rollout(o: {
+    prev: Float32Array;
+    cg: Float32Array;
+    z: Float32Array;
+    steps: number;
+    batch: number;
+    threads?: number;
+    winograd?: boolean;
+    project?: boolean;
+  }): Promise<Float32Array>;
+  /**
+   * Enables rollout's `project`: the displacement smoothest over these bonds
+   * ([count,2] atom indices) that makes the frame's CG mapping equal its beads.
+   */
+  setCgProjection(o: { bonds: Int32Array; count: number }): void;
   save(o: { optimizer: boolean; threads?: number }): Promise<Uint8Array>;
   load(o: { bytes: Uint8Array; optimizer: boolean; threads?: number }): Promise<void>;
 }

@@ -133,6 +133,13 @@ export interface BackmapOptions {
    * error and cancel
    */
   scratchDir?: string;
+  /**
+   * (default true) each frame is moved, before it conditions the next, by the
+   * displacement smoothest over the bond graph that makes its CG mapping equal
+   * the input beads exactly (bead atoms land on their beads, substituents travel
+   * with them); false gives the network's output as is
+   */
+  exactCg?: boolean;
   /** called after every rollout step with frames done and total */
   onProgress?: (done: number, total: number) => void;
 }
@@ -167,6 +174,12 @@ export class Backmapper {
       await serialize(() => model.load({ bytes: weights, optimizer: false, threads }));
     } catch (err) {
       throw fileError('ERR_BAD_FORMAT', file, `model weights do not load (${(err as Error).message.split('\n')[0]})`);
+    }
+    const bonds = info.topology.bonds;
+    try {
+      model.setCgProjection({ bonds: Int32Array.from(bonds.flat()), count: bonds.length });
+    } catch (err) {
+      throw fileError('ERR_BAD_FORMAT', file, `its CG mapping admits no exact projection (${(err as Error).message.split('\n')[0]})`);
     }
     return new Backmapper(info, model, threads, options.winograd ?? true);
   }
@@ -238,7 +251,7 @@ export class Backmapper {
             for (let t = 0; t < T; t++) cgT.set(cgChunks[i].coords.subarray((s + t) * n * 3, (s + t + 1) * n * 3), (t * B + b) * n * 3);
           });
           const z = this.info.mixture.sample(rng, T * B);
-          const out = await serialize(() => this.model.rollout({ prev: prevB, cg: cgT, z, steps: T, batch: B, threads: this.threads, winograd: this.winograd }));
+          const out = await serialize(() => this.model.rollout({ prev: prevB, cg: cgT, z, steps: T, batch: B, threads: this.threads, winograd: this.winograd, project: options.exactCg ?? true }));
           live.forEach((i, b) => {
             const k = active[i];
             for (let t = 0; t < T; t++) outs[i].set(out.subarray((t * B + b) * N * 3, (t * B + b + 1) * N * 3), (s + t) * N * 3);

@@ -51,6 +51,7 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
     return DefineClass(env, "Model",
                        {InstanceMethod("parameterCount", &ModelWrap::ParameterCount),
                         InstanceMethod("setEnergy", &ModelWrap::SetEnergy),
+                        InstanceMethod("setCgProjection", &ModelWrap::SetCgProjection),
                         InstanceMethod("trainStep", &ModelWrap::TrainStep),
                         InstanceMethod("evaluate", &ModelWrap::Evaluate),
                         InstanceMethod("parameterGradients", &ModelWrap::ParameterGradients),
@@ -93,6 +94,17 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
         throw Napi::RangeError::New(info.Env(), "setEnergy: the force field has " + std::to_string(energy->particles()) +
                                                     " particles, the model " + std::to_string(model_->config().atoms) + " atoms");
       model_->set_energy([energy](const at::Tensor& coords, double clamp) { return energy->energy(coords, Impl::Auto, clamp); });
+      return info.Env().Undefined();
+    });
+  }
+
+  // Small (an atoms x atoms solve, once per model): runs on the calling thread.
+  Napi::Value SetCgProjection(const Napi::CallbackInfo& info) {
+    return guarded(info.Env(), [&] {
+      Options o(info, "setCgProjection");
+      const int64_t bonds = o.integer_or("count", 0);
+      if (bonds < 0) throw Napi::RangeError::New(info.Env(), "setCgProjection: expected a count of bonds >= 0");
+      model_->set_cg_projection(o.int_tensor("bonds", {bonds, 2}));
       return info.Env().Undefined();
     });
   }
@@ -234,9 +246,10 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
       auto out_t = view_of(out, {T, K, c.atoms, 3}, "rollout: coords");
       auto model = model_;
       const bool winograd = o.bool_or("winograd", true);
+      const bool project = o.bool_or("project", false);
       auto* job = new Job(info.Env(), "rollout", o.int_or("threads", 0), [=]() mutable {
         require_finite(cg.view({T * K, c.beads, 3}), "rollout: cg");
-        out_t.copy_(model->rollout(prev, cg, z, winograd));
+        out_t.copy_(model->rollout(prev, cg, z, winograd, project));
       }, out);
       return queue_job(job, {prev_array, cg_array, z_array, Value()});
     });

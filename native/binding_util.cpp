@@ -23,6 +23,19 @@ Napi::TypedArray Options::float_array(const char* key) const {
   return array;
 }
 
+at::Tensor Options::int_tensor(const char* key, at::IntArrayRef shape) const {
+  auto v = get(key);
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
+    throw Napi::TypeError::New(env_, op_ + ": expected Int32Array for " + key);
+  auto array = v.As<Napi::Int32Array>();
+  int64_t numel = 1;
+  for (auto s : shape) numel *= s;
+  if (static_cast<int64_t>(array.ElementLength()) != numel)
+    throw Napi::RangeError::New(env_, op_ + ": " + key + ": expected " + std::to_string(numel) + " elements for shape " +
+                                          c10::str(shape) + " but received " + std::to_string(array.ElementLength()));
+  return at::from_blob(array.Data(), shape, at::kInt).to(at::kLong);
+}
+
 int64_t Options::positive_int(const char* key) const {
   auto v = get(key);
   if (!v.IsNumber()) throw Napi::TypeError::New(env_, op_ + ": expected positive integer for " + key);

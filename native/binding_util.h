@@ -44,6 +44,8 @@ class Options {
   Options(const Napi::CallbackInfo& info, const char* op);
 
   Napi::TypedArray float_array(const char* key) const;
+  // A copy of an Int32Array as an int64 tensor of `shape`.
+  at::Tensor int_tensor(const char* key, at::IntArrayRef shape) const;
   int64_t positive_int(const char* key) const;
   int64_t int_or(const char* key, int64_t fallback) const;
   // Any safe integer, zero and negatives included (seeds).

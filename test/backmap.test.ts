@@ -3,7 +3,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { Backmapper, chooseSeed, readModelFile } from '../lib/backmap';
-import { createTrajectory, readTrajectory } from '../lib/io/trajectory';
+import { createTrajectory, openTrajectory, readTrajectory } from '../lib/io/trajectory';
 import { presetMapping } from '../lib/mapping';
 import { Trainer } from '../lib/train';
 import { adpSample, DATA } from './data';
@@ -64,6 +64,45 @@ async function cgCoords(): Promise<Float32Array> {
   cgCache ??= (await readTrajectory(cgFile)).coords;
   return cgCache;
 }
+
+async function backmapAll(options: { seed: number; exactCg?: boolean }): Promise<Float32Array> {
+  const reader = await openTrajectory(cgFile);
+  const out = new Float32Array(FRAMES * 66);
+  try {
+    for await (const c of bm.backmap(reader, options)) out.set(c.coords, c.start * 66);
+  } finally {
+    await reader.close();
+  }
+  return out;
+}
+
+test('by default each frame maps exactly onto its CG frame, substituents moving with their bead atom; raw output does not', async () => {
+  const cg = await cgCoords();
+  const exact = await backmapAll({ seed: 3 });
+  const raw = await backmapAll({ seed: 3, exactCg: false });
+  const off = (x: Float32Array) => bm.coarseGrain(x, FRAMES).reduce((m, v, i) => Math.max(m, Math.abs(v - cg[i])), 0);
+  expect(off(exact)).toBeLessThan(1e-4); // nm; float32 coordinates up to 30 nm
+  expect(off(raw)).toBeGreaterThan(1e-3);
+  // Frame 0 has the same input on both paths: exact = raw + d. An atom bonded to
+  // a bead atom and nothing else (a hydrogen, a carbonyl O) moves as that atom.
+  const beads = new Set(bm.info.mapping.indices);
+  const neighbours = new Map<number, number[]>();
+  for (const [i, j] of bm.info.topology.bonds) {
+    neighbours.set(i, [...(neighbours.get(i) ?? []), j]);
+    neighbours.set(j, [...(neighbours.get(j) ?? []), i]);
+  }
+  const d = (a: number, x: number) => exact[a * 3 + x] - raw[a * 3 + x];
+  const hangers = [...neighbours].filter(([a, n]) => !beads.has(a) && n.length === 1 && beads.has(n[0]));
+  expect(hangers.length).toBeGreaterThan(0);
+  for (const [a, [b]] of hangers) for (let x = 0; x < 3; x++) expect(Math.abs(d(a, x) - d(b, x))).toBeLessThan(1e-4);
+  expect(Math.max(...[...beads].map((b) => Math.hypot(d(b, 0), d(b, 1), d(b, 2))))).toBeGreaterThan(1e-3); // it did move them
+});
+
+test('a bond outside the model is refused with a clear error', () => {
+  const model = (bm as unknown as { model: { setCgProjection(o: { bonds: Int32Array; count: number }): void } }).model;
+  expect(() => model.setCgProjection({ bonds: Int32Array.from([0, 99]), count: 1 })).toThrow(/bond 0 \(0, 99\) is not a pair of distinct atoms of 22/);
+  expect(() => model.setCgProjection({ bonds: Int32Array.from([0, 1]), count: 2 })).toThrow(/expected 4 elements/);
+});
 
 test('the same seed gives the same output; another seed another', async () => {
   const a = path.join(dir, 'a.dcd');

@@ -171,6 +171,7 @@ void Model::to(const at::Device& device) {
   root_->to(device);
   device_ = device;
   if (mapping_.defined()) mapping_ = mapping_.to(device);
+  if (projection_.defined()) projection_ = projection_.to(device);
 }
 
 at::Tensor Model::voxels(const at::Tensor& coords) const {
@@ -334,7 +335,34 @@ at::Tensor Model::decode(const at::Tensor& aa_prev, const at::Tensor& cg_t, cons
   return collapse(density, config_.width).cpu();
 }
 
-at::Tensor Model::rollout_lockstep(at::Tensor prev, const at::Tensor& cg, const at::Tensor& z, const FastConvs* fast) {
+void Model::set_cg_projection(const at::Tensor& bonds_in) {
+  TORCH_CHECK(mapping_.defined(), "set_cg_projection: the model has no CG mapping");
+  const int64_t N = config_.atoms;
+  auto bonds = bonds_in.to(at::kCPU, at::kLong).contiguous();
+  TORCH_CHECK(bonds.dim() == 2 && bonds.size(1) == 2, "set_cg_projection: expected bonds [E, 2]");
+  // the bond graph's Laplacian, plus a ridge: atoms with no path to a bead stay put
+  constexpr double kRidge = 1e-4;
+  auto a = at::eye(N, at::kDouble) * kRidge;
+  auto acc = a.accessor<double, 2>();
+  const auto b = bonds.accessor<int64_t, 2>();
+  for (int64_t e = 0; e < bonds.size(0); ++e) {
+    const int64_t i = b[e][0], j = b[e][1];
+    TORCH_CHECK(i >= 0 && i < N && j >= 0 && j < N && i != j, "set_cg_projection: bond ", e, " (", i, ", ", j,
+                ") is not a pair of distinct atoms of ", N);
+    acc[i][i] += 1;
+    acc[j][j] += 1;
+    acc[i][j] -= 1;
+    acc[j][i] -= 1;
+  }
+  auto mt = mapping_.to(at::kCPU, at::kDouble).t().contiguous();  // [N, n]
+  auto x = at::linalg_solve(a, mt);                                // A^-1 M^T
+  auto s = at::matmul(mt.t(), x);                                  // M A^-1 M^T, symmetric
+  // P = A^-1 M^T (M A^-1 M^T)^-1
+  projection_ = at::linalg_solve(s, x.t()).t().to(device_, at::kFloat).contiguous();
+}
+
+at::Tensor Model::rollout_lockstep(at::Tensor prev, const at::Tensor& cg, const at::Tensor& z, const FastConvs* fast,
+                                   bool project) {
   auto centres = cg.mean(2, /*keepdim=*/true);  // [T,K,1,3]
   auto cg_centred = cg - centres;
   std::vector<at::Tensor> out;
@@ -343,12 +371,14 @@ at::Tensor Model::rollout_lockstep(at::Tensor prev, const at::Tensor& cg, const 
     auto c = centres[t];
     auto density = decoder_->forward(condition_input(prev - c, cg_centred[t]), z[t], fast);
     prev = collapse(density, config_.width) + c;
+    if (project) prev = prev + at::matmul(projection_, cg[t] - at::matmul(mapping_, prev));
     out.push_back(prev);
   }
   return at::stack(out);
 }
 
-at::Tensor Model::rollout(const at::Tensor& prev_in, const at::Tensor& cg_in, const at::Tensor& z_in, bool winograd) {
+at::Tensor Model::rollout(const at::Tensor& prev_in, const at::Tensor& cg_in, const at::Tensor& z_in, bool winograd,
+                          bool project) {
   root_->eval();
   c10::InferenceMode guard;
   const auto* fast = fast_convs(winograd);
@@ -356,8 +386,9 @@ at::Tensor Model::rollout(const at::Tensor& prev_in, const at::Tensor& cg_in, co
   auto cg = cg_in.to(device_, at::kFloat);
   auto z = z_in.to(device_, at::kFloat);
   auto prev = prev_in.to(device_, at::kFloat);
+  TORCH_CHECK(!project || projection_.defined(), "rollout: project needs set_cg_projection first");
   const int64_t K = prev.size(0);
-  if (!device_.is_cpu() || K <= kCpuRolloutBatch) return rollout_lockstep(prev, cg, z, fast).cpu();
+  if (!device_.is_cpu() || K <= kCpuRolloutBatch) return rollout_lockstep(prev, cg, z, fast, project).cpu();
   // On CPU a decoder step on one or two frames keeps its activations in cache,
   // while a batch of K streams them through memory at every elementwise op: the
   // trajectories, which are independent, go in small groups, the threads taking
@@ -368,7 +399,7 @@ at::Tensor Model::rollout(const at::Tensor& prev_in, const at::Tensor& cg_in, co
     c10::InferenceMode thread_guard;  // thread-local: the pool's threads need their own
     for (int64_t g = g0; g < g1; ++g) {
       const int64_t k0 = g * kCpuRolloutBatch, k = std::min(kCpuRolloutBatch, K - k0);
-      out[g] = rollout_lockstep(prev.narrow(0, k0, k), cg.narrow(1, k0, k), z.narrow(1, k0, k), fast);
+      out[g] = rollout_lockstep(prev.narrow(0, k0, k), cg.narrow(1, k0, k), z.narrow(1, k0, k), fast, project);
     }
   });
   return at::cat(out, 1);

@@ -98,7 +98,13 @@ class Model {
   const ModelConfig& config() const { return config_; }
   int64_t parameter_count() const;
   // Each maps to [beads, atoms]; bead = mapping . atoms.
-  void set_mapping(const at::Tensor& mapping) { mapping_ = mapping.to(at::kFloat).contiguous(); }
+  void set_mapping(const at::Tensor& mapping) { mapping_ = mapping.to(device_, at::kFloat).contiguous(); }
+  // Makes rollout(..., project = true) available: each output frame x is moved
+  // by the displacement d that is smoothest over the bond graph (least
+  // sum over bonds of |d_i - d_j|^2, plus a small ridge) among those with
+  // M (x + d) = C(t) exactly, d = P (C(t) - M x). Substituents then travel with
+  // the bead atom they hang on. bonds [E,2] of atom indices; needs the mapping.
+  void set_cg_projection(const at::Tensor& bonds);
   void set_energy(EnergyFn energy) { energy_ = std::move(energy); }
   void to(const at::Device& device);
 
@@ -123,7 +129,9 @@ class Model {
   // CG beads' centroid, decodes, and moves back. Returns [T,K,N,3].
   // With `winograd` (default) the decoder's 3x3x3 convolutions run by Winograd
   // F(2x2x2, 3x3x3) on CPU (2.6x fewer multiplications); otherwise by at::conv3d.
-  at::Tensor rollout(const at::Tensor& prev, const at::Tensor& cg, const at::Tensor& z, bool winograd = true);
+  // With `project` each frame is made CG-exact before it conditions the next (set_cg_projection).
+  at::Tensor rollout(const at::Tensor& prev, const at::Tensor& cg, const at::Tensor& z, bool winograd = true,
+                     bool project = false);
 
   // Weights only (model file) or weights + optimizer (checkpoint), as bytes.
   std::string save(bool with_optimizer);
@@ -132,7 +140,7 @@ class Model {
  private:
   at::Tensor voxels(const at::Tensor& coords) const;
   // rollout() of trajectories prev [K,N,3] on this thread's ops, all K per step.
-  at::Tensor rollout_lockstep(at::Tensor prev, const at::Tensor& cg, const at::Tensor& z, const FastConvs* fast);
+  at::Tensor rollout_lockstep(at::Tensor prev, const at::Tensor& cg, const at::Tensor& z, const FastConvs* fast, bool project);
   // Trajectories per group in a CPU rollout (see rollout()).
   static constexpr int64_t kCpuRolloutBatch = 2;
   at::Tensor encoder_input(const at::Tensor& aa_t, const at::Tensor& aa_prev, const at::Tensor& cg_t) const;
@@ -151,6 +159,7 @@ class Model {
   std::unique_ptr<torch::optim::Adam> optimizer_;
   std::shared_ptr<FastConvs> fast_;  // reset whenever the weights change
   at::Tensor mapping_;
+  at::Tensor projection_;  // P [atoms, beads] of set_cg_projection, or undefined
   EnergyFn energy_;
   at::Device device_ = at::kCPU;
 };
