@@ -134,10 +134,10 @@ export interface BackmapOptions {
    */
   scratchDir?: string;
   /**
-   * (default true) each frame is moved, before it conditions the next, by the
-   * displacement smoothest over the bond graph that makes its CG mapping equal
-   * the input beads exactly (bead atoms land on their beads, substituents travel
-   * with them); false gives the network's output as is
+   * (default false: the network's output as is) each frame is moved, before it
+   * conditions the next, by the displacement smoothest over the bond graph that
+   * makes its CG mapping equal the input beads exactly (bead atoms land on their
+   * beads, substituents travel with them)
    */
   exactCg?: boolean;
   /** called after every rollout step with frames done and total */
@@ -251,7 +251,7 @@ export class Backmapper {
             for (let t = 0; t < T; t++) cgT.set(cgChunks[i].coords.subarray((s + t) * n * 3, (s + t + 1) * n * 3), (t * B + b) * n * 3);
           });
           const z = this.info.mixture.sample(rng, T * B);
-          const out = await serialize(() => this.model.rollout({ prev: prevB, cg: cgT, z, steps: T, batch: B, threads: this.threads, winograd: this.winograd, project: options.exactCg ?? true }));
+          const out = await serialize(() => this.model.rollout({ prev: prevB, cg: cgT, z, steps: T, batch: B, threads: this.threads, winograd: this.winograd, project: options.exactCg ?? false }));
           live.forEach((i, b) => {
             const k = active[i];
             for (let t = 0; t < T; t++) outs[i].set(out.subarray((t * B + b) * N * 3, (t * B + b + 1) * N * 3), (s + t) * N * 3);

@@ -188,9 +188,9 @@ function program(): Command {
     .option('--segments <k>', 'split into K contiguous segments rolled out as one batch (K-1 seams)', positiveInt, 1)
     .option('--seed <s>', 'seed of the latent samples: the same seed gives the same output', integer, 1)
     .option('--threads <n>', 'libtorch threads (default: every core)', positiveInt)
-    .option('--raw', "the network's output as is; by default each frame is made to map exactly onto its CG frame")
+    .option('--exact-cg', "move each frame onto its CG frame exactly (bead atoms on their beads); default: the network's output as is")
     .option('--json', 'print one JSON object')
-    .action(async (opts: { model: string; cg: string; out: string; segments: number; seed: number; threads?: number; raw?: boolean; json?: boolean }) => {
+    .action(async (opts: { model: string; cg: string; out: string; segments: number; seed: number; threads?: number; exactCg?: boolean; json?: boolean }) => {
       const bar = lazyBar('backmap', opts.json);
       try {
         const bm = await Backmapper.load(opts.model, { threads: opts.threads });
@@ -198,7 +198,7 @@ function program(): Command {
           bm.backmapFile(opts.cg, opts.out, {
             segments: opts.segments,
             seed: opts.seed,
-            exactCg: !opts.raw,
+            exactCg: opts.exactCg ?? false,
             signal,
             onProgress: (d, t) => bar.update(d, t),
           }),

@@ -60,9 +60,9 @@ export const PRESETS: Record<string, Preset> = {
     training: {
       // 2000 structural steps (gamma = 0), then the energy term on the robust scale
       // (22 atoms · kT at 300 K ≈ 55 kJ/mol) annealed 1e-5 → 1e-3 over 600 steps and
-      // held to step 4000. The paper's plain MSE with gamma → 1 let the energy swamp
+      // held to step 6000. The paper's plain MSE with gamma → 1 let the energy swamp
       // the structural terms in a CPU-length run and produced mirror images (README, Results).
-      batch: 16, learningRate: 5e-4, steps: 4000,
+      batch: 16, learningRate: 5e-4, steps: 6000,
       gamma: { n0: 2000, n1: 600, start: 1e-5, end: 1e-3 }, beta: { kind: 'cyclic', cycles: 2, length: 1000, width: 12, centre: 0.5, max: 1 },
       clipNorm: 1, energyClamp: 1e5, energyScale: 55,
     },
