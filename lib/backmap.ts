@@ -179,7 +179,7 @@ export class Backmapper {
     try {
       model.setCgProjection({ bonds: Int32Array.from(bonds.flat()), count: bonds.length });
     } catch (err) {
-      throw fileError('ERR_BAD_FORMAT', file, `its CG mapping admits no exact projection (${(err as Error).message.split('\n')[0]})`);
+      throw fileError('ERR_BAD_FORMAT', file, `its topology's bonds do not fit the model (${(err as Error).message.split('\n')[0]})`);
     }
     return new Backmapper(info, model, threads, options.winograd ?? true);
   }

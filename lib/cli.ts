@@ -4,7 +4,7 @@
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { Backmapper } from './backmap';
 import { coarseGrain } from './coarsegrain';
-import { demo } from './commands/demo';
+import { demo, type DemoMolecule } from './commands/demo';
 import { energyCommand } from './commands/energy';
 import { evaluateReport } from './evaluate';
 import { trainCommand } from './commands/train';
@@ -132,15 +132,12 @@ function program(): Command {
     .option('--molecule <adp|cln>', 'alanine dipeptide (1,000 frames) or chignolin (200 frames)', 'adp')
     .option('--threads <n>', 'libtorch threads (default: every core)', positiveInt)
     .option('--json', 'print one JSON object')
-    .action(async (opts: { out: string; molecule: string; threads?: number; json?: boolean }) => {
-      if (opts.molecule !== 'adp' && opts.molecule !== 'cln') {
-        throw new TcbmError('ERR_INVALID_ARG_VALUE', `demo: --molecule must be adp or cln, got ${opts.molecule}`);
-      }
+    // demo() refuses a molecule it has no bundled set for
+    .action(async (opts: { out: string; molecule: DemoMolecule; threads?: number; json?: boolean }) => {
       const bar = lazyBar('backmap', opts.json);
       try {
         const r = await demo({
           ...opts,
-          molecule: opts.molecule,
           onStage: (stage) => !opts.json && process.stderr.isTTY && process.stderr.write(`demo: ${stage}\n`),
           onProgress: (d, t) => bar.update(d, t),
         });

@@ -98,7 +98,7 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
     });
   }
 
-  // Small (an atoms x atoms solve, once per model): runs on the calling thread.
+  // Cheap (checks and keeps the bonds; the solve waits for the first projecting rollout): on the calling thread.
   Napi::Value SetCgProjection(const Napi::CallbackInfo& info) {
     return guarded(info.Env(), [&] {
       Options o(info, "setCgProjection");

@@ -65,8 +65,9 @@ export const DEMO_FILES = DEMO_SETS.adp;
 
 export async function demo(o: DemoOptions): Promise<DemoSummary> {
   const start = Date.now();
-  const set = DEMO_SETS[o.molecule ?? 'adp'];
-  if (!set) throw new TcbmError('ERR_INVALID_ARG_VALUE', `demo: --molecule must be adp or cln, got ${o.molecule}`);
+  const molecule = o.molecule ?? 'adp';
+  if (!Object.hasOwn(DEMO_SETS, molecule)) throw new TcbmError('ERR_INVALID_ARG_VALUE', `demo: --molecule must be adp or cln, got ${molecule}`);
+  const set = DEMO_SETS[molecule];
   const { name, map, ...bundled } = set;
   const files = { ...bundled, model: o.model ?? set.model };
   for (const [what, file] of Object.entries(files)) {

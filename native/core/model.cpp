@@ -340,15 +340,26 @@ void Model::set_cg_projection(const at::Tensor& bonds_in) {
   const int64_t N = config_.atoms;
   auto bonds = bonds_in.to(at::kCPU, at::kLong).contiguous();
   TORCH_CHECK(bonds.dim() == 2 && bonds.size(1) == 2, "set_cg_projection: expected bonds [E, 2]");
-  // the bond graph's Laplacian, plus a ridge: atoms with no path to a bead stay put
-  constexpr double kRidge = 1e-4;
-  auto a = at::eye(N, at::kDouble) * kRidge;
-  auto acc = a.accessor<double, 2>();
   const auto b = bonds.accessor<int64_t, 2>();
   for (int64_t e = 0; e < bonds.size(0); ++e) {
     const int64_t i = b[e][0], j = b[e][1];
     TORCH_CHECK(i >= 0 && i < N && j >= 0 && j < N && i != j, "set_cg_projection: bond ", e, " (", i, ", ", j,
                 ") is not a pair of distinct atoms of ", N);
+  }
+  bonds_ = bonds;
+  projection_ = at::Tensor();
+}
+
+const at::Tensor& Model::projection() {
+  if (projection_.defined()) return projection_;
+  TORCH_CHECK(bonds_.defined(), "rollout: project needs set_cg_projection first");
+  // the bond graph's Laplacian, plus a ridge: atoms with no path to a bead stay put
+  constexpr double kRidge = 1e-4;
+  auto a = at::eye(config_.atoms, at::kDouble) * kRidge;
+  auto acc = a.accessor<double, 2>();
+  const auto b = bonds_.accessor<int64_t, 2>();
+  for (int64_t e = 0; e < bonds_.size(0); ++e) {
+    const int64_t i = b[e][0], j = b[e][1];
     acc[i][i] += 1;
     acc[j][j] += 1;
     acc[i][j] -= 1;
@@ -359,10 +370,11 @@ void Model::set_cg_projection(const at::Tensor& bonds_in) {
   auto s = at::matmul(mt.t(), x);                                  // M A^-1 M^T, symmetric
   // P = A^-1 M^T (M A^-1 M^T)^-1
   projection_ = at::linalg_solve(s, x.t()).t().to(device_, at::kFloat).contiguous();
+  return projection_;
 }
 
 at::Tensor Model::rollout_lockstep(at::Tensor prev, const at::Tensor& cg, const at::Tensor& z, const FastConvs* fast,
-                                   bool project) {
+                                   const at::Tensor& projection) {
   auto centres = cg.mean(2, /*keepdim=*/true);  // [T,K,1,3]
   auto cg_centred = cg - centres;
   std::vector<at::Tensor> out;
@@ -371,7 +383,7 @@ at::Tensor Model::rollout_lockstep(at::Tensor prev, const at::Tensor& cg, const 
     auto c = centres[t];
     auto density = decoder_->forward(condition_input(prev - c, cg_centred[t]), z[t], fast);
     prev = collapse(density, config_.width) + c;
-    if (project) prev = prev + at::matmul(projection_, cg[t] - at::matmul(mapping_, prev));
+    if (projection.defined()) prev = prev + at::matmul(projection, cg[t] - at::matmul(mapping_, prev));
     out.push_back(prev);
   }
   return at::stack(out);
@@ -386,9 +398,9 @@ at::Tensor Model::rollout(const at::Tensor& prev_in, const at::Tensor& cg_in, co
   auto cg = cg_in.to(device_, at::kFloat);
   auto z = z_in.to(device_, at::kFloat);
   auto prev = prev_in.to(device_, at::kFloat);
-  TORCH_CHECK(!project || projection_.defined(), "rollout: project needs set_cg_projection first");
+  const at::Tensor projection = project ? this->projection() : at::Tensor();
   const int64_t K = prev.size(0);
-  if (!device_.is_cpu() || K <= kCpuRolloutBatch) return rollout_lockstep(prev, cg, z, fast, project).cpu();
+  if (!device_.is_cpu() || K <= kCpuRolloutBatch) return rollout_lockstep(prev, cg, z, fast, projection).cpu();
   // On CPU a decoder step on one or two frames keeps its activations in cache,
   // while a batch of K streams them through memory at every elementwise op: the
   // trajectories, which are independent, go in small groups, the threads taking
@@ -399,7 +411,7 @@ at::Tensor Model::rollout(const at::Tensor& prev_in, const at::Tensor& cg_in, co
     c10::InferenceMode thread_guard;  // thread-local: the pool's threads need their own
     for (int64_t g = g0; g < g1; ++g) {
       const int64_t k0 = g * kCpuRolloutBatch, k = std::min(kCpuRolloutBatch, K - k0);
-      out[g] = rollout_lockstep(prev.narrow(0, k0, k), cg.narrow(1, k0, k), z.narrow(1, k0, k), fast, project);
+      out[g] = rollout_lockstep(prev.narrow(0, k0, k), cg.narrow(1, k0, k), z.narrow(1, k0, k), fast, projection);
     }
   });
   return at::cat(out, 1);

@@ -103,7 +103,8 @@ class Model {
   // by the displacement d that is smoothest over the bond graph (least
   // sum over bonds of |d_i - d_j|^2, plus a small ridge) among those with
   // M (x + d) = C(t) exactly, d = P (C(t) - M x). Substituents then travel with
-  // the bead atom they hang on. bonds [E,2] of atom indices; needs the mapping.
+  // the bead atom they hang on. bonds [E,2] of atom indices, checked here; P (an
+  // atoms x atoms solve) is made by the first rollout that projects.
   void set_cg_projection(const at::Tensor& bonds);
   void set_energy(EnergyFn energy) { energy_ = std::move(energy); }
   void to(const at::Device& device);
@@ -140,7 +141,9 @@ class Model {
  private:
   at::Tensor voxels(const at::Tensor& coords) const;
   // rollout() of trajectories prev [K,N,3] on this thread's ops, all K per step.
-  at::Tensor rollout_lockstep(at::Tensor prev, const at::Tensor& cg, const at::Tensor& z, const FastConvs* fast, bool project);
+  // projection: P, or undefined for the network's output as is.
+  at::Tensor rollout_lockstep(at::Tensor prev, const at::Tensor& cg, const at::Tensor& z, const FastConvs* fast,
+                              const at::Tensor& projection);
   // Trajectories per group in a CPU rollout (see rollout()).
   static constexpr int64_t kCpuRolloutBatch = 2;
   at::Tensor encoder_input(const at::Tensor& aa_t, const at::Tensor& aa_prev, const at::Tensor& cg_t) const;
@@ -159,7 +162,9 @@ class Model {
   std::unique_ptr<torch::optim::Adam> optimizer_;
   std::shared_ptr<FastConvs> fast_;  // reset whenever the weights change
   at::Tensor mapping_;
-  at::Tensor projection_;  // P [atoms, beads] of set_cg_projection, or undefined
+  at::Tensor bonds_;       // [E,2] int64 of set_cg_projection, or undefined
+  at::Tensor projection_;  // P [atoms, beads], made from bonds_ on first use
+  const at::Tensor& projection();
   EnergyFn energy_;
   at::Device device_ = at::kCPU;
 };
