@@ -78,6 +78,20 @@ export interface NativeForceField {
   time(o: JobOptions & { coords: FloatArray; batch: number; repeats: number; warmup?: number }): Promise<Float64Array>;
 }
 
+/** The loss weights of one step (see StepWeights in native/core/model.h). */
+export interface LossWeights {
+  gamma: number;
+  beta: number;
+  energyClamp: number;
+  /** > 0: robust log(1 + (ΔE/scale)²) */
+  energyScale?: number;
+  /** > 0: the reference's standardised (ΔE/std)², clamped at energyErrorClamp when > 0 */
+  energyStd?: number;
+  energyErrorClamp?: number;
+  /** weight of the distance-matrix term (reference: 0.5; default 1) */
+  edmWeight?: number;
+}
+
 export interface NativeModelConfig {
   atoms: number;
   beads: number;
@@ -93,6 +107,8 @@ export interface NativeModelConfig {
   trunkBlocks: number;
   /** false: the frame-based ablation, conditioned on C(t) only */
   previousFrame?: boolean;
+  /** true: A(t-1) and C(t) each centred on their own mean (the reference code); false/absent: on C(t)'s centroid */
+  centreEach?: boolean;
 }
 
 export interface LossTerms {
@@ -120,8 +136,8 @@ export interface NativeModel {
   parameterCount(): number;
   /** the differentiable internal energy used by the γ term (a force-field handle of this addon) */
   setEnergy(forceField: unknown): void;
-  trainStep(o: ModelBatch & { eps: Float32Array; gamma: number; beta: number; clipNorm: number; energyClamp: number; energyScale?: number }): Promise<LossTerms>;
-  evaluate(o: ModelBatch & { eps: Float32Array; gamma: number; beta: number; clipNorm?: number; energyClamp: number; energyScale?: number }): Promise<LossTerms>;
+  trainStep(o: ModelBatch & { eps: Float32Array } & LossWeights & { clipNorm: number }): Promise<LossTerms>;
+  evaluate(o: ModelBatch & { eps: Float32Array } & LossWeights & { clipNorm?: number }): Promise<LossTerms>;
   /** gradient norm of every named parameter for one batch, without an update */
   parameterGradients(o: ModelBatch & { eps: Float32Array; gamma: number; beta: number; energyClamp?: number }): Promise<Record<string, number>>;
   encode(o: ModelBatch): Promise<{ mu: Float32Array; logvar: Float32Array }>;

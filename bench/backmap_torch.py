@@ -15,7 +15,7 @@ import time
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from train_torch import Cvae, add_architecture_args, collapse, voxelize  # noqa: E402
+from train_torch import Cvae, add_architecture_args, collapse, gaussian_std, voxelize  # noqa: E402
 
 
 def main():
@@ -33,10 +33,15 @@ def main():
     z = torch.randn(a.frames, 1, a.latent, generator=gen)
     prev = (torch.rand(1, a.atoms, 3, generator=gen) - 0.5) * 0.8
 
+    std = gaussian_std(a)
+
     def step(prev, t):
         c = cg[t].mean(1, keepdim=True)
-        condition = torch.cat([voxelize(prev - c, a.grid, a.width, a.sigma), voxelize(cg[t] - c, a.grid, a.width, a.sigma)], 1)
-        return collapse(decoder(condition, z[t]), a.width) + c
+        p = prev - prev.mean(1, keepdim=True) if a.centring == "own" else prev - c
+        condition = torch.cat([voxelize(p, a.grid, a.width, std), voxelize(cg[t] - c, a.grid, a.width, std)], 1)
+        x = collapse(decoder(condition, z[t]), a.width)
+        # own centring: place the frame so that its beads' centroid is C(t)'s (the stand-in mapping: the first `beads` atoms)
+        return x - x[:, :a.beads].mean(1, keepdim=True) + c if a.centring == "own" else x + c
 
     with torch.inference_mode():
         for t in range(3):  # warm-up

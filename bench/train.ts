@@ -107,6 +107,7 @@ export async function benchTrain({ threads, repeats }: TrainBenchOptions): Promi
       const py = runPython<MirrorResult>('train_torch.py', [
         '--inputs', inputs, '--batch', String(B), '--atoms', String(N), '--beads', String(n),
         '--grid', String(arch.grid), '--width', String(arch.width), '--sigma', String(arch.sigma), '--latent', String(L),
+        '--gaussian', arch.gaussian ?? 'std', '--centring', arch.centring ?? 'cg', '--edm-weight', String(preset.training.edmWeight ?? 1),
         '--enc', String(arch.encoderWidth), '--dec', String(arch.decoderWidth),
         '--condition', String(arch.conditionBlocks), '--trunk', String(arch.trunkBlocks),
         '--lr', String(preset.training.learningRate), '--clip', String(preset.training.clipNorm),
@@ -158,7 +159,7 @@ async function timeSteps(
   const times: number[] = [];
   for (let r = -1; r < repeats; r++) {
     const t0 = process.hrtime.bigint();
-    await model.trainStep({ ...batch, gamma: withEnergy ? GAMMA : 0, beta: 1, clipNorm: 1, energyClamp: withEnergy ? CLAMP : 0 });
+    await model.trainStep({ ...batch, gamma: withEnergy ? GAMMA : 0, beta: 1, clipNorm: 1, energyClamp: withEnergy ? CLAMP : 0, edmWeight: PRESETS.adp.training.edmWeight ?? 1 });
     if (r >= 0) times.push(Number(process.hrtime.bigint() - t0) / 1e6);
   }
   return times;

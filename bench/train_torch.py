@@ -199,7 +199,7 @@ def time_steps(a, data, energy, gamma, clamp, repeats, warmup):
     for r in range(-warmup, repeats):
         t0 = time.perf_counter()
         with torch.no_grad():
-            vt, vp, vc = (voxelize(x, a.grid, a.width, a.sigma) for x in (aa_t, aa_prev, cg_t))
+            vt, vp, vc = (voxelize(x, a.grid, a.width, gaussian_std(a)) for x in (aa_t, aa_prev, cg_t))
         opt.zero_grad()
         mu, logvar = model.encoder(torch.cat([vt, vp, vc], 1))
         z = mu + eps * torch.exp(0.5 * logvar)
@@ -207,12 +207,12 @@ def time_steps(a, data, energy, gamma, clamp, repeats, warmup):
         coords = collapse(density, a.width)
         terms = {
             "voxel": F.mse_loss(density, vt),
-            "coord": F.mse_loss(coords, aa_t),
-            "cg": F.mse_loss(torch.matmul(mapping, coords), cg_t),
+            "coord": F.mse_loss(own_centre(a, coords), aa_t),
+            "cg": F.mse_loss(own_centre(a, torch.matmul(mapping, coords)), cg_t),
             "edm": F.mse_loss(distance_matrix(coords), distance_matrix(aa_t)),
             "kl": (-0.5 * (1 + logvar - mu.square() - logvar.exp()).sum(1)).mean(),
         }
-        total = terms["voxel"] + terms["coord"] + terms["cg"] + terms["edm"] + a.beta * terms["kl"]
+        total = terms["voxel"] + terms["coord"] + terms["cg"] + a.edm_weight * terms["edm"] + a.beta * a.kl_factor * terms["kl"]
         if energy is not None:
             with torch.no_grad():
                 e_true = energy(aa_t, clamp)
@@ -229,13 +229,25 @@ def time_steps(a, data, energy, gamma, clamp, repeats, warmup):
     return times, last, sum(p.numel() for p in model.parameters())
 
 
+def gaussian_std(a):
+    """The Gaussian's standard deviation: the reference code's exp(-d^2/s) has sqrt(s/2)."""
+    return math.sqrt(a.sigma / 2) if a.gaussian == "reference" else a.sigma
+
+
+def own_centre(a, x):
+    """Under the reference's centring the targets sit on their own means: compare shapes."""
+    return x - x.mean(1, keepdim=True) if a.centring == "own" else x
+
+
 def add_architecture_args(p):
     """The model's shape, defaulting to the `adp` preset (lib/presets.ts)."""
     p.add_argument("--atoms", type=int, default=22)
     p.add_argument("--beads", type=int, default=6)
     p.add_argument("--grid", type=int, default=12)
     p.add_argument("--width", type=float, default=1.8)
-    p.add_argument("--sigma", type=float, default=0.05398)
+    p.add_argument("--sigma", type=float, default=0.05398, help="the paper's sigma: s of exp(-d^2/s) under --gaussian reference")
+    p.add_argument("--gaussian", choices=["reference", "std"], default="reference")
+    p.add_argument("--centring", choices=["own", "cg"], default="own")
     p.add_argument("--latent", type=int, default=32)
     p.add_argument("--enc", type=int, default=32)
     p.add_argument("--dec", type=int, default=32)
@@ -250,6 +262,8 @@ def main():
     add_architecture_args(p)
     p.add_argument("--lr", type=float, default=1.398e-4)
     p.add_argument("--beta", type=float, default=1.0)
+    p.add_argument("--kl-factor", type=float, default=1.0, help="batch / training pairs under the reference's KL weight")
+    p.add_argument("--edm-weight", type=float, default=0.5)
     p.add_argument("--clip", type=float, default=1.0)
     p.add_argument("--system", help="OpenMM System XML: adds the energy case")
     p.add_argument("--gamma", type=float, default=1.0)

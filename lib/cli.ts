@@ -314,6 +314,8 @@ function program(): Command {
     .option('--checkpoint-every <k>', 'steps between checkpoints', positiveInt, 500)
     .option('--log <file>', 'JSON-lines log of every step (default <out>.log.jsonl)')
     .option('--frame-based', 'the ablation: condition on C(t) only, never on the previous frame')
+    .option('--validate <file>', 'held-out atomistic trajectory for validation during training; repeat for several', collect, [])
+    .option('--validate-every <k>', "steps between validations (default: the preset's, else 250)", positiveInt)
     .option('--dry-run', 'load everything, print the model size and stop')
     .option('--json', 'print one JSON object')
     .action(async (opts: Parameters<typeof trainCommand>[0]) => {

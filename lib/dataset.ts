@@ -57,3 +57,15 @@ export async function loadDataset(files: DatasetFiles, onFile?: (file: string, f
     await set.close();
   }
 }
+
+/** Whole trajectories of a known atom count, one array per file (e.g. held-out validation runs). */
+export async function loadTrajectories(files: string[], atoms: number): Promise<Float32Array[]> {
+  const set = await TrajectorySet.open(files, { atoms });
+  try {
+    const out: Float32Array[] = [];
+    for (let t = 0; t < set.readers.length; t++) out.push((await set.readers[t].read(0, set.frameCounts[t])).coords);
+    return out;
+  } finally {
+    await set.close();
+  }
+}

@@ -3,19 +3,22 @@
 // rotation for its three configurations, the paper's loss schedules, and
 // checkpoints that resume the run bit for bit. Numerics run natively; this
 // file drives them and is what an app awaits.
-import type { LossTerms, NativeModel } from '../binding';
+import type { LossTerms, LossWeights, NativeModel } from '../binding';
 import type { Energy } from './energy';
-import { TcbmError } from './errors';
+import { readFileSync } from 'fs';
+import * as path from 'path';
+import { TcbmError, fileError } from './errors';
 import type { Topology } from './io/types';
 import { GaussianMixture, type GaussianMixtureModel } from './gmm';
 import { applyMapping, type CgMapping } from './mapping';
 import { bytesOf, readContainer, writeContainer } from './modelfile';
 import { defaultThreads, native, packageVersion } from './native';
-import { PRESETS, type Architecture, type Preset, type TrainingSettings } from './presets';
+import { PRESETS, nativeConfig, type Architecture, type Preset, type TrainingSettings } from './presets';
 import { serialize } from './queue';
 import { Rng } from './rng';
 import { betaAt, clipAt, gammaAt } from './schedules';
 import { centroid } from './superpose';
+import { validate, type ValidationOptions, type ValidationReport } from './validation';
 
 /** Atomistic trajectories of one molecule, each file its own trajectory. */
 export interface TrainingData {
@@ -45,7 +48,10 @@ export interface TrainerOptions {
 export interface StepReport extends LossTerms {
   step: number;
   gamma: number;
+  /** the β schedule's value */
   beta: number;
+  /** what multiplies the KL term: β, times batch / training pairs under the reference's convention */
+  klWeight: number;
   ms: number;
 }
 
@@ -54,11 +60,41 @@ interface Pair {
   frame: number; // t; the pair is (t-1, t)
 }
 
+/**
+ * A preset by name, or from a JSON file (`*.json`): `{"base": "adp-cpu", "name": …,
+ * "architecture": {…}, "training": {…}}`, its objects merged key by key over the
+ * base preset's (so an experiment states only what it changes).
+ */
 export function resolvePreset(preset: string | Preset): Preset {
   if (typeof preset !== 'string') return preset;
+  if (preset.endsWith('.json')) return presetFromFile(preset);
   const p = PRESETS[preset];
-  if (!p) throw new TcbmError('ERR_INVALID_ARG_VALUE', `unknown preset "${preset}" (expected one of ${Object.keys(PRESETS).join(', ')})`);
+  if (!p) throw new TcbmError('ERR_INVALID_ARG_VALUE', `unknown preset "${preset}" (expected one of ${Object.keys(PRESETS).join(', ')}, or a .json file)`);
   return p;
+}
+
+function presetFromFile(file: string): Preset {
+  let spec: { base?: unknown; name?: unknown; description?: unknown; architecture?: unknown; training?: unknown };
+  try {
+    spec = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw fileError('ERR_BAD_FORMAT', file, `not a readable JSON preset (${(e as Error).message.split('\n')[0]})`);
+  }
+  if (typeof spec !== 'object' || spec === null || typeof spec.base !== 'string' || !PRESETS[spec.base]) {
+    throw fileError('ERR_BAD_FORMAT', file, `a preset file needs "base": one of ${Object.keys(PRESETS).join(', ')}`);
+  }
+  const base = PRESETS[spec.base];
+  for (const key of ['architecture', 'training'] as const) {
+    if (spec[key] !== undefined && (typeof spec[key] !== 'object' || spec[key] === null || Array.isArray(spec[key]))) {
+      throw fileError('ERR_BAD_FORMAT', file, `"${key}" must be an object`);
+    }
+  }
+  return {
+    name: typeof spec.name === 'string' ? spec.name : path.basename(file, '.json'),
+    description: typeof spec.description === 'string' ? spec.description : `${base.name} with ${file}'s changes`,
+    architecture: { ...base.architecture, ...(spec.architecture as Partial<Architecture>) },
+    training: { ...base.training, ...(spec.training as Partial<TrainingSettings>) },
+  };
 }
 
 /** Every (t-1, t) pair inside each trajectory; none spans two files. */
@@ -98,6 +134,7 @@ export class Trainer {
     readonly previousFrame: boolean,
     readonly seed: number,
     readonly augment: boolean,
+    readonly energy?: Energy,
   ) {
     const atoms = data.topology.atoms.length;
     this.pairs = framePairs(data.trajectories.map((t) => t.length / (atoms * 3)));
@@ -122,7 +159,7 @@ export class Trainer {
     const model = newModel(preset.architecture, data, settings.learningRate, seed, previousFrame);
     if (options.energy) model.setEnergy(options.energy.handle);
     return new Trainer(
-      preset, settings, data, model, new Rng(seed), options.threads ?? defaultThreads(), previousFrame, seed, options.augment ?? true,
+      preset, settings, data, model, new Rng(seed), options.threads ?? defaultThreads(), previousFrame, seed, options.augment ?? true, options.energy,
     );
   }
 
@@ -132,6 +169,43 @@ export class Trainer {
 
   get pairCount(): number {
     return this.pairs.length;
+  }
+
+  /**
+   * Writes pair (t−1, t) of `aa` (with its CG frames `cg`), rotated by r, as item
+   * b of a batch, centred as the architecture says: each configuration on its own
+   * mean, or all on C(t)'s centroid.
+   */
+  private placeRotated(aa: Float32Array, cg: Float32Array, frame: number, r: Float64Array, b: number, aaT: Float32Array, aaPrev: Float32Array, cgT: Float32Array): void {
+    const N = this.data.topology.atoms.length;
+    const n = this.data.mapping.beads;
+    const c = centroid(cg, frame * n * 3, n);
+    const own = this.preset.architecture.centring === 'own';
+    centreRotate(aa, frame * N * 3, N, own ? centroid(aa, frame * N * 3, N) : c, r, aaT, b * N * 3);
+    centreRotate(aa, (frame - 1) * N * 3, N, own ? centroid(aa, (frame - 1) * N * 3, N) : c, r, aaPrev, b * N * 3);
+    centreRotate(cg, frame * n * 3, n, c, r, cgT, b * n * 3);
+  }
+
+  /** The same without rotation (encoding, validation). */
+  placePair(aa: Float32Array, cg: Float32Array, frame: number, b: number, aaT: Float32Array, aaPrev: Float32Array, cgT: Float32Array): void {
+    this.placeRotated(aa, cg, frame, IDENTITY, b, aaT, aaPrev, cgT);
+  }
+
+  get latent(): number {
+    return this.preset.architecture.latent;
+  }
+
+  get topology(): Topology {
+    return this.data.topology;
+  }
+
+  get mapping(): CgMapping {
+    return this.data.mapping;
+  }
+
+  /** Validation on held-out trajectories of the same molecule (see validation.ts). */
+  validate(held: Float32Array[], options: ValidationOptions = {}): Promise<ValidationReport> {
+    return validate(this, held, { seed: this.seed, ...options });
   }
 
   /** The batch of the current RNG state: pairs, centring, rotations, latent noise. */
@@ -144,16 +218,53 @@ export class Trainer {
     const cgT = new Float32Array(B * n * 3);
     for (let b = 0; b < B; b++) {
       const { trajectory, frame } = this.pairs[this.rng.int(this.pairs.length)];
-      const aa = this.data.trajectories[trajectory];
-      const cg = this.cg[trajectory];
-      const c = centroid(cg, frame * n * 3, n);
       const r = this.augment ? this.rng.rotation() : IDENTITY;
-      centreRotate(aa, frame * N * 3, N, c, r, aaT, b * N * 3);
-      centreRotate(aa, (frame - 1) * N * 3, N, c, r, aaPrev, b * N * 3);
-      centreRotate(cg, frame * n * 3, n, c, r, cgT, b * n * 3);
+      this.placeRotated(this.data.trajectories[trajectory], this.cg[trajectory], frame, r, b, aaT, aaPrev, cgT);
     }
     const eps = this.rng.normals(new Float32Array(B * this.preset.architecture.latent));
     return { aaT, aaPrev, cgT, eps };
+  }
+
+  /** What multiplies β: batch / training pairs under the reference's convention, else 1. */
+  get klFactor(): number {
+    return this.settings.klPerPair ? this.settings.batch / this.pairs.length : 1;
+  }
+
+  private energyStats?: EnergyStats;
+
+  /**
+   * Mean and standard deviation (kJ/mol) of the training frames' internal energy,
+   * from up to 2,000 evenly spaced frames; made on first use.
+   */
+  async trainingEnergy(): Promise<EnergyStats | undefined> {
+    if (!this.energy) return undefined;
+    if (!this.energyStats) {
+      const N = this.data.topology.atoms.length;
+      const frames = this.data.trajectories.flatMap((t, trajectory) => Array.from({ length: t.length / (N * 3) }, (_, frame) => ({ trajectory, frame })));
+      const picks = spaced(frames.length, 2000).map((i) => frames[i]);
+      const coords = new Float32Array(picks.length * N * 3);
+      picks.forEach(({ trajectory, frame }, k) => coords.set(this.data.trajectories[trajectory].subarray(frame * N * 3, (frame + 1) * N * 3), k * N * 3));
+      const { total } = await this.energy.evaluate({ data: coords, shape: [picks.length, N, 3] }, { threads: this.threads });
+      let mean = 0;
+      for (const e of total) mean += e / total.length;
+      let variance = 0;
+      for (const e of total) variance += (e - mean) ** 2 / total.length;
+      this.energyStats = { mean, std: Math.sqrt(variance), frames: total.length };
+    }
+    return this.energyStats;
+  }
+
+  /** The step's loss weights other than γ and β. */
+  private async lossWeights(): Promise<Omit<LossWeights, 'gamma' | 'beta'>> {
+    const s = this.settings;
+    const stats = s.energyStandardise ? await this.trainingEnergy() : undefined;
+    return {
+      energyClamp: s.energyClamp,
+      energyScale: s.energyScale ?? 0,
+      energyStd: stats?.std ?? 0,
+      energyErrorClamp: s.energyErrorClamp ?? 0,
+      edmWeight: s.edmWeight ?? 1,
+    };
   }
 
   /** One optimisation step; resolves with every loss term. */
@@ -161,21 +272,14 @@ export class Trainer {
     const s = this.settings;
     const gamma = gammaAt(this.step, s.gamma);
     const beta = betaAt(this.step, s.beta);
+    const klWeight = beta * this.klFactor;
+    const weights = { ...(await this.lossWeights()), gamma, beta: klWeight };
     const batch = this.batch();
     const start = Date.now();
     const terms = await serialize(() =>
-      this.model.trainStep({
-        ...batch,
-        batch: s.batch,
-        gamma,
-        beta,
-        clipNorm: clipAt(this.step, s.gamma, s.clipNorm),
-        energyClamp: s.energyClamp,
-        energyScale: s.energyScale ?? 0,
-        threads: this.threads,
-      }),
+      this.model.trainStep({ ...batch, ...weights, batch: s.batch, clipNorm: clipAt(this.step, s.gamma, s.clipNorm), threads: this.threads }),
     );
-    const report: StepReport = { step: this.step, gamma, beta, ...terms, ms: Date.now() - start };
+    const report: StepReport = { step: this.step, gamma, beta, klWeight, ...terms, ms: Date.now() - start };
     this.step++;
     return report;
   }
@@ -202,12 +306,7 @@ export class Trainer {
       const aaT = new Float32Array(part.length * N * 3);
       const aaPrev = new Float32Array(part.length * N * 3);
       const cgT = new Float32Array(part.length * n * 3);
-      part.forEach(({ trajectory, frame }, b) => {
-        const c = centroid(this.cg[trajectory], frame * n * 3, n);
-        centreRotate(this.data.trajectories[trajectory], frame * N * 3, N, c, IDENTITY, aaT, b * N * 3);
-        centreRotate(this.data.trajectories[trajectory], (frame - 1) * N * 3, N, c, IDENTITY, aaPrev, b * N * 3);
-        centreRotate(this.cg[trajectory], frame * n * 3, n, c, IDENTITY, cgT, b * n * 3);
-      });
+      part.forEach(({ trajectory, frame }, b) => this.placePair(this.data.trajectories[trajectory], this.cg[trajectory], frame, b, aaT, aaPrev, cgT));
       const { mu, logvar } = await serialize(() => this.model.encode({ batch: part.length, aaT, aaPrev, cgT, threads: this.threads }));
       // A posterior sample per pair, so the mixture models the aggregate posterior, not just its means.
       for (let i = 0; i < mu.length; i++) z[start * L + i] = mu[i] + Math.exp(0.5 * logvar[i]) * rng.normal();
@@ -237,7 +336,10 @@ export class Trainer {
         mapping: { name: m.name, atoms: m.atoms, beads: m.beads, beadNames: m.beadNames, indices: m.indices ? [...m.indices] : undefined },
         mixture: mixture.toJSON(),
         seedBank: { frames: bank.length },
-        training: { steps: this.step, seed: this.seed, pairs: this.pairs.length, files: this.data.names ?? [] },
+        training: {
+          steps: this.step, seed: this.seed, pairs: this.pairs.length, files: this.data.names ?? [],
+          klFactor: this.klFactor, energy: this.energyStats,
+        },
       },
       { weights, mapping: bytesOf(m.matrix), seedCg: bytesOf(seedCg), seedPrevAa: bytesOf(seedPrevAa) },
     );
@@ -299,7 +401,7 @@ export class Trainer {
     if (options.energy) model.setEnergy(options.energy.handle);
     const trainer = new Trainer(
       state.preset, state.settings, data, model, Rng.fromState(state.rng),
-      options.threads ?? defaultThreads(), state.previousFrame, state.seed, state.augment,
+      options.threads ?? defaultThreads(), state.previousFrame, state.seed, state.augment, options.energy,
     );
     await serialize(() => model.load({ bytes: state.weights, optimizer: true, threads: trainer.threads }));
     trainer.step = state.step;
@@ -335,6 +437,13 @@ function spaced(n: number, count: number): number[] {
   return Array.from({ length: m }, (_, i) => Math.floor((i * n) / m));
 }
 
+export interface EnergyStats {
+  /** kJ/mol */
+  mean: number;
+  std: number;
+  frames: number;
+}
+
 export interface TrainerState {
   preset: Preset;
   settings: TrainingSettings;
@@ -349,7 +458,7 @@ export interface TrainerState {
 export function newModel(arch: Architecture, data: Pick<TrainingData, 'topology' | 'mapping'>, learningRate: number, seed: number, previousFrame: boolean): NativeModel {
   const Model = native().Model;
   return new Model({
-    config: { ...arch, atoms: data.topology.atoms.length, beads: data.mapping.beads, previousFrame },
+    config: nativeConfig(arch, data.topology.atoms.length, data.mapping.beads, previousFrame),
     learningRate,
     seed,
     mapping: data.mapping.matrix,

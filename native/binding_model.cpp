@@ -29,6 +29,8 @@ ModelConfig config_from(const Napi::Object& o, Napi::Env env) {
   c.trunk_blocks = static_cast<int64_t>(num("trunkBlocks"));
   auto prev = o.Get("previousFrame");
   c.previous_frame = prev.IsUndefined() ? true : prev.ToBoolean().Value();
+  auto centre = o.Get("centreEach");
+  c.centre_each = centre.IsUndefined() ? false : centre.ToBoolean().Value();
   return c;
 }
 
@@ -140,6 +142,9 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
     w.clip_norm = o.number_or("clipNorm", 0);
     w.energy_clamp = o.number_or("energyClamp", 0);
     w.energy_scale = o.number_or("energyScale", 0);
+    w.energy_std = o.number_or("energyStd", 0);
+    w.energy_error_clamp = o.number_or("energyErrorClamp", 0);
+    w.edm_weight = o.number_or("edmWeight", 1);
     return w;
   }
 

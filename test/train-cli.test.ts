@@ -55,3 +55,23 @@ const args = (out: string, steps: number) => [
   const { info } = await readModelFile(out);
   expect(info.training.steps).toBe(stopped + 5);
 });
+
+(built ? test : test.skip)('--validate logs validation figures every --validate-every steps', () => {
+  const out = path.join(dir, 'validated.tcbm');
+  const held = path.join(ADP, 'test-1000.dcd');
+  const r = spawnSync(process.execPath, [...args(out, 6), '--validate', held, '--validate-every', '3', '--json'], { encoding: 'utf8' });
+  expect(r.status).toBe(0);
+  const lines = fs.readFileSync(`${out}.log.jsonl`, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  const v = lines.filter((l) => l.validation).map((l) => l.validation);
+  expect(v.map((x) => x.step)).toEqual([3, 6]);
+  for (const x of v) {
+    expect(x.beadRmsd).toBeGreaterThan(0);
+    expect(x.otherRmsd).toBeGreaterThan(0);
+    expect(Number.isFinite(x.energy.decoded) && Number.isFinite(x.energy.reference)).toBe(true);
+    expect(x.klPerDimension).toHaveLength(8);
+    expect(x.rollout.frames).toBe(300);
+    expect(x.rollout.phiPsiJs).toBeGreaterThanOrEqual(0);
+    expect(x.rollout.phiPsiJs).toBeLessThanOrEqual(Math.log(2) + 1e-12);
+  }
+  expect(JSON.parse(r.stdout).validation.step).toBe(6);
+});

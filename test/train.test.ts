@@ -135,3 +135,39 @@ test('the robust energy loss is log(1 + (dE/scale)^2) of the plain (dE)^2', asyn
     expect(robust).toBeCloseTo(Math.log1p(plain / scale ** 2), 4);
   }
 });
+
+test("the KL weight is β · batch / training pairs under the reference's convention, β alone without it", async () => {
+  const pairs = 19 + 19; // two 20-frame trajectories
+  for (const batch of [4, 8]) {
+    const preset = { ...PRESETS.tiny, training: { ...PRESETS.tiny.training, batch, klPerPair: true } };
+    const t = Trainer.create(data, { preset, seed: 1, threads: 2 });
+    expect(t.pairCount).toBe(pairs);
+    expect(t.klFactor).toBeCloseTo(batch / pairs, 15);
+    const report = await t.next();
+    expect(report.beta).toBe(1e-3); // tiny's constant β
+    expect(report.klWeight).toBeCloseTo(1e-3 * (batch / pairs), 15);
+  }
+  const longer = { ...data, trajectories: [...data.trajectories, data.trajectories[0]] };
+  const t3 = Trainer.create(longer, { preset: { ...PRESETS.tiny, training: { ...PRESETS.tiny.training, klPerPair: true } }, seed: 1, threads: 2 });
+  expect(t3.klFactor).toBeCloseTo(PRESETS.tiny.training.batch / (pairs + 19), 15);
+  const plain = Trainer.create(data, { preset: { ...PRESETS.tiny, training: { ...PRESETS.tiny.training, klPerPair: false } }, seed: 1, threads: 2 });
+  expect(plain.klFactor).toBe(1);
+  expect((await plain.next()).klWeight).toBe(1e-3);
+});
+
+test("the reference's energy term: ((E_rec − E_true)/E_std)² clamped at 1, and E_std from the training frames", async () => {
+  const root = `${__dirname}/../data/adp`;
+  const d = await loadDataset({ top: `${root}/adp.pdb`, trajs: [`${root}/test-1000.dcd`], system: `${root}/system-vacuum.xml`, map: 'adp' });
+  const t = Trainer.create(d, { preset: 'tiny', seed: 3, threads: 2, energy: d.energy });
+  const stats = await t.trainingEnergy();
+  const all = (await d.energy.evaluate({ data: d.trajectories[0], shape: [1000, 22, 3] })).total;
+  const mean = all.reduce((a, b) => a + b, 0) / all.length;
+  expect(stats!.frames).toBe(1000);
+  expect(stats!.mean).toBeCloseTo(mean, 6);
+  expect(stats!.std).toBeGreaterThan(5); // ~13.5 kJ/mol at 300 K
+  const batch = { batch: 1, aaT: d.trajectories[0].slice(66, 132), aaPrev: d.trajectories[0].slice(0, 66), cgT: new Float32Array(18), eps: new Float32Array(8), gamma: 1, beta: 1, energyClamp: 0, threads: 2 };
+  const plain = (await t.model.evaluate(batch)).energy; // (ΔE)² of an untrained decoder: huge
+  const standardised = (await t.model.evaluate({ ...batch, energyStd: stats!.std })).energy;
+  expect(standardised / (plain / stats!.std ** 2)).toBeCloseTo(1, 5);
+  expect((await t.model.evaluate({ ...batch, energyStd: stats!.std, energyErrorClamp: 1 })).energy).toBe(1);
+});

@@ -1,6 +1,7 @@
 // voxelize / collapse: fused kernels vs the direct formula, gradients vs finite
 // differences, and the round trip's accuracy.
 import { collapse, collapseBackward, gridSpacing, voxelize, voxelizeBackward, type GridSpec, type Impl, type Tensor } from '../lib';
+import { PRESETS, gaussianStd, nativeConfig } from '../lib/presets';
 import { dot, scaledMaxError, typeTag, uniform } from './helpers';
 
 const ADP_GRID: GridSpec = { size: 12, width: 1.8, sigma: 0.05398 };
@@ -132,5 +133,31 @@ describe('voxelize -> collapse round trip', () => {
     const G = 4;
     const zero: Tensor<Float32Array> = { data: new Float32Array(G ** 3), shape: [1, 1, G, G, G] };
     expect(Array.from((await collapse(zero, { size: G, width: 1 })).data)).toEqual([0, 0, 0]);
+  });
+});
+
+describe("the reference code's Gaussian convention (exp(−d²/s), s = the paper's σ)", () => {
+  test.each([
+    ['adp', 0.05398, 1.8],
+    ['cln', 0.30757, 5.5],
+  ])('%s: a particle on a grid point gives exp(−h²/s) one voxel away and 1 on its own', async (_name, s, width) => {
+    const size = 12;
+    const h = gridSpacing({ size, width });
+    const grid: GridSpec = { size, width, sigma: gaussianStd({ sigma: s, gaussian: 'reference' }) };
+    const g = (i: number) => -width / 2 + i * h;
+    const x: Tensor<Float64Array> = { data: Float64Array.of(g(5), g(6), g(4)), shape: [1, 1, 3] };
+    const v = (await voxelize(x, grid)).data;
+    const at = (i: number, j: number, k: number) => v[(i * size + j) * size + k];
+    expect(at(5, 6, 4)).toBeCloseTo(1, 12);
+    for (const [i, j, k] of [[6, 6, 4], [5, 7, 4], [5, 6, 3]]) expect(at(i, j, k)).toBeCloseTo(Math.exp(-(h * h) / s), 10);
+    expect(at(6, 7, 4)).toBeCloseTo(Math.exp(-(2 * h * h) / s), 10);
+  });
+
+  test('the presets use it; models without the field keep the standard deviation they were trained with', () => {
+    expect(gaussianStd(PRESETS.adp.architecture)).toBeCloseTo(Math.sqrt(0.05398 / 2), 12); // 0.164 nm
+    expect(gaussianStd(PRESETS['cln-cpu'].architecture)).toBeCloseTo(Math.sqrt(0.30757 / 2), 12); // 0.392 nm
+    expect(gaussianStd({ sigma: 0.05398 })).toBe(0.05398);
+    expect(nativeConfig({ ...PRESETS.adp.architecture }, 22, 6, true)).toMatchObject({ sigma: Math.sqrt(0.05398 / 2), centreEach: true });
+    expect(nativeConfig({ ...PRESETS.adp.architecture, gaussian: undefined, centring: undefined }, 22, 6, true)).toMatchObject({ sigma: 0.05398, centreEach: false });
   });
 });

@@ -1,10 +1,11 @@
 // `tcbackmap train`: load data, train with progress and a JSON-lines log,
 // checkpoint every K steps (and on SIGINT), then write the .tcbm model.
 import { promises as fsp } from 'fs';
-import { loadDataset } from '../dataset';
+import { loadDataset, loadTrajectories } from '../dataset';
 import { TcbmError } from '../errors';
 import { progress } from '../progress';
 import { Trainer, resolvePreset, type StepReport } from '../train';
+import type { ValidationReport } from '../validation';
 
 export interface TrainCommandOptions {
   top: string;
@@ -24,6 +25,9 @@ export interface TrainCommandOptions {
   log?: string;
   dryRun?: boolean;
   frameBased?: boolean;
+  /** held-out trajectories validated on every `validateEvery` steps */
+  validate?: string[];
+  validateEvery?: number;
   json?: boolean;
 }
 
@@ -42,6 +46,8 @@ export interface TrainSummary {
   /** how many steps last100 averages */
   last100Steps?: number;
   mixture?: { components: number; logLikelihood: number };
+  /** the last validation run */
+  validation?: ValidationReport;
 }
 
 export async function trainCommand(o: TrainCommandOptions): Promise<TrainSummary> {
@@ -67,11 +73,14 @@ export async function trainCommand(o: TrainCommandOptions): Promise<TrainSummary
   };
   if (o.dryRun) return summary;
 
+  const held = o.validate && o.validate.length > 0 ? await loadTrajectories(o.validate, data.topology.atoms.length) : [];
+  const validateEvery = o.validateEvery ?? trainer.settings.validateEvery ?? 250;
   const log = await fsp.open(o.log ?? `${o.out}.log.jsonl`, o.resume ? 'a' : 'w');
   const abort = new AbortController();
   const onSigint = () => abort.abort();
   process.once('SIGINT', onSigint);
-  const bar = progress('train', steps, 'steps', !o.json && process.stderr.isTTY === true, 'coord {coord} edm {edm} E {energy} kl {kl} γ {gamma}');
+  const bar = progress('train', steps, 'steps', !o.json && process.stderr.isTTY === true, 'coord {coord} edm {edm} E {energy} kl {kl} γ {gamma} | val {val}');
+  let val = '–';
   const recent: StepReport[] = [];
   let last: StepReport | undefined;
   try {
@@ -82,8 +91,14 @@ export async function trainCommand(o: TrainCommandOptions): Promise<TrainSummary
       await log.write(JSON.stringify(report) + '\n');
       bar.update(report.step + 1, {
         coord: report.coord.toExponential(1), edm: report.edm.toExponential(1), energy: report.energy.toExponential(1),
-        kl: report.kl.toFixed(2), gamma: report.gamma.toExponential(0),
+        kl: report.kl.toFixed(2), gamma: report.gamma.toExponential(0), val,
       });
+      if (held.length > 0 && (report.step + 1) % validateEvery === 0) {
+        const v = await trainer.validate(held);
+        summary.validation = v;
+        await log.write(JSON.stringify({ validation: v }) + '\n');
+        val = validationLine(v);
+      }
       if ((report.step + 1) % o.checkpointEvery === 0) await trainer.saveCheckpoint(checkpointFile);
     }
   } finally {
@@ -121,4 +136,13 @@ function meanTerms(reports: StepReport[]): Record<string, number> {
   const out: Record<string, number> = {};
   for (const k of keys) out[k] = reports.reduce((s, r) => s + r[k], 0) / Math.max(reports.length, 1);
   return out;
+}
+
+/** The progress line's validation figures: RMSDs in Å, energies, active latent dimensions, rollout JS. */
+export function validationLine(v: ValidationReport): string {
+  const parts = [`bead ${(v.beadRmsd * 10).toFixed(2)} Å`, `other ${(v.otherRmsd * 10).toFixed(2)} Å`];
+  if (v.energy) parts.push(`E ${v.energy.decoded.toFixed(0)}/${v.energy.reference.toFixed(0)}`);
+  parts.push(`z ${v.activeDimensions}/${v.klPerDimension.length}`);
+  if (v.rollout?.phiPsiJs != null) parts.push(`JS ${v.rollout.phiPsiJs.toFixed(3)}`);
+  return parts.join(' ');
 }

@@ -218,13 +218,16 @@ LossTerms Model::loss(const at::Tensor& aa_t_in, const at::Tensor& aa_prev_in, c
   auto z = mu + eps * at::exp(0.5 * logvar);
   auto density = decoder_->forward(config_.previous_frame ? at::cat({v_prev, v_cg}, 1) : v_cg, z);
   auto coords = collapse(density, config_.width);
+  // Centred on their own means, the targets say nothing of where the decoded
+  // frame sits: compare shapes, as the reference does.
+  auto own_centre = [&](const at::Tensor& x) { return config_.centre_each ? x - x.mean(1, true) : x; };
 
   auto voxel = at::mse_loss(density, target);
-  auto coord = at::mse_loss(coords, aa_t);
-  auto cg = at::mse_loss(at::matmul(mapping_, coords), cg_t);
+  auto coord = at::mse_loss(own_centre(coords), aa_t);
+  auto cg = at::mse_loss(own_centre(at::matmul(mapping_, coords)), cg_t);
   auto edm = at::mse_loss(distance_matrix(coords), distance_matrix(aa_t));
   auto kl = (-0.5 * (1 + logvar - mu.square() - logvar.exp()).sum(1)).mean();
-  auto total = voxel + coord + cg + edm + w.beta * kl;
+  auto total = voxel + coord + cg + w.edm_weight * edm + w.beta * kl;
 
   at::Tensor energy = at::zeros({}, coords.options());
   if (energy_) {
@@ -243,7 +246,12 @@ LossTerms Model::loss(const at::Tensor& aa_t_in, const at::Tensor& aa_prev_in, c
       e_rec = energy_(coords.detach(), w.energy_clamp);
     }
     auto de = e_rec.to(at::kFloat) - e_true.to(at::kFloat);
-    energy = w.energy_scale > 0 ? at::log1p((de / w.energy_scale).square()).mean() : de.square().mean();
+    if (w.energy_std > 0) {
+      auto r = (de / w.energy_std).square();
+      energy = (w.energy_error_clamp > 0 ? r.clamp_max(w.energy_error_clamp) : r).mean();
+    } else {
+      energy = w.energy_scale > 0 ? at::log1p((de / w.energy_scale).square()).mean() : de.square().mean();
+    }
     if (w.gamma > 0) total = total + w.gamma * energy;
   }
 
@@ -381,8 +389,14 @@ at::Tensor Model::rollout_lockstep(at::Tensor prev, const at::Tensor& cg, const 
   out.reserve(cg.size(0));
   for (int64_t t = 0; t < cg.size(0); ++t) {
     auto c = centres[t];
-    auto density = decoder_->forward(condition_input(prev - c, cg_centred[t]), z[t], fast);
-    prev = collapse(density, config_.width) + c;
+    if (config_.centre_each) {
+      auto density = decoder_->forward(condition_input(prev - prev.mean(1, true), cg_centred[t]), z[t], fast);
+      auto x = collapse(density, config_.width);
+      prev = x - at::matmul(mapping_, x).mean(1, true) + c;
+    } else {
+      auto density = decoder_->forward(condition_input(prev - c, cg_centred[t]), z[t], fast);
+      prev = collapse(density, config_.width) + c;
+    }
     if (projection.defined()) prev = prev + at::matmul(projection, cg[t] - at::matmul(mapping_, prev));
     out.push_back(prev);
   }

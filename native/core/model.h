@@ -32,6 +32,10 @@ struct ModelConfig {
   int64_t condition_blocks = 2;  // residual blocks on (A(t-1), C(t)) at full grid
   int64_t trunk_blocks = 3;      // residual blocks at 2x decoder width after concatenation
   bool previous_frame = true;    // false: the frame-based ablation (condition on C(t) only)
+  // true (the reference code's convention): A(t-1) and C(t) are each centred on
+  // their own mean, and a decoded frame is placed so that its mapped beads'
+  // centroid is C(t)'s. false (models before it): everything centred on C(t)'s centroid.
+  bool centre_each = false;
 };
 
 // conv3x3 -> norm -> LeakyReLU -> conv3x3 -> norm, plus a shortcut (max-pool and
@@ -86,6 +90,11 @@ struct StepWeights {
   // whose gradient is bounded by 1/scale, so wild structures cannot swamp the
   // structural terms (scale ~ atoms * kT).
   double energy_scale = 0;
+  // > 0: the reference's standardised energy error ((E_rec - E_true) / energy_std)^2
+  // per frame, clamped at energy_error_clamp when that is > 0. Takes precedence over energy_scale.
+  double energy_std = 0;
+  double energy_error_clamp = 0;
+  double edm_weight = 1;     // the reference weighs the distance-matrix term by 1/2
 };
 
 // Differentiable per-frame internal energy [B] of coords [B, N, 3] nm, soft-clamped above `clamp` when > 0.
