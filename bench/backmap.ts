@@ -6,11 +6,11 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { Backmapper } from '../lib/backmap';
+import { Backmapper } from '../lib/inference/backmap';
 import { createTrajectory, readTrajectory } from '../lib/io/trajectory';
-import { presetMapping } from '../lib/mapping';
-import { packageRoot } from '../lib/native';
-import { Trainer } from '../lib/train';
+import { presetMapping } from '../lib/model/mapping';
+import { packageRoot } from '../lib/core/native';
+import { Trainer } from '../lib/model/train';
 import { topologyFromPdb } from '../lib/io/pdb';
 import { runPython, table } from './common';
 

@@ -2,7 +2,7 @@
 // own peak RSS (VmHWM) and RSS at checkpoints, so the parent measures memory
 // of exactly one backmapping run.
 import * as fs from 'fs';
-import { Backmapper } from '../lib/backmap';
+import { Backmapper } from '../lib/inference/backmap';
 import { createTrajectory, openTrajectory } from '../lib/io/trajectory';
 
 function rssMb(field: 'VmRSS' | 'VmHWM'): number {

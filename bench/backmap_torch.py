@@ -1,7 +1,7 @@
 """PyTorch mirror of tcbackmap's autoregressive backmapping, for `npm run bench`.
 
 The decoder of bench/train_torch.py (the same architecture and parameter count
-as native/core/model.cpp) rolls out frame by frame at batch 1, as a PyTorch
+as native/core/model/model.cpp) rolls out frame by frame at batch 1, as a PyTorch
 implementation of the method does: centre on the CG beads, voxelize A(t-1) and
 C(t), decode, collapse, move back. Prints one JSON object.
 Run with Debian's /usr/bin/python3 (python3-torch).

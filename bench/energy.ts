@@ -4,9 +4,9 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { Energy } from '../lib/energy';
+import { Energy } from '../lib/forcefield/energy';
 import { openDcd } from '../lib/io/dcd';
-import { packageRoot } from '../lib/native';
+import { packageRoot } from '../lib/core/native';
 import { median, runPython, table } from './common';
 
 export interface EnergyBenchOptions {

@@ -7,7 +7,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { createTrajectory, readTrajectory } from '../lib/io/trajectory';
-import { packageRoot } from '../lib/native';
+import { packageRoot } from '../lib/core/native';
 import { PYTHON, table } from './common';
 
 export interface IoBenchOptions {

@@ -2,7 +2,7 @@
 // ratios measured side by side, since absolute times wander on a shared machine.
 // `--only train,io` runs just those sections.
 import { Command } from 'commander';
-import { info } from '../lib/info';
+import { info } from '../lib/core/info';
 import { machine } from './common';
 import { benchVoxel } from './voxel';
 import { benchEnergy } from './energy';

@@ -8,15 +8,15 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import type { NativeModel } from '../binding';
-import { Energy } from '../lib/energy';
+import { Energy } from '../lib/forcefield/energy';
 import { readTrajectory } from '../lib/io/trajectory';
 import { topologyFromPdb } from '../lib/io/pdb';
-import { applyMapping, presetMapping } from '../lib/mapping';
-import { packageRoot } from '../lib/native';
-import { PRESETS } from '../lib/presets';
-import { Rng } from '../lib/rng';
-import { centroid } from '../lib/superpose';
-import { newModel } from '../lib/train';
+import { applyMapping, presetMapping } from '../lib/model/mapping';
+import { packageRoot } from '../lib/core/native';
+import { PRESETS } from '../lib/model/presets';
+import { Rng } from '../lib/core/rng';
+import { centroid } from '../lib/inference/superpose';
+import { newModel } from '../lib/model/train';
 import { median, runPython, table } from './common';
 
 export interface TrainBenchOptions {

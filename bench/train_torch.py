@@ -1,6 +1,6 @@
 """PyTorch mirror of tcbackmap's cVAE training step for `npm run bench`.
 
-The same architecture as native/core/model.cpp (residual 3-D CNN encoder and
+The same architecture as native/core/model/model.cpp (residual 3-D CNN encoder and
 decoder, GroupNorm(1), LeakyReLU(0.01)), the same six loss terms, Adam and
 gradient-norm clipping, written the way a PyTorch user would: separable
 voxelize/collapse as tensor expressions, and (with --system) the force-field
@@ -240,7 +240,7 @@ def own_centre(a, x):
 
 
 def add_architecture_args(p):
-    """The model's shape, defaulting to the `adp` preset (lib/presets.ts)."""
+    """The model's shape, defaulting to the `adp` preset (lib/model/presets.ts)."""
     p.add_argument("--atoms", type=int, default=22)
     p.add_argument("--beads", type=int, default=6)
     p.add_argument("--grid", type=int, default=12)

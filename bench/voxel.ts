@@ -1,6 +1,6 @@
 // voxelize + collapse, forward + backward through autograd at the paper's ADP
 // batch: our fused kernels vs our tensor paths vs the PyTorch mirror, one run.
-import { native } from '../lib/native';
+import { native } from '../lib/core/native';
 import { median, runPython, table } from './common';
 
 export interface VoxelBenchOptions {

@@ -2,9 +2,9 @@
 'use strict';
 let cli;
 try {
-  cli = require('../dist/lib/cli.js');
+  cli = require('../dist/lib/cli/index.js');
 } catch (err) {
-  console.error('tcbackmap: the TypeScript build is missing (dist/lib/cli.js); run "npm run build" in the package folder');
+  console.error('tcbackmap: the TypeScript build is missing (dist/lib/cli/index.js); run "npm run build" in the package folder');
   process.exit(1);
 }
 // A closed pipe (`tcbackmap energy … | head`) ends the command quietly, as Unix tools do.

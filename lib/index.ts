@@ -1,7 +1,7 @@
 // Public API of tcbackmap.
-export { TcbmError, type ErrorCode } from './errors';
-export { defaultThreads } from './native';
-export { info, type Info } from './info';
+export { TcbmError, type ErrorCode } from './core/errors';
+export { defaultThreads } from './core/native';
+export { info, type Info } from './core/info';
 export {
   collapse,
   collapseBackward,
@@ -13,20 +13,20 @@ export {
   type Impl,
   type OpOptions,
   type Tensor,
-} from './voxel';
+} from './model/voxel';
 export type { Atom, FrameChunk, Topology, TrajectoryReader, TrajectoryWriter, UnitCell, WriteOptions } from './io/types';
 export { TrajectorySet, createTrajectory, formatOf, openTrajectory, readTrajectory, type TrajectoryFormat } from './io/trajectory';
 export { readPdb, topologyFromPdb, writePdb } from './io/pdb';
-export { convert, type ConvertOptions, type ConvertResult } from './convert';
-export { applyMapping, loadMapping, parseMapping, presetMapping, type CgMapping } from './mapping';
-export { bondGraph, forceFieldCounts, loadForceField, parseForceField, type ForceField } from './forcefield';
-export { Energy, type EnergyOptions, type EnergyResult } from './energy';
-export { PRESETS, PRESET_NAMES, type Preset } from './presets';
-export { Trainer, type StepReport, type TrainerOptions, type TrainingData } from './train';
-export { loadDataset, loadTopology, type Dataset } from './dataset';
-export { Backmapper, chooseSeed, readModelFile, type BackmapOptions, type BackmapSummary, type ModelInfo } from './backmap';
-export { coarseGrain } from './coarsegrain';
+export { convert, type ConvertOptions, type ConvertResult } from './io/convert';
+export { applyMapping, loadMapping, parseMapping, presetMapping, type CgMapping } from './model/mapping';
+export { bondGraph, forceFieldCounts, loadForceField, parseForceField, type ForceField } from './forcefield/system';
+export { Energy, type EnergyOptions, type EnergyResult } from './forcefield/energy';
+export { PRESETS, PRESET_NAMES, type Preset } from './model/presets';
+export { Trainer, type StepReport, type TrainerOptions, type TrainingData } from './model/train';
+export { loadDataset, loadTopology, type Dataset } from './model/dataset';
+export { Backmapper, chooseSeed, readModelFile, type BackmapOptions, type BackmapSummary, type ModelInfo } from './inference/backmap';
+export { coarseGrain } from './inference/coarsegrain';
 export { evaluate, evaluateReport, type EvaluateOptions, type Metrics } from './evaluate';
-export { renderReport, writeReport, type ReportFiles } from './report';
-export { GaussianMixture, GaussianMixtureModel } from './gmm';
+export { renderReport, writeReport, type ReportFiles } from './evaluate/report';
+export { GaussianMixture, GaussianMixtureModel } from './model/gmm';
 export * as analysis from './analysis';

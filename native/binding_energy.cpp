@@ -2,7 +2,7 @@
 // EnergyModel (createForceField), then each energy() call is a Promise-returning job.
 #include "binding.h"
 #include "binding_util.h"
-#include "core/energy.h"
+#include "core/kernels/energy.h"
 
 #include <c10/core/InferenceMode.h>
 #include <torch/csrc/autograd/autograd.h>

@@ -2,8 +2,8 @@
 // (de)serialisation, each heavy call an async job that keeps the object alive.
 #include "binding.h"
 #include "binding_util.h"
-#include "core/energy.h"
-#include "core/model.h"
+#include "core/kernels/energy.h"
+#include "core/model/model.h"
 
 #include <memory>
 

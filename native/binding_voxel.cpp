@@ -1,7 +1,7 @@
 // voxelize / collapse and their backward passes, as Promise-returning jobs.
 #include "binding.h"
 #include "binding_util.h"
-#include "core/voxel.h"
+#include "core/kernels/voxel.h"
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <c10/core/InferenceMode.h>

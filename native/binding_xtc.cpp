@@ -1,8 +1,8 @@
-// XTC frame decoding/encoding (core/xtc.h) as Promise-returning jobs. No libtorch here:
+// XTC frame decoding/encoding (core/codecs/xtc.h) as Promise-returning jobs. No libtorch here:
 // the work is integer bit-unpacking, split over plain std::threads.
 #include "binding.h"
 #include "binding_util.h"
-#include "core/xtc.h"
+#include "core/codecs/xtc.h"
 
 #include <cmath>
 #include <initializer_list>

@@ -1,6 +1,6 @@
 // Distances between distributions: Jensen–Shannon on a shared grid, exact Wasserstein-1 between
 // samples, and the rescale-then-compare test of velocity distributions (paper §3.1.3).
-import { outOfRange } from '../errors';
+import { outOfRange } from '../core/errors';
 import { histogram1d, probabilities, type Axis } from './fes';
 
 export interface JensenShannonOptions {

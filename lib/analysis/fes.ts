@@ -1,7 +1,7 @@
 // Histograms on fixed grids and free-energy surfaces F = −kT ln p, so that two trajectories
 // (reference, backmapped) are always compared bin by bin on the same grid.
-import { invalidType, outOfRange } from '../errors';
-import { positiveInteger, type FloatArray } from '../validate';
+import { invalidType, outOfRange } from '../core/errors';
+import { positiveInteger, type FloatArray } from '../core/validate';
 
 export interface Axis {
   /** [lo, hi] edges of the grid */

@@ -1,8 +1,8 @@
 // Per-frame geometry of trajectories held as [frames, atoms, 3] nm arrays: dihedrals, bonds, angles,
 // CA chirality, heavy-atom clashes, frame-to-frame speeds and side-chain rotamer kinetics.
-import { invalidType, outOfRange } from '../errors';
+import { invalidType, outOfRange } from '../core/errors';
 import type { Atom } from '../io/types';
-import { positiveNumber, type FloatArray } from '../validate';
+import { positiveNumber, type FloatArray } from '../core/validate';
 
 /** Frames of one trajectory; a FrameChunk from lib/io fits. */
 export interface Coordinates {

@@ -1,8 +1,8 @@
 // k-means clustering (Lloyd iterations from a k-means++ start), in the estimator → model shape.
 // Angles are periodic: cluster them through angleEmbedding (cos θ, sin θ per angle), where
 // Euclidean distance is the chord length on each circle, so −179° and 179° are neighbours.
-import { invalidType, outOfRange } from '../errors';
-import { positiveInteger, type FloatArray } from '../validate';
+import { invalidType, outOfRange } from '../core/errors';
+import { positiveInteger, type FloatArray } from '../core/validate';
 import { randomInt, seededRandom, type Random } from './random';
 
 export interface KmeansOptions {

@@ -1,11 +1,11 @@
 // Markov state models from discrete trajectories: sliding-window counts, the largest strongly
-// connected set, the reversible maximum-likelihood transition matrix, spectra, implied
-// timescales with bootstrap error bars, and eigenvector similarity between two models.
-import { EigenvalueDecomposition, Matrix } from 'ml-matrix';
-import { invalidType, outOfRange } from '../errors';
-import { positiveInteger, positiveNumber } from '../validate';
-import { symmetricEigen } from './linalg';
-import { randomInt, seededRandom } from './random';
+// connected set, the reversible maximum-likelihood transition matrix, and the fitted model.
+// Spectra are in msm-spectrum.ts; implied timescales, bootstrap and eigenvector similarity in timescales.ts.
+import { invalidType, outOfRange } from '../core/errors';
+import { positiveInteger, positiveNumber } from '../core/validate';
+import { generalSpectrum, reversibleSpectrum, timescalesFromEigenvalues, type Spectrum } from './msm-spectrum';
+
+export { timescalesFromEigenvalues } from './msm-spectrum';
 
 /** One trajectory of state indices; a negative index marks a frame in no state (its pairs are not counted). */
 export type DiscreteTrajectory = Int32Array | readonly number[];
@@ -16,7 +16,7 @@ export interface CountMatrix {
   nStates: number;
 }
 
-function checkTrajectories(dtrajs: readonly DiscreteTrajectory[]): void {
+export function checkTrajectories(dtrajs: readonly DiscreteTrajectory[]): void {
   if (!Array.isArray(dtrajs)) throw invalidType('an array of discrete trajectories', 'dtrajs', dtrajs);
   dtrajs.forEach((d, i) => {
     if (!(d instanceof Int32Array) && !Array.isArray(d) && Object.prototype.toString.call(d) !== '[object Int32Array]') {
@@ -267,103 +267,6 @@ function normalise(v: Float64Array): void {
   for (let i = 0; i < v.length; i++) v[i] /= s;
 }
 
-interface Spectrum {
-  /** sorted by |λ| descending; real parts for a non-reversible matrix */
-  values: Float64Array;
-  /** |λ|, the moduli used for timescales */
-  moduli: Float64Array;
-  left: Float64Array[];
-  right: Float64Array[];
-}
-
-/**
- * Spectrum of a reversible T through the symmetric S = D^½ T D^-½ (D = diag π): real eigenvalues,
- * left l_k = √π u_k and right r_k = u_k / √π, so l_0 = π, r_0 = 1 and l_jᵀ r_k = δ_jk.
- */
-function reversibleSpectrum(T: Float64Array, pi: Float64Array, n: number): Spectrum {
-  const sq = Float64Array.from(pi, Math.sqrt);
-  const S = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) S[i * n + j] = (sq[i] * T[i * n + j]) / sq[j];
-  const { values, vectors } = symmetricEigen(S, n);
-  const order = Array.from(values.keys()).sort((a, b) => Math.abs(values[b]) - Math.abs(values[a]) || values[b] - values[a]);
-  const out: Spectrum = { values: new Float64Array(n), moduli: new Float64Array(n), left: [], right: [] };
-  order.forEach((src, k) => {
-    out.values[k] = values[src];
-    out.moduli[k] = Math.abs(values[src]);
-    const l = new Float64Array(n);
-    const r = new Float64Array(n);
-    for (let i = 0; i < n; i++) {
-      const u = vectors[i * n + src];
-      l[i] = u * sq[i];
-      r[i] = u / sq[i];
-    }
-    fixSign(l, r);
-    out.left.push(l);
-    out.right.push(r);
-  });
-  return out;
-}
-
-/** Spectrum of a general stochastic matrix (ml-matrix's Hessenberg QR); eigenvectors of complex pairs are their real parts. */
-function generalSpectrum(T: Float64Array, n: number): Spectrum {
-  const rows = (t: boolean) => Matrix.from1DArray(n, n, t ? transpose(T, n) : T);
-  const right = new EigenvalueDecomposition(rows(false));
-  const left = new EigenvalueDecomposition(rows(true));
-  const sortBy = (e: EigenvalueDecomposition) =>
-    Array.from(e.realEigenvalues.keys()).sort((a, b) => {
-      const ma = Math.hypot(e.realEigenvalues[a], e.imaginaryEigenvalues[a]);
-      const mb = Math.hypot(e.realEigenvalues[b], e.imaginaryEigenvalues[b]);
-      return mb - ma || e.realEigenvalues[b] - e.realEigenvalues[a];
-    });
-  const ro = sortBy(right);
-  const lo = sortBy(left);
-  const out: Spectrum = { values: new Float64Array(n), moduli: new Float64Array(n), left: [], right: [] };
-  for (let k = 0; k < n; k++) {
-    out.values[k] = right.realEigenvalues[ro[k]];
-    out.moduli[k] = Math.hypot(right.realEigenvalues[ro[k]], right.imaginaryEigenvalues[ro[k]]);
-    const r = Float64Array.from({ length: n }, (_, i) => right.eigenvectorMatrix.get(i, ro[k]));
-    const l = Float64Array.from({ length: n }, (_, i) => left.eigenvectorMatrix.get(i, lo[k]));
-    // Scale so that lᵀr = 1 (and Σ l_0 = 1, making l_0 the stationary distribution).
-    if (k === 0) {
-      const s = l.reduce((a, b) => a + b, 0);
-      for (let i = 0; i < n; i++) l[i] /= s;
-    }
-    let d = 0;
-    for (let i = 0; i < n; i++) d += l[i] * r[i];
-    if (d !== 0) for (let i = 0; i < n; i++) r[i] /= d;
-    fixSign(l, r);
-    out.left.push(l);
-    out.right.push(r);
-  }
-  return out;
-}
-
-function transpose(a: Float64Array, n: number): Float64Array {
-  const t = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) t[j * n + i] = a[i * n + j];
-  return t;
-}
-
-/** Eigenvector signs are arbitrary: make the largest-magnitude left component positive, for reproducible output. */
-function fixSign(l: Float64Array, r: Float64Array): void {
-  let m = 0;
-  for (let i = 1; i < l.length; i++) if (Math.abs(l[i]) > Math.abs(l[m])) m = i;
-  if (l[m] < 0) {
-    for (let i = 0; i < l.length; i++) {
-      l[i] = -l[i];
-      r[i] = -r[i];
-    }
-  }
-}
-
-/** t = −lag·dt / ln|λ|; |λ| ≥ 1 (the stationary process, or rounding) gives Infinity. */
-export function timescalesFromEigenvalues(moduli: ArrayLike<number>, lag: number, dt = 1): Float64Array {
-  return Float64Array.from(moduli, (m) => {
-    const a = Math.abs(m);
-    return a >= 1 ? Infinity : a === 0 ? 0 : (-lag * dt) / Math.log(a);
-  });
-}
-
 export interface MarkovStateModelOptions {
   /** lag time in frames */
   lag: number;
@@ -480,181 +383,4 @@ export class MarkovStateModel {
       : nonReversibleTransitionMatrix(sub, m);
     return new MarkovModel(this.lag, this.dt, this.reversible, active, nStates, counts, estimate);
   }
-}
-
-export interface ImpliedTimescalesOptions {
-  /** number of timescales per lag (default 5) */
-  k?: number;
-  /** bootstrap samples (default 0: no error bars) */
-  bootstrap?: number;
-  /** PRNG seed of the resampling (default 0) */
-  seed?: number;
-  /** time between frames; lags and timescales are reported in this unit (default 1) */
-  dt?: number;
-  reversible?: boolean;
-  nStates?: number;
-  /**
-   * 'trajectories' resamples whole trajectories with replacement; 'blocks' first cuts them into
-   * blocks of blockLength frames (default: enough for ~20 blocks, at least 5 × the largest lag).
-   * Default: 'trajectories' with ≥ 10 trajectories, otherwise 'blocks'.
-   */
-  resample?: 'trajectories' | 'blocks';
-  blockLength?: number;
-  /** central interval of the bootstrap samples reported as lower/upper (default 0.95) */
-  confidence?: number;
-}
-
-export interface ImpliedTimescales {
-  /** lags in frames */
-  lags: number[];
-  /** lags × dt */
-  lagTimes: number[];
-  /** per lag, the k slowest timescales of the MSM on all data (units of dt) */
-  timescales: Float64Array[];
-  /** per lag, active states and the fraction of counts they hold */
-  activeStates: number[];
-  activeCountFraction: number[];
-  /** present when bootstrap > 0: per lag and timescale, over the samples that had that many processes */
-  bootstrap?: {
-    samples: number;
-    resample: 'trajectories' | 'blocks';
-    blockLength?: number;
-    mean: Float64Array[];
-    std: Float64Array[];
-    lower: Float64Array[];
-    upper: Float64Array[];
-  };
-}
-
-/** Implied timescales over a range of lags, optionally with bootstrap error bars; deterministic for a seed. */
-export function impliedTimescales(dtrajs: readonly DiscreteTrajectory[], lags: readonly number[], options: ImpliedTimescalesOptions = {}): ImpliedTimescales {
-  checkTrajectories(dtrajs);
-  if (!Array.isArray(lags) || lags.length === 0) throw invalidType('a non-empty array of lags', 'lags', lags);
-  lags.forEach((l, i) => positiveInteger(`lags[${i}]`, l));
-  const k = positiveInteger('k', options.k ?? 5);
-  const samples = options.bootstrap ?? 0;
-  if (!Number.isSafeInteger(samples) || samples < 0) throw outOfRange('non-negative integer', 'bootstrap', samples);
-  const dt = positiveNumber('dt', options.dt ?? 1);
-  const reversible = options.reversible ?? true;
-  const nStates = options.nStates ?? stateCount(dtrajs);
-  const confidence = options.confidence ?? 0.95;
-  if (!(confidence > 0 && confidence < 1)) throw outOfRange('a number in (0, 1)', 'confidence', confidence);
-
-  const fitAll = (trajs: readonly DiscreteTrajectory[]) =>
-    lags.map((lag) => {
-      const counts = countMatrix(trajs, lag, nStates);
-      let any = false;
-      for (let i = 0; i < counts.counts.length && !any; i++) any = counts.counts[i] > 0;
-      return any ? new MarkovStateModel({ lag, dt, reversible }).fitCounts(counts) : null;
-    });
-  const models = fitAll(dtrajs);
-  const result: ImpliedTimescales = {
-    lags: [...lags],
-    lagTimes: lags.map((l) => l * dt),
-    timescales: models.map((m) => (m ? m.timescales(k) : new Float64Array(k).fill(NaN))),
-    activeStates: models.map((m) => (m ? m.size : 0)),
-    activeCountFraction: models.map((m) => (m ? m.activeCountFraction : 0)),
-  };
-  if (samples === 0) return result;
-
-  const maxLag = Math.max(...lags);
-  const resample = options.resample ?? (dtrajs.length >= 10 ? 'trajectories' : 'blocks');
-  oneOfResample(resample);
-  let units: DiscreteTrajectory[] = [...dtrajs];
-  let blockLength: number | undefined;
-  if (resample === 'blocks') {
-    const total = dtrajs.reduce((a, d) => a + d.length, 0);
-    blockLength = positiveInteger('blockLength', options.blockLength ?? Math.max(Math.ceil(total / 20), 5 * maxLag));
-    units = [];
-    for (const d of dtrajs) {
-      const arr = d instanceof Int32Array ? d : Int32Array.from(d);
-      for (let s = 0; s < arr.length; s += blockLength) units.push(arr.subarray(s, Math.min(arr.length, s + blockLength)));
-    }
-  }
-  const random = seededRandom(options.seed ?? 0);
-  const draws: Float64Array[][] = lags.map(() => []);
-  for (let b = 0; b < samples; b++) {
-    const pick = Array.from({ length: units.length }, () => units[randomInt(random, units.length)]);
-    fitAll(pick).forEach((m, li) => draws[li].push(m ? m.timescales(k) : new Float64Array(k).fill(NaN)));
-  }
-  const stat = (fn: (v: number[]) => number) =>
-    draws.map((perLag) =>
-      Float64Array.from({ length: k }, (_, i) => {
-        const v = perLag.map((t) => t[i]).filter((x) => Number.isFinite(x));
-        return v.length > 0 ? fn(v) : NaN;
-      }),
-    );
-  const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
-  result.bootstrap = {
-    samples,
-    resample,
-    blockLength,
-    mean: stat(mean),
-    std: stat((v) => {
-      const m = mean(v);
-      return v.length > 1 ? Math.sqrt(v.reduce((a, b) => a + (b - m) ** 2, 0) / (v.length - 1)) : 0;
-    }),
-    lower: stat((v) => quantile(v, (1 - confidence) / 2)),
-    upper: stat((v) => quantile(v, 1 - (1 - confidence) / 2)),
-  };
-  return result;
-}
-
-function oneOfResample(value: unknown): void {
-  if (value !== 'trajectories' && value !== 'blocks') throw outOfRange("'trajectories' or 'blocks'", 'resample', value);
-}
-
-/** Linear-interpolation quantile (numpy's default) of unsorted values. */
-export function quantile(values: readonly number[], q: number): number {
-  const v = [...values].sort((a, b) => a - b);
-  const pos = q * (v.length - 1);
-  const lo = Math.floor(pos);
-  const hi = Math.min(v.length - 1, lo + 1);
-  return v[lo] + (pos - lo) * (v[hi] - v[lo]);
-}
-
-export interface SimilarityOptions {
-  /** number of leading eigenvectors, the stationary one included (default 3) */
-  k?: number;
-  /** 'left' (densities, default) or 'right' eigenvectors */
-  which?: 'left' | 'right';
-}
-
-/**
- * Cosine similarity |a·b| / (|a||b|) of eigenvector i of two models over the states active in both
- * (the models must share the state definitions, e.g. one k-means fitted on the reference); the
- * absolute value because an eigenvector's sign is arbitrary. NaN where a model has fewer processes.
- */
-export function eigenvectorSimilarity(a: MarkovModel, b: MarkovModel, options: SimilarityOptions = {}): { similarity: Float64Array; sharedStates: Int32Array } {
-  if (a.nStates !== b.nStates) throw outOfRange(`models over the same states (${a.nStates})`, 'b.nStates', b.nStates);
-  const k = positiveInteger('k', options.k ?? 3);
-  const which = options.which ?? 'left';
-  const posB = new Map<number, number>();
-  b.activeSet.forEach((s, i) => posB.set(s, i));
-  const ia: number[] = [];
-  const ib: number[] = [];
-  a.activeSet.forEach((s, i) => {
-    const j = posB.get(s);
-    if (j !== undefined) {
-      ia.push(i);
-      ib.push(j);
-    }
-  });
-  const va = which === 'left' ? a.leftEigenvectors(k) : a.rightEigenvectors(k);
-  const vb = which === 'left' ? b.leftEigenvectors(k) : b.rightEigenvectors(k);
-  const similarity = Float64Array.from({ length: k }, (_, e) => {
-    if (e >= va.length || e >= vb.length || ia.length === 0) return NaN;
-    let dot = 0;
-    let na = 0;
-    let nb = 0;
-    for (let s = 0; s < ia.length; s++) {
-      const x = va[e][ia[s]];
-      const y = vb[e][ib[s]];
-      dot += x * y;
-      na += x * x;
-      nb += y * y;
-    }
-    return na > 0 && nb > 0 ? Math.abs(dot) / Math.sqrt(na * nb) : NaN;
-  });
-  return { similarity, sharedStates: Int32Array.from(ia, (i) => a.activeSet[i]) };
 }

@@ -1,5 +1,5 @@
 // A small seeded PRNG so every estimator that samples (k-means++, bootstrap) is reproducible for a seed.
-import { invalidType } from '../errors';
+import { invalidType } from '../core/errors';
 
 export type Random = () => number;
 

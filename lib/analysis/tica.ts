@@ -1,7 +1,7 @@
 // Time-lagged independent component analysis (Pérez-Hernández et al. 2013; Schwantes & Pande 2013)
 // with symmetrised (reversible) covariances, as deeptime's TICA with its default settings.
-import { invalidType, outOfRange } from '../errors';
-import { floatArray, positiveInteger, type FloatArray } from '../validate';
+import { invalidType, outOfRange } from '../core/errors';
+import { floatArray, positiveInteger, type FloatArray } from '../core/validate';
 import { symmetricEigen } from './linalg';
 
 /** One trajectory of features: [frames, features] row-major. */

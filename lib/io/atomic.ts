@@ -2,7 +2,7 @@
 // when complete, so a failed or interrupted run never leaves a half-written file.
 import { promises as fsp } from 'fs';
 import * as path from 'path';
-import { fileError } from '../errors';
+import { fileError } from '../core/errors';
 
 export interface AtomicFile {
   /** the final path */

@@ -1,5 +1,5 @@
 // The argument checks every trajectory writer makes on a chunk it is handed.
-import { fileError, invalidType, outOfRange } from '../errors';
+import { fileError, invalidType, outOfRange } from '../core/errors';
 import type { FrameChunk } from './types';
 
 export interface CheckedChunk {

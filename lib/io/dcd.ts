@@ -2,8 +2,8 @@
 // either endianness on read, little-endian on write (as OpenMM and mdtraj write).
 // Coordinates are float32 Å in the file and float32 nm in memory.
 import { promises as fsp } from 'fs';
-import { fileError, invalidType, outOfRange } from '../errors';
-import { positiveInteger, positiveNumber } from '../validate';
+import { fileError, invalidType, outOfRange } from '../core/errors';
+import { positiveInteger, positiveNumber } from '../core/validate';
 import { openAtomic, type AtomicFile } from './atomic';
 import { checkChunk } from './chunk';
 import type { FrameChunk, TrajectoryReader, TrajectoryWriter, UnitCell, WriteOptions } from './types';

@@ -2,7 +2,7 @@
 // sets of files that stay separate trajectories (pairs never cross a file).
 import { promises as fsp } from 'fs';
 import * as path from 'path';
-import { TcbmError, fileError } from '../errors';
+import { TcbmError, fileError } from '../core/errors';
 import { createDcd, openDcd } from './dcd';
 import { createPdb, openPdb } from './pdb';
 import type { FrameChunk, TrajectoryReader, TrajectoryWriter, WriteOptions } from './types';

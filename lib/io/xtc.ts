@@ -1,12 +1,12 @@
 // GROMACS XTC trajectories (nm). Frame headers are parsed here to find frame boundaries
 // without decompressing; the compressed coordinates are decoded and encoded natively
-// (native/core/xtc.cpp, bit-exact with xdrfile as GROMACS and mdtraj use it).
+// (native/core/codecs/xtc.cpp, bit-exact with xdrfile as GROMACS and mdtraj use it).
 import { promises as fsp } from 'fs';
 import type { XtcDecoded } from '../../binding';
-import { fileError, invalidType, outOfRange, TcbmError } from '../errors';
-import { defaultThreads, native } from '../native';
-import { serialize } from '../queue';
-import { positiveInteger, positiveNumber } from '../validate';
+import { fileError, invalidType, outOfRange, TcbmError } from '../core/errors';
+import { defaultThreads, native } from '../core/native';
+import { serialize } from '../core/queue';
+import { positiveInteger, positiveNumber } from '../core/validate';
 import { AtomicFile, openAtomic } from './atomic';
 import { checkChunk } from './chunk';
 import type { FrameChunk, TrajectoryReader, TrajectoryWriter, UnitCell, WriteOptions } from './types';
@@ -22,7 +22,7 @@ const READ_BLOCK = 4 << 20;
 const ENCODE_BATCH_BYTES = 64 << 20;
 const DEFAULT_PRECISION = 1000;
 
-/** Worst-case compressed payload of one frame (bytes), as native/core/xtc.cpp bounds it. */
+/** Worst-case compressed payload of one frame (bytes), as native/core/codecs/xtc.cpp bounds it. */
 function maxPayload(atoms: number): number {
   return 13 * atoms + 8;
 }

@@ -1,0 +1,176 @@
+// The tcbackmap command line. Bad input ends with one line naming the problem
+// and a non-zero exit, never a stack trace; long work shows progress on a TTY
+// and a summary line at the end; --json prints one JSON object instead.
+// This file builds the program; each command's action is lib/cli/<command>.ts.
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { PRESET_NAMES } from '../model/presets';
+import { backmapCommand } from './backmap';
+import { coarseGrainCommand } from './coarse-grain';
+import { convertCommand } from './convert';
+import { demoCommand } from './demo';
+import { energyCommand } from './energy';
+import { evaluateCommand } from './evaluate';
+import { infoCommand } from './info';
+import { trainCommand } from './train';
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError(`expected a positive integer, got "${value}"`);
+  return n;
+}
+
+function integer(value: string): number {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n)) throw new InvalidArgumentError(`expected an integer, got "${value}"`);
+  return n;
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+function positiveNumber(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`expected a positive number, got "${value}"`);
+  return n;
+}
+
+/** A command's action for commander: runs it; the summary it returns is already printed. */
+function run<O>(command: (opts: O) => Promise<unknown>): (opts: O) => Promise<void> {
+  return async (opts) => {
+    await command(opts);
+  };
+}
+
+function program(): Command {
+  const cli = new Command('tcbackmap')
+    .description('Temporally coherent backmapping of coarse-grained trajectories to atomistic resolution')
+    .showHelpAfterError('(run "tcbackmap --help" for usage)')
+    .exitOverride()
+    .configureOutput({ outputError: (str, write) => write(`tcbackmap: ${str.replace(/^error: /, '')}`) });
+
+  cli
+    .command('info')
+    .description('show the package and libtorch versions, device and threads, and check that the addon loads')
+    .option('--check', 'also run the kernels once and check their results')
+    .option('--json', 'print one JSON object')
+    .action(run(infoCommand));
+
+  cli
+    .command('convert')
+    .description('convert a trajectory between DCD, XTC and multi-model PDB (chosen by extension)')
+    .option('--top <pdb>', 'topology PDB (checks the atom count; needed to write PDB from DCD/XTC)')
+    .requiredOption('--traj <file>', 'input trajectory (.dcd, .xtc, .pdb)')
+    .requiredOption('--out <file>', 'output trajectory (.dcd, .xtc, .pdb)')
+    .option('--precision <p>', 'XTC precision in 1/nm', positiveNumber, 1000)
+    .option('--json', 'print one JSON object')
+    .action(run(convertCommand));
+
+  cli
+    .command('demo')
+    .description('a bundled model and sample end to end, offline: coarse-grain, backmap, compare')
+    .option('--out <dir>', 'folder for the outputs', 'tcbackmap-demo')
+    .option('--molecule <adp|cln>', 'alanine dipeptide (1,000 frames) or chignolin (200 frames)', 'adp')
+    .option('--threads <n>', 'libtorch threads (default: every core)', positiveInt)
+    .option('--json', 'print one JSON object')
+    // demo() refuses a molecule it has no bundled set for
+    .action(run(demoCommand));
+
+  cli
+    .command('coarse-grain')
+    .description("map an atomistic trajectory to CG beads with a model's mapping")
+    .requiredOption('--model <model.tcbm>', 'a trained model (its mapping and topology)')
+    .requiredOption('--traj <file>', 'atomistic trajectory')
+    .requiredOption('--out <file>', 'CG trajectory to write (.dcd, .xtc)')
+    .option('--json', 'print one JSON object')
+    .action(run(coarseGrainCommand));
+
+  cli
+    .command('backmap')
+    .description('backmap a CG trajectory (beads in the model\'s order) to atomistic resolution')
+    .requiredOption('--model <model.tcbm>', 'a trained model')
+    .requiredOption('--cg <file>', 'CG trajectory (.dcd, .xtc, .pdb)')
+    .requiredOption('--out <file>', 'atomistic trajectory to write (.dcd, .xtc, .pdb)')
+    .option('--segments <k>', 'split into K contiguous segments rolled out as one batch (K-1 seams)', positiveInt, 1)
+    .option('--seed <s>', 'seed of the latent samples: the same seed gives the same output', integer, 1)
+    .option('--threads <n>', 'libtorch threads (default: every core)', positiveInt)
+    .option('--exact-cg', "move each frame onto its CG frame exactly (bead atoms on their beads); default: the network's output as is")
+    .option('--json', 'print one JSON object')
+    .action(run(backmapCommand));
+
+  cli
+    .command('energy')
+    .description('per-frame internal energy per OpenMM force (kJ/mol), as CSV')
+    .requiredOption('--top <pdb>', 'topology (PDB)')
+    .requiredOption('--system <xml>', 'OpenMM System XML')
+    .requiredOption('--traj <file>', 'trajectory (.dcd, .xtc, .pdb)')
+    .option('--out <csv>', 'CSV file to write (default: standard output)')
+    .option('--precision <p>', 'float64 (default) or float32', 'float64')
+    .option('--threads <n>', 'libtorch threads', positiveInt)
+    .option('--json', 'print one JSON object (a summary; rows go to --out)')
+    .action(run(energyCommand));
+
+  cli
+    .command('evaluate')
+    .description('compare a backmapped trajectory with reference MD: metrics.json and a self-contained index.html with plots')
+    .requiredOption('--top <pdb>', 'atomistic topology (PDB)')
+    .requiredOption('--system <xml>', 'OpenMM System XML (energies, bond graph, angles)')
+    .option('--ref <file>', 'reference atomistic trajectory; repeat for several (each its own trajectory)', collect, [])
+    .option('--traj <file>', 'backmapped trajectory; repeat for several (each its own trajectory)', collect, [])
+    .requiredOption('--out <dir>', 'report folder (created): metrics.json, index.html')
+    .option('--dt-ps <ps>', 'ps between frames', positiveNumber, 1)
+    .option('--map <auto|ca|adp|file.json>', 'CG beads, for the non-bead velocities (auto: adp for a dipeptide, else ca)', 'auto')
+    .option('--lags <list>', 'MSM lags in frames, comma-separated (default 1,2,5,10,20,50 that fit)', (v: string) =>
+      v.split(',').map((x) => {
+        const n = Number(x.trim());
+        if (!Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError(`expected positive integers separated by commas, got "${v}"`);
+        return n;
+      }),
+    )
+    .option('--msm-lag <n>', 'lag of the compared MSM eigenvectors, frames', positiveInt, 5)
+    .option('--tica-lag <n>', 'TICA lag for proteins, frames', positiveInt, 10)
+    .option('--clusters <k>', 'k-means centres (default 100 for φ/ψ, 150 for TICA)', positiveInt)
+    .option('--bootstrap <n>', 'bootstrap samples for the timescale error bars', positiveInt, 20)
+    .option('--seed <s>', 'seed of k-means++ and the bootstrap', integer, 1)
+    .option('--threads <n>', 'libtorch threads for the energies (default: every core)', positiveInt)
+    .option('--json', 'print one JSON object')
+    .action(run(evaluateCommand));
+
+  cli
+    .command('train')
+    .description('train a backmapping model on atomistic trajectories (each --traj file is its own trajectory)')
+    .requiredOption('--top <pdb>', 'atomistic topology (PDB)')
+    .option('--traj <file>', 'atomistic trajectory (.dcd, .xtc, .pdb); repeat for several', collect, [])
+    .requiredOption('--system <xml>', 'OpenMM System XML of the molecule in vacuum (energy loss, bond graph, masses)')
+    .requiredOption('--map <ca|adp|file.json>', 'CG mapping: a preset or a JSON bead file')
+    .option('--preset <name>', `model preset: ${PRESET_NAMES.join(', ')} (default adp-cpu for --map adp, else cln-cpu; with --resume, continue under this preset's schedule)`)
+    .option('--steps <n>', 'training steps in all, counting resumed ones (default: the preset\'s)', positiveInt)
+    .option('--batch <n>', 'batch size (default: the preset\'s)', positiveInt)
+    .option('--threads <n>', 'libtorch threads (default: every core)', positiveInt)
+    .option('--seed <s>', 'random seed: the same seed gives the same run on one machine', integer, 1)
+    .requiredOption('--out <model.tcbm>', 'model file to write')
+    .option('--resume <checkpoint>', 'continue a run from its checkpoint, exactly as if uninterrupted')
+    .option('--checkpoint <file>', 'checkpoint file (default <out>.ckpt)')
+    .option('--checkpoint-every <k>', 'steps between checkpoints', positiveInt, 500)
+    .option('--log <file>', 'JSON-lines log of every step (default <out>.log.jsonl)')
+    .option('--frame-based', 'the ablation: condition on C(t) only, never on the previous frame')
+    .option('--validate <file>', 'held-out atomistic trajectory for validation during training; repeat for several', collect, [])
+    .option('--validate-every <k>', "steps between validations (default: the preset's, else 250)", positiveInt)
+    .option('--dry-run', 'load everything, print the model size and stop')
+    .option('--json', 'print one JSON object')
+    .action(run(trainCommand));
+
+  return cli;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  process.exitCode = undefined; // a command may set it (130 after an interrupted train)
+  try {
+    await program().parseAsync(argv);
+    return typeof process.exitCode === 'number' ? process.exitCode : 0; // e.g. 130 after an interrupted train
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2; // commander printed its one line
+    console.error(`tcbackmap: ${(err as Error).message.split('\n')[0]}`);
+    return 1;
+  }
+}

@@ -1,0 +1,169 @@
+// `tcbackmap train`: load data, train with progress and a JSON-lines log,
+// checkpoint every K steps (and on SIGINT), then write the .tcbm model and
+// print a summary (an interrupted run exits 130).
+import { promises as fsp } from 'fs';
+import { loadDataset, loadTrajectories } from '../model/dataset';
+import { TcbmError } from '../core/errors';
+import { progress } from '../core/progress';
+import { Trainer, resolvePreset, type StepReport } from '../model/train';
+import type { ValidationReport } from '../model/validation';
+
+export interface TrainCommandOptions {
+  top: string;
+  traj: string[];
+  system: string;
+  map: string;
+  /** default: adp-cpu for --map adp, else cln-cpu; with `resume`, the checkpoint's */
+  preset?: string;
+  steps?: number;
+  batch?: number;
+  threads?: number;
+  seed: number;
+  out: string;
+  resume?: string;
+  checkpoint?: string;
+  checkpointEvery: number;
+  log?: string;
+  dryRun?: boolean;
+  frameBased?: boolean;
+  /** held-out trajectories validated on every `validateEvery` steps */
+  validate?: string[];
+  validateEvery?: number;
+  json?: boolean;
+}
+
+export interface TrainSummary {
+  out?: string;
+  preset: string;
+  parameters: number;
+  pairs: number;
+  steps: number;
+  seconds: number;
+  interrupted: boolean;
+  checkpoint?: string;
+  final?: Pick<StepReport, 'total' | 'voxel' | 'coord' | 'cg' | 'edm' | 'energy' | 'kl'>;
+  /** mean of each loss term over the last 100 steps run (absent when none ran) */
+  last100?: Record<string, number>;
+  /** how many steps last100 averages */
+  last100Steps?: number;
+  mixture?: { components: number; logLikelihood: number };
+  /** the last validation run */
+  validation?: ValidationReport;
+}
+
+/** Trains (or with --dry-run only sizes up) the model, then prints the summary; an interrupted run exits 130. */
+export async function trainCommand(opts: TrainCommandOptions): Promise<TrainSummary> {
+  const s = await train(opts);
+  if (opts.json) {
+    console.log(JSON.stringify(s));
+  } else if (opts.dryRun) {
+    console.log(`preset ${s.preset}: ${s.parameters.toLocaleString('en-US')} parameters, ${s.pairs} training pairs, ${s.steps} steps planned`);
+  } else if (s.interrupted) {
+    console.log(`interrupted at step ${s.steps}: checkpoint saved to ${s.checkpoint} (continue with --resume ${s.checkpoint})`);
+  } else {
+    const f = s.last100;
+    const losses = f
+      ? `last ${s.last100Steps} steps: coord ${f.coord.toExponential(2)} nm², edm ${f.edm.toExponential(2)}, energy ${f.energy.toExponential(2)}, kl ${f.kl.toFixed(2)}`
+      : 'no steps left to run (the checkpoint was already there)';
+    console.log(`trained ${s.preset} (${s.parameters.toLocaleString('en-US')} parameters) for ${s.steps} steps in ${s.seconds.toFixed(0)} s; ${losses}; wrote ${s.out}`);
+  }
+  if (s.interrupted) process.exitCode = 130;
+  return s;
+}
+
+async function train(o: TrainCommandOptions): Promise<TrainSummary> {
+  if (!o.traj || o.traj.length === 0) throw new TcbmError('ERR_INVALID_ARG_VALUE', 'train: give at least one --traj');
+  const preset = resolvePreset(o.preset ?? (o.map === 'adp' ? 'adp-cpu' : 'cln-cpu'));
+  const start = Date.now();
+  const data = await loadDataset({ top: o.top, trajs: o.traj, system: o.system, map: o.map });
+  const training = { ...(o.steps ? { steps: o.steps } : {}), ...(o.batch ? { batch: o.batch } : {}) };
+  const checkpointFile = o.checkpoint ?? `${o.out}.ckpt`;
+  const trainer = o.resume
+    ? await Trainer.resumeFrom(o.resume, data, {
+      threads: o.threads, energy: data.energy, preset: o.preset ? preset : undefined, training: Object.keys(training).length ? training : undefined,
+    })
+    : Trainer.create(data, { preset, training, seed: o.seed, threads: o.threads, previousFrame: !o.frameBased, energy: data.energy });
+  const steps = o.steps ?? trainer.settings.steps;
+  const summary: TrainSummary = {
+    preset: trainer.preset.name,
+    parameters: trainer.parameterCount,
+    pairs: trainer.pairCount,
+    steps,
+    seconds: 0,
+    interrupted: false,
+  };
+  if (o.dryRun) return summary;
+
+  const held = o.validate && o.validate.length > 0 ? await loadTrajectories(o.validate, data.topology.atoms.length) : [];
+  const validateEvery = o.validateEvery ?? trainer.settings.validateEvery ?? 250;
+  const log = await fsp.open(o.log ?? `${o.out}.log.jsonl`, o.resume ? 'a' : 'w');
+  const abort = new AbortController();
+  const onSigint = () => abort.abort();
+  process.once('SIGINT', onSigint);
+  const bar = progress('train', steps, 'steps', !o.json && process.stderr.isTTY === true, 'coord {coord} edm {edm} E {energy} kl {kl} γ {gamma} | val {val}');
+  let val = '–';
+  const recent: StepReport[] = [];
+  let last: StepReport | undefined;
+  try {
+    for await (const report of trainer.run(steps, abort.signal)) {
+      last = report;
+      recent.push(report);
+      if (recent.length > 100) recent.shift();
+      await log.write(JSON.stringify(report) + '\n');
+      bar.update(report.step + 1, {
+        coord: report.coord.toExponential(1), edm: report.edm.toExponential(1), energy: report.energy.toExponential(1),
+        kl: report.kl.toFixed(2), gamma: report.gamma.toExponential(0), val,
+      });
+      if (held.length > 0 && (report.step + 1) % validateEvery === 0) {
+        const v = await trainer.validate(held);
+        summary.validation = v;
+        await log.write(JSON.stringify({ validation: v }) + '\n');
+        val = validationLine(v);
+      }
+      if ((report.step + 1) % o.checkpointEvery === 0) await trainer.saveCheckpoint(checkpointFile);
+    }
+  } finally {
+    bar.stop();
+    process.removeListener('SIGINT', onSigint);
+    await log.close();
+  }
+  summary.seconds = (Date.now() - start) / 1000;
+  if (last) summary.final = pick(last);
+  if (recent.length > 0) {
+    summary.last100 = meanTerms(recent);
+    summary.last100Steps = recent.length;
+  }
+  if (abort.signal.aborted) {
+    await trainer.saveCheckpoint(checkpointFile);
+    summary.interrupted = true;
+    summary.checkpoint = checkpointFile;
+    summary.steps = trainer.step;
+    return summary;
+  }
+  await trainer.saveCheckpoint(checkpointFile);
+  summary.checkpoint = checkpointFile;
+  const report = await trainer.finalize(o.out);
+  summary.out = o.out;
+  summary.mixture = { components: report.mixture.k, logLikelihood: report.mixture.logLikelihood };
+  return summary;
+}
+
+function pick(r: StepReport): TrainSummary['final'] {
+  return { total: r.total, voxel: r.voxel, coord: r.coord, cg: r.cg, edm: r.edm, energy: r.energy, kl: r.kl };
+}
+
+function meanTerms(reports: StepReport[]): Record<string, number> {
+  const keys = ['total', 'voxel', 'coord', 'cg', 'edm', 'energy', 'kl'] as const;
+  const out: Record<string, number> = {};
+  for (const k of keys) out[k] = reports.reduce((s, r) => s + r[k], 0) / Math.max(reports.length, 1);
+  return out;
+}
+
+/** The progress line's validation figures: RMSDs in Å, energies, active latent dimensions, rollout JS. */
+export function validationLine(v: ValidationReport): string {
+  const parts = [`bead ${(v.beadRmsd * 10).toFixed(2)} Å`, `other ${(v.otherRmsd * 10).toFixed(2)} Å`];
+  if (v.energy) parts.push(`E ${v.energy.decoded.toFixed(0)}/${v.energy.reference.toFixed(0)}`);
+  parts.push(`z ${v.activeDimensions}/${v.klPerDimension.length}`);
+  if (v.rollout?.phiPsiJs != null) parts.push(`JS ${v.rollout.phiPsiJs.toFixed(3)}`);
+  return parts.join(' ');
+}

@@ -1,0 +1,35 @@
+// Energies: OpenMM force-field terms of every frame on both sides, compared by Wasserstein-1.
+import { wasserstein1, type Coordinates } from '../analysis';
+import { Energy } from '../forcefield/energy';
+import type { ForceField } from '../forcefield/system';
+import { concat, histogramSet, moments, plotRange } from './common';
+import type { Metrics } from './metrics';
+
+export async function energySection(ff: ForceField, ref: Coordinates[], traj: Coordinates[], threads?: number): Promise<Metrics['energy']> {
+  const energy = Energy.fromForceField(ff);
+  const columns = ['total', ...energy.terms];
+  const run = async (trajs: Coordinates[]) => {
+    const out: Record<string, Float64Array[]> = Object.fromEntries(columns.map((c) => [c, []]));
+    for (const t of trajs) {
+      const size = t.atoms * 3;
+      // Chunks bound the native job's memory for long trajectories.
+      for (let s = 0; s < t.frames; s += 1024) {
+        const n = Math.min(1024, t.frames - s);
+        const e = await energy.evaluate({ data: t.coords.subarray(s * size, (s + n) * size), shape: [n, t.atoms, 3] }, { threads });
+        for (const c of columns) out[c].push(Float64Array.from(c === 'total' ? e.total : e.terms[c]));
+      }
+    }
+    return Object.fromEntries(columns.map((c) => [c, concat(out[c])])) as Record<string, Float64Array>;
+  };
+  const r = await run(ref);
+  const b = await run(traj);
+  const stats = (x: Record<string, Float64Array>) => Object.fromEntries(columns.map((c) => [c, moments(x[c])]));
+  return {
+    unit: 'kJ/mol',
+    terms: columns,
+    reference: stats(r),
+    backmapped: stats(b),
+    w1: Object.fromEntries(columns.map((c) => [c, wasserstein1(r[c], b[c])])),
+    histogram: histogramSet({ reference: r.total, backmapped: b.total }, plotRange(r.total, b.total), 60),
+  };
+}

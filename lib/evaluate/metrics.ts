@@ -1,0 +1,216 @@
+// metrics.json's shape, key by key: the Metrics type and the types it is made of. Types only, so the
+// report (report.ts) reads metrics without knowing how they are computed.
+
+/** Mean and standard deviation. */
+export interface Moments {
+  mean: number | null;
+  std: number | null;
+}
+
+/** Counts of several samples on one grid (bins of equal width on [lo, hi]); `outside` = samples off the grid. */
+export interface HistogramSet {
+  lo: number;
+  hi: number;
+  bins: number;
+  counts: Record<string, number[]>;
+  outside: Record<string, number>;
+}
+
+export interface GeometryItem {
+  /** 0-based atom indices */
+  atoms: number[];
+  /** e.g. "ALA2:N-ALA2:CA" */
+  label: string;
+  reference: Moments;
+  backmapped: Moments;
+  /** Wasserstein-1 between the two distributions (in the section's unit) */
+  w1: number;
+}
+
+export interface GeometrySection {
+  unit: 'nm' | 'deg';
+  /** 'HarmonicBondForce' / 'HarmonicAngleForce', or 'bond graph' for angles built from bonded triplets */
+  source: string;
+  count: number;
+  meanW1: number | null;
+  medianW1: number | null;
+  maxW1: number | null;
+  items: GeometryItem[];
+  /** histograms of a few representative items (largest, median and smallest W1) */
+  shown: { index: number; histogram: HistogramSet }[];
+}
+
+export interface TimescaleCurves {
+  /** per lag: the slowest timescales (ps) of the MSM on all the data; null where the model has fewer processes */
+  timescales: (number | null)[][];
+  activeStates: number[];
+  activeCountFraction: number[];
+  /** per lag and process: bootstrap mean and the 2.5 / 97.5 % quantiles (ps) */
+  bootstrap: { samples: number; resample: string; mean: (number | null)[][]; lower: (number | null)[][]; upper: (number | null)[][] } | null;
+}
+
+export interface SpeedSection {
+  /** atoms in the RMS */
+  atoms: number;
+  /** RMS speed per frame pair, nm/ps */
+  reference: Moments;
+  backmapped: Moments;
+  /** factor s with mean(s · backmapped) = mean(reference) (paper §3.1.3) */
+  scale: number | null;
+  /** Jensen–Shannon (nats) of the speed histograms before and after rescaling the backmapped speeds by scale */
+  jsBefore: number | null;
+  jsAfter: number | null;
+  /** Wasserstein-1 (nm/ps) before and after rescaling */
+  w1Before: number | null;
+  w1After: number | null;
+  /** counts on a plotting grid: reference, backmapped, rescaled (= backmapped × scale) */
+  histogram: HistogramSet;
+}
+
+export interface RotamerSummary {
+  /** rotamer changes per ps between consecutive frames */
+  rate: number | null;
+  transitions: number;
+  /** fractions in g+, t, g− */
+  populations: (number | null)[];
+}
+
+export interface SidechainItem {
+  residue: string;
+  kind: 'chi1' | 'chi2';
+  atoms: number[];
+  reference: RotamerSummary;
+  backmapped: RotamerSummary;
+  /** backmapped rate / reference rate */
+  rateRatio: number | null;
+  /** normalised angle autocorrelation for τ = 0 … maxLag frames */
+  acf: { reference: (number | null)[]; backmapped: (number | null)[] };
+  /** mean |C_backmapped(τ) − C_reference(τ)| over τ = 1 … maxLag */
+  acfDifference: number | null;
+}
+
+/** metrics.json, key by key (units in the key names or the section's `unit`; null where a value is undefined, e.g. NaN). */
+export interface Metrics {
+  format: 'tcbackmap-metrics';
+  version: 1;
+  inputs: {
+    top: string;
+    system: string;
+    ref: string[];
+    traj: string[];
+    atoms: number;
+    /** frames per file */
+    framesRef: number[];
+    framesTraj: number[];
+    dtPs: number;
+  };
+  settings: {
+    seed: number;
+    lags: number[];
+    msmLag: number;
+    ticaLag: number | null;
+    clusters: number;
+    bootstrap: number;
+    fesBins: number;
+    /** how the CG bead atoms were chosen ('beadAtoms', a mapping name) or null */
+    beads: string | null;
+    beadAtoms: number[] | null;
+  };
+  /** what was computed on a subset of frames, and how */
+  subsampling: string[];
+  /** headline numbers (also in the sections) */
+  summary: {
+    energyW1: number | null;
+    bondMeanW1Nm: number | null;
+    angleMeanW1Deg: number | null;
+    chiralityDiffering: number | null;
+    clashFrameFraction: { reference: number | null; backmapped: number | null };
+    fesJensenShannon: number | null;
+    slowestTimescalePs: { reference: number | null; backmapped: number | null };
+    eigenvectorSimilarity: (number | null)[];
+    velocityScale: number | null;
+    velocityJsAfter: number | null;
+    nonBeadVelocityScale: number | null;
+    nonBeadVelocityJsAfter: number | null;
+    sidechainMedianRateRatio: number | null;
+  };
+  energy: {
+    unit: 'kJ/mol';
+    /** 'total' and one per OpenMM force */
+    terms: string[];
+    reference: Record<string, Moments>;
+    backmapped: Record<string, Moments>;
+    /** Wasserstein-1 of each column's distribution, kJ/mol */
+    w1: Record<string, number>;
+    /** the totals on a common grid */
+    histogram: HistogramSet;
+  };
+  bonds: GeometrySection;
+  angles: GeometrySection;
+  chirality: {
+    /** every CA with a CB: the reference's majority hand and how often each side differs from it */
+    centers: {
+      residue: string;
+      atoms: { n: number; ca: number; c: number; cb: number };
+      referenceMajority: 'L' | 'D';
+      differing: { reference: number | null; backmapped: number | null };
+      /** sign changes between consecutive frames */
+      flips: { reference: number; backmapped: number };
+    }[];
+    /** over all (frame, centre) values */
+    differing: { reference: number | null; backmapped: number | null };
+    flips: { reference: number; backmapped: number };
+  };
+  clashes: {
+    /** heavy-atom pairs more than 3 bonds apart closer than 0.8 × the sum of their vdW radii */
+    heavyAtoms: number;
+    pairs: number;
+    vdwScale: number;
+    reference: { frameFraction: number | null; pairFraction: number | null; minDistanceNm: number | null };
+    backmapped: { frameFraction: number | null; pairFraction: number | null; minDistanceNm: number | null };
+  };
+  thermodynamics: {
+    method: 'phi-psi' | 'tica' | 'none';
+    /** why method is 'none' */
+    reason?: string;
+    features: string;
+    tica?: { lag: number; features: number; caAtoms: number; eigenvalues: number[]; timescalesPs: (number | null)[] };
+    /** the 2-D histogram grid; counts are x-major: counts[ix * y.bins + iy] */
+    x?: { label: string; lo: number; hi: number; bins: number; periodic: boolean };
+    y?: { label: string; lo: number; hi: number; bins: number; periodic: boolean };
+    counts?: { reference: number[]; backmapped: number[] };
+    outside?: { reference: number; backmapped: number };
+    /** JS (nats, ≤ ln 2) of the two histograms on the same grid, frames off the grid as one extra bin */
+    jensenShannon: number | null;
+  };
+  kinetics: {
+    features: string;
+    clusters: number;
+    fitFrames: number;
+    lags: number[];
+    lagTimesPs: number[];
+    reference: TimescaleCurves | null;
+    backmapped: TimescaleCurves | null;
+    msmLag: number;
+    /** |cos| between left eigenvectors 0 (stationary), 1, 2 of the two MSMs at msmLag on their shared active states */
+    eigenvectorSimilarity: (number | null)[];
+    sharedStates: number;
+    reason?: string;
+  };
+  velocities: {
+    unit: 'nm/ps';
+    all: SpeedSection | null;
+    /** atoms that are not CG beads (null without bead atoms) */
+    nonBead: SpeedSection | null;
+    reason?: string;
+  };
+  sidechains: {
+    dihedrals: number;
+    maxLagFrames: number;
+    items: SidechainItem[];
+    medianRateRatio: number | null;
+    meanAcfDifference: number | null;
+    reason?: string;
+  };
+  seconds: number;
+}

@@ -1,0 +1,316 @@
+// Inference: autoregressive, temporally coherent backmapping of CG trajectories.
+// Frame 0 of each segment is seeded from the model's bank of training frames;
+// then every frame is decoded from (A(t-1), C(t), z ~ mixture), and the result
+// becomes A(t-1) of the next. K segments roll out as one batch of K.
+import { promises as fsp } from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import type { NativeModel } from '../../binding';
+import { TcbmError, fileError } from '../core/errors';
+import { GaussianMixtureModel, type GaussianMixtureJSON } from '../model/gmm';
+import { createTrajectory, openTrajectory } from '../io/trajectory';
+import type { FrameChunk, Topology, TrajectoryReader } from '../io/types';
+import { applyMapping, type CgMapping } from '../model/mapping';
+import { floatsOf, readContainer } from '../model/modelfile';
+import { defaultThreads } from '../core/native';
+import type { Preset } from '../model/presets';
+import { serialize } from '../core/queue';
+import { Rng } from '../core/rng';
+import { applySuperposition, superpose } from './superpose';
+import { newModel } from '../model/train';
+
+export interface ModelInfo {
+  preset: Preset;
+  previousFrame: boolean;
+  topology: Topology;
+  mapping: CgMapping;
+  mixture: GaussianMixtureModel;
+  /** [S, beads, 3] nm: CG frame t of each seed pair */
+  seedCg: Float32Array;
+  /** [S, atoms, 3] nm: atomistic frame t-1 of each seed pair */
+  seedPrevAa: Float32Array;
+  seedFrames: number;
+  training: { steps: number; seed: number; pairs: number; files: string[] };
+  tcbackmap: string;
+}
+
+interface ModelHeader {
+  kind: string;
+  preset: Preset;
+  previousFrame: boolean;
+  topology: Topology;
+  mapping: { name: string; atoms: number; beads: number; beadNames: string[]; indices?: number[] };
+  mixture: GaussianMixtureJSON;
+  seedBank: { frames: number };
+  training: ModelInfo['training'];
+  tcbackmap: string;
+}
+
+/** Reads and checks a .tcbm model file (not a checkpoint). */
+export async function readModelFile(file: string): Promise<{ info: ModelInfo; weights: Uint8Array }> {
+  const { header, sections } = await readContainer(file);
+  const h = header as unknown as ModelHeader;
+  if (h.kind !== 'model') {
+    throw fileError('ERR_BAD_FORMAT', file, h.kind === 'checkpoint' ? 'is a training checkpoint, not a model (finish training or use it with train --resume)' : 'is not a tcbackmap model');
+  }
+  for (const name of ['weights', 'mapping', 'seedCg', 'seedPrevAa']) {
+    if (!sections[name]) throw fileError('ERR_BAD_FORMAT', file, `model file has no "${name}" section`);
+  }
+  const atoms = h.topology.atoms.length;
+  const beads = h.mapping.beads;
+  const matrix = floatsOf(sections.mapping);
+  const seedCg = floatsOf(sections.seedCg);
+  const seedPrevAa = floatsOf(sections.seedPrevAa);
+  const S = h.seedBank.frames;
+  if (matrix.length !== atoms * beads || seedCg.length !== S * beads * 3 || seedPrevAa.length !== S * atoms * 3 || S < 1) {
+    throw fileError('ERR_BAD_FORMAT', file, 'model file sections do not match its header');
+  }
+  const mapping: CgMapping = {
+    name: h.mapping.name,
+    atoms,
+    beads,
+    beadNames: h.mapping.beadNames,
+    matrix,
+    indices: h.mapping.indices ? Int32Array.from(h.mapping.indices) : undefined,
+  };
+  return {
+    info: {
+      preset: h.preset, previousFrame: h.previousFrame, topology: h.topology, mapping,
+      mixture: GaussianMixtureModel.fromJSON(h.mixture), seedCg, seedPrevAa, seedFrames: S,
+      training: h.training, tcbackmap: h.tcbackmap,
+    },
+    weights: new Uint8Array(sections.weights),
+  };
+}
+
+/** Frames decoded per native call: long enough to amortise the hand-off, short enough to cancel promptly. */
+const ROLLOUT_STEPS = 32;
+
+export interface SeedChoice {
+  /** index in the seed bank of the CG frame nearest (after superposition) to the target */
+  index: number;
+  /** its RMSD to the target CG frame, nm */
+  rmsd: number;
+  /** the atomistic frame preceding it, rigidly aligned onto the target ([atoms*3] nm) */
+  frame: Float32Array;
+}
+
+/**
+ * Paper §2.3: among the seed bank's CG frames find the one nearest to `cg` after
+ * optimal superposition; take the atomistic frame that precedes it in its
+ * trajectory and rigidly align it onto `cg` with the same superposition.
+ */
+export function chooseSeed(seedCg: Float32Array, seedPrevAa: Float32Array, beads: number, atoms: number, cg: ArrayLike<number>): SeedChoice {
+  const S = seedCg.length / (beads * 3);
+  let best = 0;
+  let bestRmsd = Infinity;
+  for (let s = 0; s < S; s++) {
+    const r = superpose(seedCg, s * beads * 3, cg, 0, beads).rmsd;
+    if (r < bestRmsd) {
+      bestRmsd = r;
+      best = s;
+    }
+  }
+  const fit = superpose(seedCg, best * beads * 3, cg, 0, beads);
+  const frame = new Float32Array(atoms * 3);
+  applySuperposition(fit, seedPrevAa, best * atoms * 3, atoms, frame, 0);
+  return { index: best, rmsd: bestRmsd, frame };
+}
+
+export interface BackmapOptions {
+  /** contiguous segments rolled out as one batch (default 1) */
+  segments?: number;
+  /** seed of the latent samples (default 1): the same seed gives the same output */
+  seed?: number;
+  /** frames read per segment at a time (default 256) */
+  chunkFrames?: number;
+  threads?: number;
+  signal?: AbortSignal;
+  /**
+   * where segments > 1 keep each segment's frames until they are written in
+   * order (float32, as large as the output uncompressed): os.tmpdir() for
+   * backmap(), the output's folder for backmapFile(); removed on success,
+   * error and cancel
+   */
+  scratchDir?: string;
+  /**
+   * (default false: the network's output as is) each frame is moved, before it
+   * conditions the next, by the displacement smoothest over the bond graph that
+   * makes its CG mapping equal the input beads exactly (bead atoms land on their
+   * beads, substituents travel with them)
+   */
+  exactCg?: boolean;
+  /** called after every rollout step with frames done and total */
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface BackmapSummary {
+  frames: number;
+  segments: number;
+  /** for each segment: its first frame and the seed chosen for it */
+  seeds: { start: number; seedIndex: number; rmsd: number }[];
+  /** K−1 seams between segments: the frame where a new seed starts */
+  seams: number[];
+}
+
+export class Backmapper {
+  private constructor(
+    readonly info: ModelInfo,
+    private readonly model: NativeModel,
+    readonly threads: number,
+    readonly winograd: boolean,
+  ) {}
+
+  /**
+   * `winograd` (default true): the decoder's 3x3x3 convolutions by Winograd
+   * F(2x2x2, 3x3x3) on x86-64 CPUs with AVX2 (same result to float32 rounding);
+   * false runs libtorch's conv3d (the benchmark's baseline).
+   */
+  static async load(file: string, options: { threads?: number; winograd?: boolean } = {}): Promise<Backmapper> {
+    const { info, weights } = await readModelFile(file);
+    const threads = options.threads ?? defaultThreads();
+    const model = newModel(info.preset.architecture, info, info.preset.training.learningRate, 0, info.previousFrame);
+    try {
+      await serialize(() => model.load({ bytes: weights, optimizer: false, threads }));
+    } catch (err) {
+      throw fileError('ERR_BAD_FORMAT', file, `model weights do not load (${(err as Error).message.split('\n')[0]})`);
+    }
+    const bonds = info.topology.bonds;
+    try {
+      model.setCgProjection({ bonds: Int32Array.from(bonds.flat()), count: bonds.length });
+    } catch (err) {
+      throw fileError('ERR_BAD_FORMAT', file, `its topology's bonds do not fit the model (${(err as Error).message.split('\n')[0]})`);
+    }
+    return new Backmapper(info, model, threads, options.winograd ?? true);
+  }
+
+  get atoms(): number {
+    return this.info.topology.atoms.length;
+  }
+
+  get beads(): number {
+    return this.info.mapping.beads;
+  }
+
+  /** CG frames of atomistic ones, with this model's mapping. */
+  coarseGrain(coords: Float32Array, frames: number): Float32Array {
+    return applyMapping(this.info.mapping, coords, frames);
+  }
+
+  /**
+   * Backmaps every frame of `cg` (a trajectory of CG beads in the model's bead
+   * order), yielding atomistic chunks in the original frame order.
+   */
+  async *backmap(cg: TrajectoryReader, options: BackmapOptions = {}, summary?: BackmapSummary): AsyncIterableIterator<FrameChunk> {
+    if (cg.atoms !== this.beads) {
+      throw fileError('ERR_ATOM_COUNT', cg.path, `has ${cg.atoms} particles per frame, the model's ${this.info.mapping.name} mapping has ${this.beads} beads`);
+    }
+    const total = await cg.frameCount();
+    const K = Math.max(1, Math.min(options.segments ?? 1, total));
+    const chunk = options.chunkFrames ?? 256;
+    const starts = Array.from({ length: K + 1 }, (_, k) => Math.floor((k * total) / K));
+    const rng = new Rng(options.seed ?? 1);
+    const N = this.atoms;
+    const n = this.beads;
+    const info: BackmapSummary = summary ?? { frames: 0, segments: K, seeds: [], seams: [] };
+    info.segments = K;
+    info.seams = starts.slice(1, K);
+
+    // One seed per segment, from its first CG frame.
+    const prev = new Float32Array(K * N * 3);
+    for (let k = 0; k < K; k++) {
+      const first = await cg.read(starts[k], 1);
+      const choice = chooseSeed(this.info.seedCg, this.info.seedPrevAa, n, N, first.coords);
+      prev.set(choice.frame, k * N * 3);
+      info.seeds.push({ start: starts[k], seedIndex: choice.index, rmsd: choice.rmsd });
+    }
+
+    // K > 1: each segment's frames go to its own temporary file, concatenated in order at the end.
+    const tmp = K > 1 ? await fsp.mkdtemp(path.join(options.scratchDir ?? os.tmpdir(), '.tcbm-segments-')) : undefined;
+    const parts = tmp ? await Promise.all(Array.from({ length: K }, (_, k) => fsp.open(path.join(tmp, `${k}.f32`), 'w'))) : [];
+    try {
+      const length = (k: number) => starts[k + 1] - starts[k];
+      const longest = Math.max(...Array.from({ length: K }, (_, k) => length(k)));
+      let done = 0;
+      for (let offset = 0; offset < longest; offset += chunk) {
+        const active = Array.from({ length: K }, (_, k) => k).filter((k) => offset < length(k));
+        const counts = active.map((k) => Math.min(chunk, length(k) - offset));
+        const cgChunks = await Promise.all(active.map((k, i) => cg.read(starts[k] + offset, counts[i])));
+        const outs = counts.map((c) => new Float32Array(c * N * 3));
+        for (let s = 0; s < Math.max(...counts); ) {
+          if (options.signal?.aborted) throw new TcbmError('ERR_CANCELLED', 'backmap: cancelled');
+          const live = active.map((_, i) => i).filter((i) => s < counts[i]);
+          const B = live.length;
+          // Steps every live segment still has, in native rollouts of at most ROLLOUT_STEPS.
+          const T = Math.min(ROLLOUT_STEPS, ...live.map((i) => counts[i] - s));
+          const prevB = new Float32Array(B * N * 3);
+          const cgT = new Float32Array(T * B * n * 3);
+          live.forEach((i, b) => {
+            const k = active[i];
+            prevB.set(prev.subarray(k * N * 3, (k + 1) * N * 3), b * N * 3);
+            for (let t = 0; t < T; t++) cgT.set(cgChunks[i].coords.subarray((s + t) * n * 3, (s + t + 1) * n * 3), (t * B + b) * n * 3);
+          });
+          const z = this.info.mixture.sample(rng, T * B);
+          const out = await serialize(() => this.model.rollout({ prev: prevB, cg: cgT, z, steps: T, batch: B, threads: this.threads, winograd: this.winograd, project: options.exactCg ?? false }));
+          live.forEach((i, b) => {
+            const k = active[i];
+            for (let t = 0; t < T; t++) outs[i].set(out.subarray((t * B + b) * N * 3, (t * B + b + 1) * N * 3), (s + t) * N * 3);
+            prev.set(out.subarray(((T - 1) * B + b) * N * 3, ((T - 1) * B + b + 1) * N * 3), k * N * 3);
+          });
+          s += T;
+          done += T * B;
+          options.onProgress?.(done, total);
+        }
+        if (K === 1) {
+          yield { atoms: N, frames: counts[0], coords: outs[0], start: offset };
+        } else {
+          await Promise.all(active.map((k, i) => parts[k].write(new Uint8Array(outs[i].buffer))));
+        }
+      }
+      if (tmp) {
+        await Promise.all(parts.map((p) => p.close()));
+        for (let k = 0; k < K; k++) {
+          const file = await fsp.open(path.join(tmp, `${k}.f32`), 'r');
+          try {
+            for (let offset = 0; offset < length(k); offset += chunk) {
+              const frames = Math.min(chunk, length(k) - offset);
+              const coords = new Float32Array(frames * N * 3);
+              await file.read(new Uint8Array(coords.buffer), 0, coords.byteLength, offset * N * 12);
+              yield { atoms: N, frames, coords, start: starts[k] + offset };
+            }
+          } finally {
+            await file.close();
+          }
+        }
+      }
+      info.frames = total;
+    } finally {
+      if (tmp) {
+        await Promise.all(parts.map((p) => p.close().catch(() => undefined)));
+        await fsp.rm(tmp, { recursive: true, force: true });
+      }
+    }
+  }
+
+  /** Backmaps the CG trajectory `cgFile` into `outFile` (any format), atomically. */
+  async backmapFile(cgFile: string, outFile: string, options: BackmapOptions = {}): Promise<BackmapSummary & { seconds: number; out: string }> {
+    const start = Date.now();
+    // Opened without an expected count: backmap() names the model's bead count when they differ.
+    const reader = await openTrajectory(cgFile);
+    const summary: BackmapSummary = { frames: 0, segments: 1, seeds: [], seams: [] };
+    try {
+      const writer = await createTrajectory(outFile, { atoms: this.atoms, topology: this.info.topology });
+      try {
+        const scratchDir = options.scratchDir ?? path.dirname(path.resolve(outFile));
+        for await (const c of this.backmap(reader, { ...options, scratchDir }, summary)) await writer.write(c);
+        await writer.close();
+      } catch (err) {
+        await writer.abort();
+        throw err;
+      }
+    } finally {
+      await reader.close();
+    }
+    return { ...summary, seconds: (Date.now() - start) / 1000, out: outFile };
+  }
+}

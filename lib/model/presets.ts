@@ -1,0 +1,145 @@
+// Model and training presets. `adp` and `cln` are the paper's Table 1; the
+// `-cpu` ones are sized for a 2-core machine: narrower networks, fewer blocks and
+// smaller batches so a run of a few thousand steps fits in about an hour.
+import type { NativeModelConfig } from '../../binding';
+import type { BetaSchedule, GammaSchedule } from './schedules';
+
+/**
+ * The network's hyperparameters: the native config without what the data decide,
+ * and with the conventions that say what `sigma` and the centring mean.
+ */
+export type Architecture = Omit<NativeModelConfig, 'atoms' | 'beads' | 'previousFrame' | 'centreEach'> & {
+  /**
+   * What `sigma` is. 'reference' (the authors' code; every preset now): the s of
+   * exp(−d²/s), so the Gaussian's standard deviation is √(s/2). 'std' or absent
+   * (models trained before it): the standard deviation, exp(−d²/2σ²).
+   */
+  gaussian?: 'reference' | 'std';
+  /**
+   * 'own' (the reference): A(t−1), A(t) and C(t) each centred on their own mean,
+   * a decoded frame placed so that its beads' centroid is C(t)'s. 'cg' or absent
+   * (models before it): every configuration centred on C(t)'s centroid.
+   */
+  centring?: 'own' | 'cg';
+};
+
+/** The standard deviation in nm of the model's Gaussians. */
+export function gaussianStd(arch: Pick<Architecture, 'sigma' | 'gaussian'>): number {
+  return arch.gaussian === 'reference' ? Math.sqrt(arch.sigma / 2) : arch.sigma;
+}
+
+/** The native model config of an architecture for a molecule. */
+export function nativeConfig(arch: Architecture, atoms: number, beads: number, previousFrame: boolean): NativeModelConfig {
+  const { gaussian: _g, centring, ...rest } = arch;
+  return { ...rest, sigma: gaussianStd(arch), centreEach: centring === 'own', atoms, beads, previousFrame };
+}
+
+export interface TrainingSettings {
+  batch: number;
+  learningRate: number;
+  steps: number;
+  gamma: GammaSchedule;
+  beta: BetaSchedule;
+  /** gradient-norm clip applied after gamma.n0 (0 = none) */
+  clipNorm: number;
+  /** per-frame energy clamp in kJ/mol inside the energy loss (0 = none) */
+  energyClamp: number;
+  /**
+   * 0 or absent: the paper's energy MSE in (kJ/mol)². > 0: the robust
+   * log(1 + (ΔE/scale)²) with scale in kJ/mol (about atoms·kT), whose gradient is
+   * bounded, so far-off structures cannot swamp the structural terms.
+   */
+  energyScale?: number;
+  /**
+   * The reference's energy term: (ΔE / E_std)² per frame with E_std the training
+   * frames' energy standard deviation, clamped at `energyErrorClamp` (reference: 1).
+   * Takes precedence over energyScale.
+   */
+  energyStandardise?: boolean;
+  energyErrorClamp?: number;
+  /** the KL weight is β · batch / training pairs (the reference) instead of β */
+  klPerPair?: boolean;
+  /** weight of the distance-matrix term (the reference: 1/2; absent: 1) */
+  edmWeight?: number;
+  /** every this many steps, validation on held-out pairs (0 or absent: none) */
+  validateEvery?: number;
+}
+
+export interface Preset {
+  name: string;
+  description: string;
+  architecture: Architecture;
+  training: TrainingSettings;
+}
+
+const paperBeta: BetaSchedule = { kind: 'cyclic', cycles: 4, length: 5000, width: 12, centre: 0.5, max: 1 };
+
+/**
+ * The authors' reference code's conventions (GitHub KirillShmilovich/temporally_coherent_c2f):
+ * exp(−d²/s) Gaussians, each configuration centred on its own mean, KL weighted by
+ * β · batch / training pairs, the distance-matrix term halved, and the energy term
+ * standardised by the training frames' std with each frame's squared error clamped
+ * at 1; gradients clipped at 0.1 once the energy term is on.
+ */
+const reference = {
+  architecture: { gaussian: 'reference', centring: 'own' } as const,
+  training: { klPerPair: true, edmWeight: 0.5, energyStandardise: true, energyErrorClamp: 1, clipNorm: 0.1, energyClamp: 0 },
+};
+
+export const PRESETS: Record<string, Preset> = {
+  adp: {
+    name: 'adp',
+    description: "the paper's alanine-dipeptide model (Table 1) with the reference code's conventions: ~1.3M parameters",
+    architecture: { grid: 12, width: 1.8, sigma: 0.05398, latent: 32, encoderWidth: 32, decoderWidth: 32, conditionBlocks: 2, trunkBlocks: 3, ...reference.architecture },
+    training: {
+      batch: 32, learningRate: 1.398e-4, steps: 40000,
+      gamma: { n0: 10000, n1: 10000 }, beta: paperBeta, ...reference.training,
+    },
+  },
+  cln: {
+    name: 'cln',
+    description: "the paper's chignolin model (Table 1) with the reference code's conventions and schedule: ~4.8M parameters",
+    architecture: { grid: 12, width: 5.5, sigma: 0.30757, latent: 64, encoderWidth: 32, decoderWidth: 64, conditionBlocks: 2, trunkBlocks: 3, ...reference.architecture },
+    training: {
+      // The reference run's printed hyperparameters: β = 1 throughout (times batch /
+      // pairs), the energy term from step 750,000, annealed 1e-6 → 1 over 1,250,000.
+      batch: 32, learningRate: 4.233e-4, steps: 2000000,
+      gamma: { n0: 750000, n1: 1250000, start: 1e-6, end: 1 }, beta: { kind: 'constant', value: 1 }, ...reference.training,
+    },
+  },
+  'adp-cpu': {
+    name: 'adp-cpu',
+    description: 'alanine dipeptide for a 2-core CPU: widths 16, 1 condition + 1 trunk block, batch 16 (~0.2M parameters)',
+    architecture: { grid: 12, width: 1.8, sigma: 0.05398, latent: 16, encoderWidth: 16, decoderWidth: 16, conditionBlocks: 1, trunkBlocks: 1, ...reference.architecture },
+    training: {
+      // 2000 structural steps (gamma = 0), then the energy term on the robust scale
+      // (22 atoms · kT at 300 K ≈ 55 kJ/mol) annealed 1e-5 → 1e-3 over 600 steps and
+      // held to step 6000 (docs/fidelity.md: why not the reference's clamped term here).
+      batch: 16, learningRate: 5e-4, steps: 6000,
+      gamma: { n0: 2000, n1: 600, start: 1e-5, end: 1e-3 }, beta: { kind: 'cyclic', cycles: 2, length: 1000, width: 12, centre: 0.5, max: 1 },
+      clipNorm: 1, energyClamp: 1e5, energyScale: 55, klPerPair: true, edmWeight: 0.5, validateEvery: 250,
+    },
+  },
+  'cln-cpu': {
+    name: 'cln-cpu',
+    description: 'chignolin for a 2-core CPU: encoder 16 / decoder 32 wide, 1 condition + 1 trunk block, batch 16 (~0.9M parameters)',
+    architecture: { grid: 12, width: 5.5, sigma: 0.30757, latent: 32, encoderWidth: 16, decoderWidth: 32, conditionBlocks: 1, trunkBlocks: 1, ...reference.architecture },
+    training: {
+      batch: 16, learningRate: 5e-4, steps: 2000,
+      gamma: { n0: 2000, n1: 0 }, beta: { kind: 'cyclic', cycles: 2, length: 600, width: 12, centre: 0.5, max: 1 },
+      clipNorm: 1, energyClamp: 1e5, klPerPair: true, edmWeight: 0.5, validateEvery: 250,
+    },
+  },
+  tiny: {
+    name: 'tiny',
+    description: 'a very small network for tests and smoke runs (grid 8)',
+    // s = 0.0288 is a Gaussian of standard deviation 0.12 nm
+    architecture: { grid: 8, width: 1.8, sigma: 0.0288, latent: 8, encoderWidth: 8, decoderWidth: 8, conditionBlocks: 1, trunkBlocks: 1, ...reference.architecture },
+    training: {
+      batch: 8, learningRate: 3e-3, steps: 300,
+      gamma: { n0: 1000000, n1: 0 }, beta: { kind: 'constant', value: 1e-3 }, clipNorm: 0, energyClamp: 0,
+    },
+  },
+};
+
+export const PRESET_NAMES = Object.keys(PRESETS);

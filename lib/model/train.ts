@@ -1,0 +1,466 @@
+// Training the cVAE: batches of (A(t-1), A(t), C(t)) pairs that never cross a
+// trajectory boundary, each sample centred on its CG beads and given one random
+// rotation for its three configurations, the paper's loss schedules, and
+// checkpoints that resume the run bit for bit. Numerics run natively; this
+// file drives them and is what an app awaits.
+import type { LossTerms, LossWeights, NativeModel } from '../../binding';
+import type { Energy } from '../forcefield/energy';
+import { readFileSync } from 'fs';
+import * as path from 'path';
+import { TcbmError, fileError } from '../core/errors';
+import type { Topology } from '../io/types';
+import { GaussianMixture, type GaussianMixtureModel } from './gmm';
+import { applyMapping, type CgMapping } from './mapping';
+import { bytesOf, readContainer, writeContainer } from './modelfile';
+import { defaultThreads, native, packageVersion } from '../core/native';
+import { PRESETS, nativeConfig, type Architecture, type Preset, type TrainingSettings } from './presets';
+import { serialize } from '../core/queue';
+import { Rng } from '../core/rng';
+import { betaAt, clipAt, gammaAt } from './schedules';
+import { centroid } from '../inference/superpose';
+import { validate, type ValidationOptions, type ValidationReport } from './validation';
+
+/** Atomistic trajectories of one molecule, each file its own trajectory. */
+export interface TrainingData {
+  topology: Topology;
+  mapping: CgMapping;
+  /** one [frames, atoms, 3] nm array per trajectory file */
+  trajectories: Float32Array[];
+  /** names for logs (file paths) */
+  names?: string[];
+}
+
+export interface TrainerOptions {
+  preset: string | Preset;
+  /** overrides of the preset's training settings (steps, batch, …) */
+  training?: Partial<TrainingSettings>;
+  seed?: number;
+  threads?: number;
+  /** false trains the frame-based ablation: the model never sees A(t-1) */
+  previousFrame?: boolean;
+  /** random rotations of every sample (default true); false only for diagnostics such as overfitting checks */
+  augment?: boolean;
+  /** the internal energy for the γ term; without it the energy loss is 0 */
+  energy?: Energy;
+}
+
+/** One step: its schedule values, every loss term, the gradient norm and the time it took. */
+export interface StepReport extends LossTerms {
+  step: number;
+  gamma: number;
+  /** the β schedule's value */
+  beta: number;
+  /** what multiplies the KL term: β, times batch / training pairs under the reference's convention */
+  klWeight: number;
+  ms: number;
+}
+
+interface Pair {
+  trajectory: number;
+  frame: number; // t; the pair is (t-1, t)
+}
+
+/**
+ * A preset by name, or from a JSON file (`*.json`): `{"base": "adp-cpu", "name": …,
+ * "architecture": {…}, "training": {…}}`, its objects merged key by key over the
+ * base preset's (so an experiment states only what it changes).
+ */
+export function resolvePreset(preset: string | Preset): Preset {
+  if (typeof preset !== 'string') return preset;
+  if (preset.endsWith('.json')) return presetFromFile(preset);
+  const p = PRESETS[preset];
+  if (!p) throw new TcbmError('ERR_INVALID_ARG_VALUE', `unknown preset "${preset}" (expected one of ${Object.keys(PRESETS).join(', ')}, or a .json file)`);
+  return p;
+}
+
+function presetFromFile(file: string): Preset {
+  let spec: { base?: unknown; name?: unknown; description?: unknown; architecture?: unknown; training?: unknown };
+  try {
+    spec = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw fileError('ERR_BAD_FORMAT', file, `not a readable JSON preset (${(e as Error).message.split('\n')[0]})`);
+  }
+  if (typeof spec !== 'object' || spec === null || typeof spec.base !== 'string' || !PRESETS[spec.base]) {
+    throw fileError('ERR_BAD_FORMAT', file, `a preset file needs "base": one of ${Object.keys(PRESETS).join(', ')}`);
+  }
+  const base = PRESETS[spec.base];
+  for (const key of ['architecture', 'training'] as const) {
+    if (spec[key] !== undefined && (typeof spec[key] !== 'object' || spec[key] === null || Array.isArray(spec[key]))) {
+      throw fileError('ERR_BAD_FORMAT', file, `"${key}" must be an object`);
+    }
+  }
+  return {
+    name: typeof spec.name === 'string' ? spec.name : path.basename(file, '.json'),
+    description: typeof spec.description === 'string' ? spec.description : `${base.name} with ${file}'s changes`,
+    architecture: { ...base.architecture, ...(spec.architecture as Partial<Architecture>) },
+    training: { ...base.training, ...(spec.training as Partial<TrainingSettings>) },
+  };
+}
+
+/** Every (t-1, t) pair inside each trajectory; none spans two files. */
+export function framePairs(frameCounts: number[]): Pair[] {
+  const pairs: Pair[] = [];
+  frameCounts.forEach((n, trajectory) => {
+    for (let frame = 1; frame < n; frame++) pairs.push({ trajectory, frame });
+  });
+  return pairs;
+}
+
+const IDENTITY = Float64Array.of(1, 0, 0, 0, 1, 0, 0, 0, 1);
+
+/** Applies the row-major 3x3 rotation r to `count` points of `src` (after subtracting c) into `dst`. */
+function centreRotate(src: Float32Array, srcOffset: number, count: number, c: number[], r: Float64Array, dst: Float32Array, dstOffset: number): void {
+  for (let i = 0; i < count; i++) {
+    const x = src[srcOffset + 3 * i] - c[0];
+    const y = src[srcOffset + 3 * i + 1] - c[1];
+    const z = src[srcOffset + 3 * i + 2] - c[2];
+    dst[dstOffset + 3 * i] = r[0] * x + r[1] * y + r[2] * z;
+    dst[dstOffset + 3 * i + 1] = r[3] * x + r[4] * y + r[5] * z;
+    dst[dstOffset + 3 * i + 2] = r[6] * x + r[7] * y + r[8] * z;
+  }
+}
+
+export class Trainer {
+  step = 0;
+  private readonly pairs: Pair[];
+  private readonly cg: Float32Array[];
+  private constructor(
+    readonly preset: Preset,
+    readonly settings: TrainingSettings,
+    readonly data: TrainingData,
+    readonly model: NativeModel,
+    private rng: Rng,
+    readonly threads: number,
+    readonly previousFrame: boolean,
+    readonly seed: number,
+    readonly augment: boolean,
+    readonly energy?: Energy,
+  ) {
+    const atoms = data.topology.atoms.length;
+    this.pairs = framePairs(data.trajectories.map((t) => t.length / (atoms * 3)));
+    if (this.pairs.length === 0) throw new TcbmError('ERR_INVALID_ARG_VALUE', 'training needs at least one trajectory with 2 or more frames');
+    this.cg = data.trajectories.map((t) => applyMapping(data.mapping, t, t.length / (atoms * 3)));
+  }
+
+  static create(data: TrainingData, options: TrainerOptions): Trainer {
+    const preset = resolvePreset(options.preset);
+    const settings = { ...preset.training, ...options.training };
+    const atoms = data.topology.atoms.length;
+    if (data.mapping.atoms !== atoms) {
+      throw new TcbmError('ERR_ATOM_COUNT', `the mapping is for ${data.mapping.atoms} atoms but the topology has ${atoms}`);
+    }
+    data.trajectories.forEach((t, i) => {
+      if (t.length % (atoms * 3) !== 0) {
+        throw new TcbmError('ERR_ATOM_COUNT', `${data.names?.[i] ?? `trajectory ${i}`}: not a whole number of ${atoms}-atom frames`);
+      }
+    });
+    const seed = options.seed ?? 1;
+    const previousFrame = options.previousFrame ?? true;
+    const model = newModel(preset.architecture, data, settings.learningRate, seed, previousFrame);
+    if (options.energy) model.setEnergy(options.energy.handle);
+    return new Trainer(
+      preset, settings, data, model, new Rng(seed), options.threads ?? defaultThreads(), previousFrame, seed, options.augment ?? true, options.energy,
+    );
+  }
+
+  get parameterCount(): number {
+    return this.model.parameterCount();
+  }
+
+  get pairCount(): number {
+    return this.pairs.length;
+  }
+
+  /**
+   * Writes pair (t−1, t) of `aa` (with its CG frames `cg`), rotated by r, as item
+   * b of a batch, centred as the architecture says: each configuration on its own
+   * mean, or all on C(t)'s centroid.
+   */
+  private placeRotated(aa: Float32Array, cg: Float32Array, frame: number, r: Float64Array, b: number, aaT: Float32Array, aaPrev: Float32Array, cgT: Float32Array): void {
+    const N = this.data.topology.atoms.length;
+    const n = this.data.mapping.beads;
+    const c = centroid(cg, frame * n * 3, n);
+    const own = this.preset.architecture.centring === 'own';
+    centreRotate(aa, frame * N * 3, N, own ? centroid(aa, frame * N * 3, N) : c, r, aaT, b * N * 3);
+    centreRotate(aa, (frame - 1) * N * 3, N, own ? centroid(aa, (frame - 1) * N * 3, N) : c, r, aaPrev, b * N * 3);
+    centreRotate(cg, frame * n * 3, n, c, r, cgT, b * n * 3);
+  }
+
+  /** The same without rotation (encoding, validation). */
+  placePair(aa: Float32Array, cg: Float32Array, frame: number, b: number, aaT: Float32Array, aaPrev: Float32Array, cgT: Float32Array): void {
+    this.placeRotated(aa, cg, frame, IDENTITY, b, aaT, aaPrev, cgT);
+  }
+
+  get latent(): number {
+    return this.preset.architecture.latent;
+  }
+
+  get topology(): Topology {
+    return this.data.topology;
+  }
+
+  get mapping(): CgMapping {
+    return this.data.mapping;
+  }
+
+  /** Validation on held-out trajectories of the same molecule (see validation.ts). */
+  validate(held: Float32Array[], options: ValidationOptions = {}): Promise<ValidationReport> {
+    return validate(this, held, { seed: this.seed, ...options });
+  }
+
+  /** The batch of the current RNG state: pairs, centring, rotations, latent noise. */
+  private batch(): { aaT: Float32Array; aaPrev: Float32Array; cgT: Float32Array; eps: Float32Array } {
+    const B = this.settings.batch;
+    const N = this.data.topology.atoms.length;
+    const n = this.data.mapping.beads;
+    const aaT = new Float32Array(B * N * 3);
+    const aaPrev = new Float32Array(B * N * 3);
+    const cgT = new Float32Array(B * n * 3);
+    for (let b = 0; b < B; b++) {
+      const { trajectory, frame } = this.pairs[this.rng.int(this.pairs.length)];
+      const r = this.augment ? this.rng.rotation() : IDENTITY;
+      this.placeRotated(this.data.trajectories[trajectory], this.cg[trajectory], frame, r, b, aaT, aaPrev, cgT);
+    }
+    const eps = this.rng.normals(new Float32Array(B * this.preset.architecture.latent));
+    return { aaT, aaPrev, cgT, eps };
+  }
+
+  /** What multiplies β: batch / training pairs under the reference's convention, else 1. */
+  get klFactor(): number {
+    return this.settings.klPerPair ? this.settings.batch / this.pairs.length : 1;
+  }
+
+  private energyStats?: EnergyStats;
+
+  /**
+   * Mean and standard deviation (kJ/mol) of the training frames' internal energy,
+   * from up to 2,000 evenly spaced frames; made on first use.
+   */
+  async trainingEnergy(): Promise<EnergyStats | undefined> {
+    if (!this.energy) return undefined;
+    if (!this.energyStats) {
+      const N = this.data.topology.atoms.length;
+      const frames = this.data.trajectories.flatMap((t, trajectory) => Array.from({ length: t.length / (N * 3) }, (_, frame) => ({ trajectory, frame })));
+      const picks = spaced(frames.length, 2000).map((i) => frames[i]);
+      const coords = new Float32Array(picks.length * N * 3);
+      picks.forEach(({ trajectory, frame }, k) => coords.set(this.data.trajectories[trajectory].subarray(frame * N * 3, (frame + 1) * N * 3), k * N * 3));
+      const { total } = await this.energy.evaluate({ data: coords, shape: [picks.length, N, 3] }, { threads: this.threads });
+      let mean = 0;
+      for (const e of total) mean += e / total.length;
+      let variance = 0;
+      for (const e of total) variance += (e - mean) ** 2 / total.length;
+      this.energyStats = { mean, std: Math.sqrt(variance), frames: total.length };
+    }
+    return this.energyStats;
+  }
+
+  /** The step's loss weights other than γ and β. */
+  private async lossWeights(): Promise<Omit<LossWeights, 'gamma' | 'beta'>> {
+    const s = this.settings;
+    const stats = s.energyStandardise ? await this.trainingEnergy() : undefined;
+    return {
+      energyClamp: s.energyClamp,
+      energyScale: s.energyScale ?? 0,
+      energyStd: stats?.std ?? 0,
+      energyErrorClamp: s.energyErrorClamp ?? 0,
+      edmWeight: s.edmWeight ?? 1,
+    };
+  }
+
+  /** One optimisation step; resolves with every loss term. */
+  async next(): Promise<StepReport> {
+    const s = this.settings;
+    const gamma = gammaAt(this.step, s.gamma);
+    const beta = betaAt(this.step, s.beta);
+    const klWeight = beta * this.klFactor;
+    const weights = { ...(await this.lossWeights()), gamma, beta: klWeight };
+    const batch = this.batch();
+    const start = Date.now();
+    const terms = await serialize(() =>
+      this.model.trainStep({ ...batch, ...weights, batch: s.batch, clipNorm: clipAt(this.step, s.gamma, s.clipNorm), threads: this.threads }),
+    );
+    const report: StepReport = { step: this.step, gamma, beta, klWeight, ...terms, ms: Date.now() - start };
+    this.step++;
+    return report;
+  }
+
+  /** Steps until `until` (default: the settings' step count) or until `signal` aborts. */
+  async *run(until = this.settings.steps, signal?: AbortSignal): AsyncIterableIterator<StepReport> {
+    while (this.step < until && !signal?.aborted) yield await this.next();
+  }
+
+  /**
+   * After the last step: encode training pairs, fit the latent mixture to their
+   * posterior samples, keep a seed bank, and write the .tcbm model file.
+   */
+  async finalize(file: string, options: FinalizeOptions = {}): Promise<FinalizeReport> {
+    const N = this.data.topology.atoms.length;
+    const n = this.data.mapping.beads;
+    const L = this.preset.architecture.latent;
+    const picks = spaced(this.pairs.length, options.posteriorPairs ?? 5000).map((i) => this.pairs[i]);
+    const z = new Float32Array(picks.length * L);
+    const rng = new Rng(this.seed ^ 0x5eed);
+    const B = 64;
+    for (let start = 0; start < picks.length; start += B) {
+      const part = picks.slice(start, start + B);
+      const aaT = new Float32Array(part.length * N * 3);
+      const aaPrev = new Float32Array(part.length * N * 3);
+      const cgT = new Float32Array(part.length * n * 3);
+      part.forEach(({ trajectory, frame }, b) => this.placePair(this.data.trajectories[trajectory], this.cg[trajectory], frame, b, aaT, aaPrev, cgT));
+      const { mu, logvar } = await serialize(() => this.model.encode({ batch: part.length, aaT, aaPrev, cgT, threads: this.threads }));
+      // A posterior sample per pair, so the mixture models the aggregate posterior, not just its means.
+      for (let i = 0; i < mu.length; i++) z[start * L + i] = mu[i] + Math.exp(0.5 * logvar[i]) * rng.normal();
+    }
+    const mixture = new GaussianMixture({ k: options.components ?? 10, seed: this.seed }).fit(z, picks.length, L);
+
+    const bank = spaced(this.pairs.length, options.seedFrames ?? 2000).map((i) => this.pairs[i]);
+    const seedCg = new Float32Array(bank.length * n * 3);
+    const seedPrevAa = new Float32Array(bank.length * N * 3);
+    bank.forEach(({ trajectory, frame }, s) => {
+      seedCg.set(this.cg[trajectory].subarray(frame * n * 3, (frame + 1) * n * 3), s * n * 3);
+      seedPrevAa.set(this.data.trajectories[trajectory].subarray((frame - 1) * N * 3, frame * N * 3), s * N * 3);
+    });
+
+    const weights = await serialize(() => this.model.save({ optimizer: false, threads: this.threads }));
+    const m = this.data.mapping;
+    await writeContainer(
+      file,
+      {
+        kind: 'model',
+        tcbackmap: packageVersion(),
+        created: new Date().toISOString(),
+        preset: this.preset,
+        settings: this.settings,
+        previousFrame: this.previousFrame,
+        topology: this.data.topology,
+        mapping: { name: m.name, atoms: m.atoms, beads: m.beads, beadNames: m.beadNames, indices: m.indices ? [...m.indices] : undefined },
+        mixture: mixture.toJSON(),
+        seedBank: { frames: bank.length },
+        training: {
+          steps: this.step, seed: this.seed, pairs: this.pairs.length, files: this.data.names ?? [],
+          klFactor: this.klFactor, energy: this.energyStats,
+        },
+      },
+      { weights, mapping: bytesOf(m.matrix), seedCg: bytesOf(seedCg), seedPrevAa: bytesOf(seedPrevAa) },
+    );
+    return { pairsEncoded: picks.length, seedFrames: bank.length, mixture };
+  }
+
+  /** Writes a checkpoint file (atomically) from which `resumeFrom` continues this run exactly. */
+  async saveCheckpoint(file: string): Promise<void> {
+    const state = await this.checkpoint();
+    const { weights, ...rest } = state;
+    await writeContainer(
+      file,
+      { kind: 'checkpoint', tcbackmap: packageVersion(), ...rest, atoms: this.data.topology.atoms.length, beads: this.data.mapping.beads },
+      { state: weights },
+    );
+  }
+
+  static async resumeFrom(file: string, data: TrainingData, options: ResumeOptions = {}): Promise<Trainer> {
+    const { header, sections } = await readContainer(file);
+    if (header.kind !== 'checkpoint' || !sections.state) throw new TcbmError('ERR_BAD_FORMAT', `${file}: not a training checkpoint`);
+    if (header.atoms !== data.topology.atoms.length || header.beads !== data.mapping.beads) {
+      throw new TcbmError('ERR_ATOM_COUNT', `${file}: checkpoint is for ${header.atoms} atoms / ${header.beads} beads, the data has ${data.topology.atoms.length} / ${data.mapping.beads}`);
+    }
+    const state = { ...(header as unknown as Omit<TrainerState, 'weights'>), weights: new Uint8Array(sections.state) };
+    return Trainer.resume(data, state, options);
+  }
+
+  /** Everything needed to continue this run exactly: step, RNG state, weights and optimiser. */
+  async checkpoint(): Promise<TrainerState> {
+    const weights = await serialize(() => this.model.save({ optimizer: true, threads: this.threads }));
+    return {
+      preset: this.preset,
+      settings: this.settings,
+      step: this.step,
+      rng: this.rng.state(),
+      seed: this.seed,
+      previousFrame: this.previousFrame,
+      augment: this.augment,
+      weights,
+    };
+  }
+
+  /**
+   * A trainer that continues from `state` on the same data. With `preset` (same
+   * architecture) and/or `training`, the run continues under those settings from
+   * the checkpoint's step: e.g. a longer run, or a schedule that switches the energy
+   * term on after a structural phase both runs shared.
+   */
+  static async resume(data: TrainingData, state: TrainerState, options: ResumeOptions = {}): Promise<Trainer> {
+    if (options.preset && JSON.stringify(options.preset.architecture) !== JSON.stringify(state.preset.architecture)) {
+      throw new TcbmError('ERR_INVALID_ARG_VALUE', `cannot resume a ${state.preset.name} checkpoint as ${options.preset.name}: the architectures differ`);
+    }
+    if (options.preset || options.training) {
+      const preset = options.preset ?? state.preset;
+      const base = options.preset ? options.preset.training : state.settings;
+      state = { ...state, preset, settings: { ...base, ...options.training } };
+    }
+    const model = newModel(state.preset.architecture, data, state.settings.learningRate, state.seed, state.previousFrame);
+    if (options.energy) model.setEnergy(options.energy.handle);
+    const trainer = new Trainer(
+      state.preset, state.settings, data, model, Rng.fromState(state.rng),
+      options.threads ?? defaultThreads(), state.previousFrame, state.seed, state.augment, options.energy,
+    );
+    await serialize(() => model.load({ bytes: state.weights, optimizer: true, threads: trainer.threads }));
+    trainer.step = state.step;
+    return trainer;
+  }
+}
+
+export interface ResumeOptions extends Pick<TrainerOptions, 'threads' | 'energy'> {
+  /** continue under this preset's training settings (its architecture must be the checkpoint's) */
+  preset?: Preset;
+  /** overrides of the training settings (e.g. more steps) */
+  training?: Partial<TrainingSettings>;
+}
+
+export interface FinalizeOptions {
+  /** training pairs whose posteriors the mixture is fitted to (evenly spaced; default 5000) */
+  posteriorPairs?: number;
+  /** (CG(t), AA(t-1)) pairs kept to seed frame 0 of a backmapping (evenly spaced; default 2000) */
+  seedFrames?: number;
+  /** mixture components (default 10) */
+  components?: number;
+}
+
+export interface FinalizeReport {
+  pairsEncoded: number;
+  seedFrames: number;
+  mixture: GaussianMixtureModel;
+}
+
+/** Evenly spaced picks of `count` out of `n` indices. */
+function spaced(n: number, count: number): number[] {
+  const m = Math.min(n, count);
+  return Array.from({ length: m }, (_, i) => Math.floor((i * n) / m));
+}
+
+export interface EnergyStats {
+  /** kJ/mol */
+  mean: number;
+  std: number;
+  frames: number;
+}
+
+export interface TrainerState {
+  preset: Preset;
+  settings: TrainingSettings;
+  step: number;
+  rng: number[];
+  seed: number;
+  previousFrame: boolean;
+  augment: boolean;
+  weights: Uint8Array;
+}
+
+export function newModel(arch: Architecture, data: Pick<TrainingData, 'topology' | 'mapping'>, learningRate: number, seed: number, previousFrame: boolean): NativeModel {
+  const Model = native().Model;
+  return new Model({
+    config: nativeConfig(arch, data.topology.atoms.length, data.mapping.beads, previousFrame),
+    learningRate,
+    seed,
+    mapping: data.mapping.matrix,
+  });
+}

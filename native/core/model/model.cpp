@@ -1,0 +1,478 @@
+#include "core/model/model.h"
+
+#include "core/kernels/voxel.h"
+#include "core/kernels/winograd.h"
+
+#include <ATen/Parallel.h>
+#include <c10/core/InferenceMode.h>
+#include <torch/nn/functional/activation.h>
+#include <torch/nn/functional/pooling.h>
+#include <torch/nn/utils/clip_grad.h>
+#include <torch/optim/serialize.h>
+#include <torch/serialize.h>
+#include <torch/utils.h>
+
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <mutex>
+#include <sstream>
+#include <unordered_map>
+
+namespace tcbm {
+
+namespace F = torch::nn::functional;
+
+namespace {
+
+constexpr double kLeakySlope = 0.01;
+
+at::Tensor leaky(const at::Tensor& x) { return at::leaky_relu(x, kLeakySlope); }
+
+torch::nn::Conv3d conv(int64_t in, int64_t out, int64_t kernel, int64_t stride = 1, bool bias = false) {
+  return torch::nn::Conv3d(torch::nn::Conv3dOptions(in, out, kernel).stride(stride).padding(kernel / 2).bias(bias));
+}
+
+torch::nn::GroupNorm layer_norm(int64_t channels) { return torch::nn::GroupNorm(torch::nn::GroupNormOptions(1, channels)); }
+
+// Parameter initialisation uses libtorch's global generator: seed it and build
+// under one lock so concurrent constructions stay reproducible.
+std::mutex init_mutex;
+
+}  // namespace
+
+// Winograd forms of the decoder's 3x3x3 stride-1 convolutions, keyed by module.
+struct FastConvs {
+  std::unordered_map<const torch::nn::Conv3dImpl*, WinogradConv> convs;
+
+  void add(const torch::nn::Conv3d& conv) {
+    const auto& o = conv->options;
+    if ((*o.kernel_size())[0] != 3 || (*o.stride())[0] != 1) return;
+    convs.emplace(conv.get(), WinogradConv(conv->weight, conv->bias));
+  }
+  at::Tensor operator()(torch::nn::Conv3d& conv, const at::Tensor& x) const {
+    const auto it = convs.find(conv.get());
+    return it != convs.end() && WinogradConv::applies(conv->weight, 1, 1, x) ? it->second(x) : conv->forward(x);
+  }
+};
+
+namespace {
+at::Tensor run(torch::nn::Conv3d& conv, const at::Tensor& x, const FastConvs* fast) {
+  return fast ? (*fast)(conv, x) : conv->forward(x);
+}
+}  // namespace
+
+ResidualBlockImpl::ResidualBlockImpl(int64_t in, int64_t out, int64_t stride_) : stride(stride_) {
+  conv1 = register_module("conv1", conv(in, out, 3, stride));
+  norm1 = register_module("norm1", layer_norm(out));
+  conv2 = register_module("conv2", conv(out, out, 3));
+  norm2 = register_module("norm2", layer_norm(out));
+  if (in != out) project = register_module("project", conv(in, out, 1));
+}
+
+at::Tensor ResidualBlockImpl::forward(const at::Tensor& x, const FastConvs* fast) {
+  auto h = leaky(norm1(run(conv1, x, fast)));
+  h = norm2(run(conv2, h, fast));
+  auto shortcut = stride > 1 ? at::max_pool3d(x, {stride, stride, stride}) : x;
+  if (project) shortcut = project(shortcut);
+  return leaky(h + shortcut);
+}
+
+EncoderImpl::EncoderImpl(const ModelConfig& c) {
+  const int64_t in = c.atoms * (c.previous_frame ? 2 : 1) + c.beads;
+  stem = register_module("stem", conv(in, c.encoder_width, 3));
+  stem_norm = register_module("stem_norm", layer_norm(c.encoder_width));
+  blocks = register_module("blocks", torch::nn::ModuleList());
+  for (int64_t stride : {1, 2, 1, 2, 1}) blocks->push_back(ResidualBlock(c.encoder_width, c.encoder_width, stride));
+  const int64_t g = c.grid / 4;
+  const int64_t flat = c.encoder_width * g * g * g;
+  mu = register_module("mu", torch::nn::Linear(flat, c.latent));
+  logvar = register_module("logvar", torch::nn::Linear(flat, c.latent));
+}
+
+std::pair<at::Tensor, at::Tensor> EncoderImpl::forward(const at::Tensor& voxels) {
+  auto h = leaky(stem_norm(stem(voxels)));
+  for (const auto& block : *blocks) h = block->as<ResidualBlock>()->forward(h);
+  h = h.flatten(1);
+  return {mu(h), logvar(h)};
+}
+
+DecoderImpl::DecoderImpl(const ModelConfig& c) : grid(c.grid) {
+  const int64_t in = (c.previous_frame ? c.atoms : 0) + c.beads;
+  const int64_t w = c.decoder_width;
+  condition_stem = register_module("condition_stem", conv(in, w, 3));
+  condition_norm = register_module("condition_norm", layer_norm(w));
+  condition_blocks = register_module("condition_blocks", torch::nn::ModuleList());
+  for (int64_t i = 0; i < c.condition_blocks; ++i) condition_blocks->push_back(ResidualBlock(w, w, 1));
+  latent_stem = register_module("latent_stem", conv(c.latent, w, 3));
+  latent_norm = register_module("latent_norm", layer_norm(w));
+  trunk = register_module("trunk", torch::nn::ModuleList());
+  for (int64_t i = 0; i < c.trunk_blocks; ++i) trunk->push_back(ResidualBlock(2 * w, 2 * w, 1));
+  trunk->push_back(ResidualBlock(2 * w, w, 1));
+  head = register_module("head", conv(w, c.atoms, 3, 1, /*bias=*/true));
+  // Start with a faint background (sigmoid(-4) = 0.018): a density of 0.5
+  // everywhere would collapse every atom onto the grid centre.
+  torch::NoGradGuard no_grad;
+  head->bias.fill_(-4.0);
+}
+
+at::Tensor DecoderImpl::forward(const at::Tensor& condition, const at::Tensor& z, const FastConvs* fast) {
+  auto h = leaky(condition_norm(run(condition_stem, condition, fast)));
+  for (const auto& block : *condition_blocks) h = block->as<ResidualBlock>()->forward(h, fast);
+  // (z, 1, 1, 1) replication-padded to the grid is z broadcast over it.
+  auto zg = z.view({z.size(0), z.size(1), 1, 1, 1}).expand({-1, -1, grid, grid, grid}).contiguous();
+  auto l = leaky(latent_norm(run(latent_stem, zg, fast)));
+  h = at::cat({h, l}, 1);
+  for (const auto& block : *trunk) h = block->as<ResidualBlock>()->forward(h, fast);
+  return at::sigmoid(run(head, h, fast));
+}
+
+// ------------------------------------------------------------------- Model
+
+struct CvaeImpl : torch::nn::Module {
+  explicit CvaeImpl(const ModelConfig& c) {
+    encoder = register_module("encoder", Encoder(c));
+    decoder = register_module("decoder", Decoder(c));
+  }
+  Encoder encoder{nullptr};
+  Decoder decoder{nullptr};
+};
+TORCH_MODULE(Cvae);
+
+namespace {
+// A Model keeps its modules in one root so that one archive holds all weights.
+std::shared_ptr<CvaeImpl> make_root(const ModelConfig& c, int64_t seed) {
+  std::lock_guard<std::mutex> lock(init_mutex);
+  torch::manual_seed(static_cast<uint64_t>(seed));
+  return std::make_shared<CvaeImpl>(c);
+}
+}  // namespace
+
+Model::Model(const ModelConfig& config, double learning_rate, int64_t seed) : config_(config) {
+  TORCH_CHECK(config.atoms > 0 && config.beads > 0, "model needs atoms > 0 and beads > 0");
+  TORCH_CHECK(config.grid >= 4 && config.grid % 4 == 0, "grid must be a multiple of 4 (the encoder halves it twice), got ",
+              config.grid);
+  TORCH_CHECK(config.latent > 0 && config.encoder_width > 0 && config.decoder_width > 0, "widths must be positive");
+  auto root = make_root(config, seed);
+  encoder_ = root->encoder;
+  decoder_ = root->decoder;
+  root_ = root;
+  optimizer_ = std::make_unique<torch::optim::Adam>(root->parameters(), torch::optim::AdamOptions(learning_rate));
+}
+
+int64_t Model::parameter_count() const {
+  int64_t n = 0;
+  for (const auto& p : root_->parameters()) n += p.numel();
+  return n;
+}
+
+void Model::to(const at::Device& device) {
+  fast_.reset();
+  root_->to(device);
+  device_ = device;
+  if (mapping_.defined()) mapping_ = mapping_.to(device);
+  if (projection_.defined()) projection_ = projection_.to(device);
+}
+
+at::Tensor Model::voxels(const at::Tensor& coords) const {
+  at::NoGradGuard no_grad;
+  return voxelize(coords, {config_.grid, config_.width, config_.sigma});
+}
+
+at::Tensor Model::encoder_input(const at::Tensor& aa_t, const at::Tensor& aa_prev, const at::Tensor& cg_t) const {
+  return encoder_input_of(voxels(aa_t), config_.previous_frame ? voxels(aa_prev) : at::Tensor(), voxels(cg_t));
+}
+
+at::Tensor Model::encoder_input_of(const at::Tensor& v_aa_t, const at::Tensor& v_aa_prev, const at::Tensor& v_cg_t) const {
+  if (!config_.previous_frame) return at::cat({v_aa_t, v_cg_t}, 1);
+  return at::cat({v_aa_t, v_aa_prev, v_cg_t}, 1);
+}
+
+at::Tensor Model::condition_input(const at::Tensor& aa_prev, const at::Tensor& cg_t) const {
+  if (!config_.previous_frame) return voxels(cg_t);
+  return at::cat({voxels(aa_prev), voxels(cg_t)}, 1);
+}
+
+namespace {
+// Pairwise distances [B,N,N]; the tiny offset keeps the gradient of the zero
+// diagonal finite and cancels between reconstruction and target.
+at::Tensor distance_matrix(const at::Tensor& x) {
+  auto d = x.unsqueeze(2) - x.unsqueeze(1);
+  return (d.square().sum(-1) + 1e-12).sqrt();
+}
+}  // namespace
+
+LossTerms Model::loss(const at::Tensor& aa_t_in, const at::Tensor& aa_prev_in, const at::Tensor& cg_t_in,
+                      const at::Tensor& eps_in, const StepWeights& w, at::Tensor* total_out) {
+  TORCH_CHECK(mapping_.defined(), "model has no CG mapping");
+  auto aa_t = aa_t_in.to(device_, at::kFloat);
+  auto aa_prev = aa_prev_in.to(device_, at::kFloat);
+  auto cg_t = cg_t_in.to(device_, at::kFloat);
+  auto eps = eps_in.to(device_, at::kFloat);
+  // Each configuration is voxelized once: A(t) is both the target and an encoder
+  // input, and A(t-1), C(t) feed both the encoder and the decoder's condition.
+  auto target = voxels(aa_t);
+  auto v_prev = config_.previous_frame ? voxels(aa_prev) : at::Tensor();
+  auto v_cg = voxels(cg_t);
+  auto [mu, logvar] = encoder_->forward(encoder_input_of(target, v_prev, v_cg));
+  auto z = mu + eps * at::exp(0.5 * logvar);
+  auto density = decoder_->forward(config_.previous_frame ? at::cat({v_prev, v_cg}, 1) : v_cg, z);
+  auto coords = collapse(density, config_.width);
+  // Centred on their own means, the targets say nothing of where the decoded
+  // frame sits: compare shapes, as the reference does.
+  auto own_centre = [&](const at::Tensor& x) { return config_.centre_each ? x - x.mean(1, true) : x; };
+
+  auto voxel = at::mse_loss(density, target);
+  auto coord = at::mse_loss(own_centre(coords), aa_t);
+  auto cg = at::mse_loss(own_centre(at::matmul(mapping_, coords)), cg_t);
+  auto edm = at::mse_loss(distance_matrix(coords), distance_matrix(aa_t));
+  auto kl = (-0.5 * (1 + logvar - mu.square() - logvar.exp()).sum(1)).mean();
+  auto total = voxel + coord + cg + w.edm_weight * edm + w.beta * kl;
+
+  at::Tensor energy = at::zeros({}, coords.options());
+  if (energy_) {
+    // The clamp (paper: 1e5 kJ/mol for chignolin) is soft: exploding early
+    // structures still get a finite, shrinking gradient.
+    at::Tensor e_true;
+    {
+      at::NoGradGuard no_grad;
+      e_true = energy_(aa_t, w.energy_clamp);
+    }
+    at::Tensor e_rec;
+    if (w.gamma > 0) {
+      e_rec = energy_(coords, w.energy_clamp);
+    } else {
+      at::NoGradGuard no_grad;  // reported, not trained on, while gamma is 0
+      e_rec = energy_(coords.detach(), w.energy_clamp);
+    }
+    auto de = e_rec.to(at::kFloat) - e_true.to(at::kFloat);
+    if (w.energy_std > 0) {
+      auto r = (de / w.energy_std).square();
+      energy = (w.energy_error_clamp > 0 ? r.clamp_max(w.energy_error_clamp) : r).mean();
+    } else {
+      energy = w.energy_scale > 0 ? at::log1p((de / w.energy_scale).square()).mean() : de.square().mean();
+    }
+    if (w.gamma > 0) total = total + w.gamma * energy;
+  }
+
+  LossTerms t;
+  t.voxel = voxel.item<double>();
+  t.coord = coord.item<double>();
+  t.cg = cg.item<double>();
+  t.edm = edm.item<double>();
+  t.energy = energy.item<double>();
+  t.kl = kl.item<double>();
+  t.total = total.item<double>();
+  if (total_out) *total_out = total;
+  return t;
+}
+
+LossTerms Model::train_step(const at::Tensor& aa_t, const at::Tensor& aa_prev, const at::Tensor& cg_t,
+                            const at::Tensor& eps, const StepWeights& w) {
+  root_->train();
+  optimizer_->zero_grad();
+  at::Tensor total;
+  auto terms = loss(aa_t, aa_prev, cg_t, eps, w, &total);
+  TORCH_CHECK(std::isfinite(terms.total), "training diverged: the loss is not finite (voxel ", terms.voxel, ", coord ",
+              terms.coord, ", energy ", terms.energy, ", kl ", terms.kl, ")");
+  total.backward();
+  const double max_norm = w.clip_norm > 0 ? w.clip_norm : std::numeric_limits<double>::infinity();
+  terms.grad_norm = torch::nn::utils::clip_grad_norm_(root_->parameters(), max_norm);
+  optimizer_->step();
+  fast_.reset();
+  return terms;
+}
+
+std::vector<std::pair<std::string, double>> Model::parameter_gradients(const at::Tensor& aa_t, const at::Tensor& aa_prev,
+                                                                         const at::Tensor& cg_t, const at::Tensor& eps,
+                                                                         const StepWeights& w) {
+  root_->train();
+  optimizer_->zero_grad();
+  at::Tensor total;
+  loss(aa_t, aa_prev, cg_t, eps, w, &total);
+  total.backward();
+  std::vector<std::pair<std::string, double>> out;
+  for (const auto& item : root_->named_parameters()) {
+    const auto& g = item.value().grad();
+    out.emplace_back(item.key(), g.defined() ? g.norm().item<double>() : 0.0);
+  }
+  optimizer_->zero_grad();
+  return out;
+}
+
+LossTerms Model::evaluate(const at::Tensor& aa_t, const at::Tensor& aa_prev, const at::Tensor& cg_t,
+                          const at::Tensor& eps, const StepWeights& w) {
+  root_->eval();
+  at::NoGradGuard no_grad;
+  return loss(aa_t, aa_prev, cg_t, eps, w, nullptr);
+}
+
+std::pair<at::Tensor, at::Tensor> Model::encode(const at::Tensor& aa_t, const at::Tensor& aa_prev,
+                                                 const at::Tensor& cg_t) {
+  root_->eval();
+  c10::InferenceMode guard;
+  auto out = encoder_->forward(encoder_input(aa_t.to(device_, at::kFloat), aa_prev.to(device_, at::kFloat),
+                                             cg_t.to(device_, at::kFloat)));
+  return {out.first.cpu(), out.second.cpu()};
+}
+
+const FastConvs* Model::fast_convs(bool wanted) {
+  if (!wanted || !device_.is_cpu()) return nullptr;
+  if (!fast_) {
+    auto fast = std::make_shared<FastConvs>();
+    const auto& d = *decoder_;
+    fast->add(d.condition_stem);
+    fast->add(d.latent_stem);
+    fast->add(d.head);
+    for (const auto* blocks : {&d.condition_blocks, &d.trunk})
+      for (const auto& m : **blocks) {
+        const auto* block = m->as<ResidualBlock>();
+        fast->add(block->conv1);
+        fast->add(block->conv2);
+      }
+    fast_ = std::move(fast);
+  }
+  return fast_.get();
+}
+
+at::Tensor Model::decode(const at::Tensor& aa_prev, const at::Tensor& cg_t, const at::Tensor& z, bool winograd) {
+  root_->eval();
+  c10::InferenceMode guard;
+  auto density = decoder_->forward(condition_input(aa_prev.to(device_, at::kFloat), cg_t.to(device_, at::kFloat)),
+                                   z.to(device_, at::kFloat), fast_convs(winograd));
+  return collapse(density, config_.width).cpu();
+}
+
+void Model::set_cg_projection(const at::Tensor& bonds_in) {
+  TORCH_CHECK(mapping_.defined(), "set_cg_projection: the model has no CG mapping");
+  const int64_t N = config_.atoms;
+  auto bonds = bonds_in.to(at::kCPU, at::kLong).contiguous();
+  TORCH_CHECK(bonds.dim() == 2 && bonds.size(1) == 2, "set_cg_projection: expected bonds [E, 2]");
+  const auto b = bonds.accessor<int64_t, 2>();
+  for (int64_t e = 0; e < bonds.size(0); ++e) {
+    const int64_t i = b[e][0], j = b[e][1];
+    TORCH_CHECK(i >= 0 && i < N && j >= 0 && j < N && i != j, "set_cg_projection: bond ", e, " (", i, ", ", j,
+                ") is not a pair of distinct atoms of ", N);
+  }
+  bonds_ = bonds;
+  projection_ = at::Tensor();
+}
+
+const at::Tensor& Model::projection() {
+  if (projection_.defined()) return projection_;
+  TORCH_CHECK(bonds_.defined(), "rollout: project needs set_cg_projection first");
+  // the bond graph's Laplacian, plus a ridge: atoms with no path to a bead stay put
+  constexpr double kRidge = 1e-4;
+  auto a = at::eye(config_.atoms, at::kDouble) * kRidge;
+  auto acc = a.accessor<double, 2>();
+  const auto b = bonds_.accessor<int64_t, 2>();
+  for (int64_t e = 0; e < bonds_.size(0); ++e) {
+    const int64_t i = b[e][0], j = b[e][1];
+    acc[i][i] += 1;
+    acc[j][j] += 1;
+    acc[i][j] -= 1;
+    acc[j][i] -= 1;
+  }
+  auto mt = mapping_.to(at::kCPU, at::kDouble).t().contiguous();  // [N, n]
+  auto x = at::linalg_solve(a, mt);                                // A^-1 M^T
+  auto s = at::matmul(mt.t(), x);                                  // M A^-1 M^T, symmetric
+  // P = A^-1 M^T (M A^-1 M^T)^-1
+  projection_ = at::linalg_solve(s, x.t()).t().to(device_, at::kFloat).contiguous();
+  return projection_;
+}
+
+at::Tensor Model::rollout_lockstep(at::Tensor prev, const at::Tensor& cg, const at::Tensor& z, const FastConvs* fast,
+                                   const at::Tensor& projection) {
+  auto centres = cg.mean(2, /*keepdim=*/true);  // [T,K,1,3]
+  auto cg_centred = cg - centres;
+  std::vector<at::Tensor> out;
+  out.reserve(cg.size(0));
+  for (int64_t t = 0; t < cg.size(0); ++t) {
+    auto c = centres[t];
+    if (config_.centre_each) {
+      auto density = decoder_->forward(condition_input(prev - prev.mean(1, true), cg_centred[t]), z[t], fast);
+      auto x = collapse(density, config_.width);
+      prev = x - at::matmul(mapping_, x).mean(1, true) + c;
+    } else {
+      auto density = decoder_->forward(condition_input(prev - c, cg_centred[t]), z[t], fast);
+      prev = collapse(density, config_.width) + c;
+    }
+    if (projection.defined()) prev = prev + at::matmul(projection, cg[t] - at::matmul(mapping_, prev));
+    out.push_back(prev);
+  }
+  return at::stack(out);
+}
+
+at::Tensor Model::rollout(const at::Tensor& prev_in, const at::Tensor& cg_in, const at::Tensor& z_in, bool winograd,
+                          bool project) {
+  root_->eval();
+  c10::InferenceMode guard;
+  const auto* fast = fast_convs(winograd);
+  TORCH_CHECK(cg_in.dim() == 4 && prev_in.dim() == 3 && z_in.dim() == 3, "rollout: expected prev [K,N,3], cg [T,K,n,3], z [T,K,latent]");
+  auto cg = cg_in.to(device_, at::kFloat);
+  auto z = z_in.to(device_, at::kFloat);
+  auto prev = prev_in.to(device_, at::kFloat);
+  const at::Tensor projection = project ? this->projection() : at::Tensor();
+  const int64_t K = prev.size(0);
+  if (!device_.is_cpu() || K <= kCpuRolloutBatch) return rollout_lockstep(prev, cg, z, fast, projection).cpu();
+  // On CPU a decoder step on one or two frames keeps its activations in cache,
+  // while a batch of K streams them through memory at every elementwise op: the
+  // trajectories, which are independent, go in small groups, the threads taking
+  // whole groups (ops inside a group then run on the calling thread).
+  const int64_t groups = (K + kCpuRolloutBatch - 1) / kCpuRolloutBatch;
+  std::vector<at::Tensor> out(groups);
+  at::parallel_for(0, groups, 1, [&](int64_t g0, int64_t g1) {
+    c10::InferenceMode thread_guard;  // thread-local: the pool's threads need their own
+    for (int64_t g = g0; g < g1; ++g) {
+      const int64_t k0 = g * kCpuRolloutBatch, k = std::min(kCpuRolloutBatch, K - k0);
+      out[g] = rollout_lockstep(prev.narrow(0, k0, k), cg.narrow(1, k0, k), z.narrow(1, k0, k), fast, projection);
+    }
+  });
+  return at::cat(out, 1);
+}
+
+namespace {
+void put_blob(std::string& out, const std::string& blob) {
+  const uint64_t n = blob.size();
+  out.append(reinterpret_cast<const char*>(&n), sizeof n);
+  out.append(blob);
+}
+
+std::string take_blob(const std::string& in, size_t& pos) {
+  uint64_t n = 0;
+  TORCH_CHECK(pos + sizeof n <= in.size(), "model weights are truncated");
+  std::memcpy(&n, in.data() + pos, sizeof n);
+  pos += sizeof n;
+  TORCH_CHECK(n <= in.size() - pos, "model weights are truncated");
+  std::string blob = in.substr(pos, n);
+  pos += n;
+  return blob;
+}
+}  // namespace
+
+std::string Model::save(bool with_optimizer) {
+  std::string out;
+  std::ostringstream weights;
+  torch::save(std::dynamic_pointer_cast<torch::nn::Module>(root_), weights);
+  put_blob(out, weights.str());
+  if (with_optimizer) {
+    std::ostringstream optim;
+    torch::save(*optimizer_, optim);
+    put_blob(out, optim.str());
+  }
+  return out;
+}
+
+void Model::load(const std::string& bytes, bool with_optimizer) {
+  fast_.reset();
+  size_t pos = 0;
+  std::istringstream weights(take_blob(bytes, pos));
+  auto module = std::dynamic_pointer_cast<torch::nn::Module>(root_);
+  torch::load(module, weights, device_);
+  if (with_optimizer) {
+    std::istringstream optim(take_blob(bytes, pos));
+    torch::load(*optimizer_, optim, device_);
+  }
+}
+
+}  // namespace tcbm

@@ -1,0 +1,181 @@
+// The conditional VAE of Shmilovich et al. 2022 (§2.2, SI §4.1): residual 3-D
+// CNNs over voxelized particles, and one training step with all six loss terms.
+// Pure libtorch: no Node here.
+#pragma once
+
+#include <ATen/ATen.h>
+#include <torch/nn/module.h>
+#include <torch/nn/modules/container/modulelist.h>
+#include <torch/nn/modules/conv.h>
+#include <torch/nn/modules/linear.h>
+#include <torch/nn/modules/normalization.h>
+#include <torch/nn/modules/pooling.h>
+#include <torch/optim/adam.h>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace tcbm {
+
+struct ModelConfig {
+  int64_t atoms = 0;          // N atomistic particles
+  int64_t beads = 0;          // n CG beads
+  int64_t grid = 12;          // G voxels per axis (divisible by 4: the encoder halves it twice)
+  double width = 1.8;         // L nm
+  double sigma = 0.05398;     // Gaussian width, nm
+  int64_t latent = 32;        // latent dimension
+  int64_t encoder_width = 32; // hidden channels of the encoder
+  int64_t decoder_width = 32; // hidden channels of the decoder condition and latent paths
+  int64_t condition_blocks = 2;  // residual blocks on (A(t-1), C(t)) at full grid
+  int64_t trunk_blocks = 3;      // residual blocks at 2x decoder width after concatenation
+  bool previous_frame = true;    // false: the frame-based ablation (condition on C(t) only)
+  // true (the reference code's convention): A(t-1) and C(t) are each centred on
+  // their own mean, and a decoded frame is placed so that its mapped beads'
+  // centroid is C(t)'s. false (models before it): everything centred on C(t)'s centroid.
+  bool centre_each = false;
+};
+
+// conv3x3 -> norm -> LeakyReLU -> conv3x3 -> norm, plus a shortcut (max-pool and
+// a 1x1 conv when the shape changes), then LeakyReLU. The norm is LayerNorm over
+// (C, D, H, W) with per-channel affine, i.e. GroupNorm with one group.
+// The decoder's 3x3x3 convolutions by Winograd (core/kernels/winograd.h), for inference.
+struct FastConvs;
+
+struct ResidualBlockImpl : torch::nn::Module {
+  ResidualBlockImpl(int64_t in, int64_t out, int64_t stride);
+  at::Tensor forward(const at::Tensor& x, const FastConvs* fast = nullptr);
+  torch::nn::Conv3d conv1{nullptr}, conv2{nullptr}, project{nullptr};
+  torch::nn::GroupNorm norm1{nullptr}, norm2{nullptr};
+  int64_t stride;
+};
+TORCH_MODULE(ResidualBlock);
+
+struct EncoderImpl : torch::nn::Module {
+  explicit EncoderImpl(const ModelConfig& c);
+  // voxels [B, 2N+n (or N+n), G, G, G] -> (mu, logvar) [B, latent]
+  std::pair<at::Tensor, at::Tensor> forward(const at::Tensor& voxels);
+  torch::nn::Conv3d stem{nullptr};
+  torch::nn::GroupNorm stem_norm{nullptr};
+  torch::nn::ModuleList blocks;
+  torch::nn::Linear mu{nullptr}, logvar{nullptr};
+};
+TORCH_MODULE(Encoder);
+
+struct DecoderImpl : torch::nn::Module {
+  explicit DecoderImpl(const ModelConfig& c);
+  // condition voxels [B, N+n (or n), G, G, G], z [B, latent] -> density [B, N, G, G, G] in (0, 1)
+  at::Tensor forward(const at::Tensor& condition, const at::Tensor& z, const FastConvs* fast = nullptr);
+  torch::nn::Conv3d condition_stem{nullptr}, latent_stem{nullptr}, head{nullptr};
+  torch::nn::GroupNorm condition_norm{nullptr}, latent_norm{nullptr};
+  torch::nn::ModuleList condition_blocks, trunk;
+  int64_t grid;
+};
+TORCH_MODULE(Decoder);
+
+struct CvaeImpl;
+
+struct LossTerms {
+  double total = 0, voxel = 0, coord = 0, cg = 0, edm = 0, energy = 0, kl = 0, grad_norm = 0;
+};
+
+struct StepWeights {
+  double gamma = 0;          // energy-loss weight
+  double beta = 1;           // KL weight
+  double clip_norm = 0;      // gradient-norm clip; 0 = none
+  double energy_clamp = 0;   // per-frame energy clamp (kJ/mol) inside the loss; 0 = none
+  // 0: the paper's energy MSE in (kJ/mol)^2. > 0: the robust log1p((dE/scale)^2),
+  // whose gradient is bounded by 1/scale, so wild structures cannot swamp the
+  // structural terms (scale ~ atoms * kT).
+  double energy_scale = 0;
+  // > 0: the reference's standardised energy error ((E_rec - E_true) / energy_std)^2
+  // per frame, clamped at energy_error_clamp when that is > 0. Takes precedence over energy_scale.
+  double energy_std = 0;
+  double energy_error_clamp = 0;
+  double edm_weight = 1;     // the reference weighs the distance-matrix term by 1/2
+};
+
+// Differentiable per-frame internal energy [B] of coords [B, N, 3] nm, soft-clamped above `clamp` when > 0.
+using EnergyFn = std::function<at::Tensor(const at::Tensor& coords, double clamp)>;
+
+class Model {
+ public:
+  Model(const ModelConfig& config, double learning_rate, int64_t seed);
+
+  const ModelConfig& config() const { return config_; }
+  int64_t parameter_count() const;
+  // Each maps to [beads, atoms]; bead = mapping . atoms.
+  void set_mapping(const at::Tensor& mapping) { mapping_ = mapping.to(device_, at::kFloat).contiguous(); }
+  // Makes rollout(..., project = true) available: each output frame x is moved
+  // by the displacement d that is smoothest over the bond graph (least
+  // sum over bonds of |d_i - d_j|^2, plus a small ridge) among those with
+  // M (x + d) = C(t) exactly, d = P (C(t) - M x). Substituents then travel with
+  // the bead atom they hang on. bonds [E,2] of atom indices, checked here; P (an
+  // atoms x atoms solve) is made by the first rollout that projects.
+  void set_cg_projection(const at::Tensor& bonds);
+  void set_energy(EnergyFn energy) { energy_ = std::move(energy); }
+  void to(const at::Device& device);
+
+  // One optimisation step on a batch. Inputs are centred and rotated by the
+  // caller: aa_t, aa_prev [B,N,3], cg_t [B,n,3], eps [B,latent] standard normal.
+  LossTerms train_step(const at::Tensor& aa_t, const at::Tensor& aa_prev, const at::Tensor& cg_t,
+                       const at::Tensor& eps, const StepWeights& w);
+  // The same loss without gradients or updates (validation).
+  LossTerms evaluate(const at::Tensor& aa_t, const at::Tensor& aa_prev, const at::Tensor& cg_t,
+                     const at::Tensor& eps, const StepWeights& w);
+  // Gradient norm of every named parameter for one batch, without an update.
+  std::vector<std::pair<std::string, double>> parameter_gradients(const at::Tensor& aa_t, const at::Tensor& aa_prev,
+                                                                    const at::Tensor& cg_t, const at::Tensor& eps,
+                                                                    const StepWeights& w);
+  // Posterior (mu, logvar) of each pair.
+  std::pair<at::Tensor, at::Tensor> encode(const at::Tensor& aa_t, const at::Tensor& aa_prev, const at::Tensor& cg_t);
+  // Reconstruction [B,N,3] from the condition and a latent sample.
+  at::Tensor decode(const at::Tensor& aa_prev, const at::Tensor& cg_t, const at::Tensor& z, bool winograd = true);
+
+  // Autoregressive rollout of T steps for K independent trajectories, lab frame:
+  // prev [K,N,3] is A(-1); cg [T,K,n,3]; z [T,K,latent]. Each step centres on the
+  // CG beads' centroid, decodes, and moves back. Returns [T,K,N,3].
+  // With `winograd` (default) the decoder's 3x3x3 convolutions run by Winograd
+  // F(2x2x2, 3x3x3) on CPU (2.6x fewer multiplications); otherwise by at::conv3d.
+  // With `project` each frame is made CG-exact before it conditions the next (set_cg_projection).
+  at::Tensor rollout(const at::Tensor& prev, const at::Tensor& cg, const at::Tensor& z, bool winograd = true,
+                     bool project = false);
+
+  // Weights only (model file) or weights + optimizer (checkpoint), as bytes.
+  std::string save(bool with_optimizer);
+  void load(const std::string& bytes, bool with_optimizer);
+
+ private:
+  at::Tensor voxels(const at::Tensor& coords) const;
+  // rollout() of trajectories prev [K,N,3] on this thread's ops, all K per step.
+  // projection: P, or undefined for the network's output as is.
+  at::Tensor rollout_lockstep(at::Tensor prev, const at::Tensor& cg, const at::Tensor& z, const FastConvs* fast,
+                              const at::Tensor& projection);
+  // Trajectories per group in a CPU rollout (see rollout()).
+  static constexpr int64_t kCpuRolloutBatch = 2;
+  at::Tensor encoder_input(const at::Tensor& aa_t, const at::Tensor& aa_prev, const at::Tensor& cg_t) const;
+  // The same from voxels already computed (v_aa_prev undefined for the frame-based ablation).
+  at::Tensor encoder_input_of(const at::Tensor& v_aa_t, const at::Tensor& v_aa_prev, const at::Tensor& v_cg_t) const;
+  at::Tensor condition_input(const at::Tensor& aa_prev, const at::Tensor& cg_t) const;
+  // The decoder's Winograd filters, built on first use after the weights last changed (null off CPU).
+  const FastConvs* fast_convs(bool wanted);
+  LossTerms loss(const at::Tensor& aa_t, const at::Tensor& aa_prev, const at::Tensor& cg_t, const at::Tensor& eps,
+                 const StepWeights& w, at::Tensor* total);
+
+  ModelConfig config_;
+  std::shared_ptr<CvaeImpl> root_;  // owns encoder and decoder: one archive holds every weight
+  Encoder encoder_{nullptr};
+  Decoder decoder_{nullptr};
+  std::unique_ptr<torch::optim::Adam> optimizer_;
+  std::shared_ptr<FastConvs> fast_;  // reset whenever the weights change
+  at::Tensor mapping_;
+  at::Tensor bonds_;       // [E,2] int64 of set_cg_projection, or undefined
+  at::Tensor projection_;  // P [atoms, beads], made from bonds_ on first use
+  const at::Tensor& projection();
+  EnergyFn energy_;
+  at::Device device_ = at::kCPU;
+};
+
+}  // namespace tcbm

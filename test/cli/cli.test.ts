@@ -1,0 +1,125 @@
+// The command line: bad input ends with one line naming the problem and a
+// non-zero exit, never a stack trace or a half-written output.
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { main } from '../../lib/cli';
+import { DATA } from '../support/data';
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tcbm-cli-'));
+const ADP = path.join(DATA, 'adp');
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+async function run(...args: string[]): Promise<{ code: number; out: string; err: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const log = jest.spyOn(console, 'log').mockImplementation((...a) => void out.push(a.join(' ')));
+  const error = jest.spyOn(console, 'error').mockImplementation((...a) => void err.push(a.join(' ')));
+  const stderr = jest.spyOn(process.stderr, 'write').mockImplementation((s) => (err.push(String(s)), true));
+  try {
+    const code = await main(['node', 'tcbackmap', ...args]);
+    return { code, out: out.join('\n'), err: err.join('') };
+  } finally {
+    log.mockRestore();
+    error.mockRestore();
+    stderr.mockRestore();
+  }
+}
+
+function expectOneLineError(r: { code: number; err: string }, pattern: RegExp): void {
+  expect(r.code).not.toBe(0);
+  const lines = r.err.trim().split('\n');
+  expect(lines[0]).toMatch(pattern);
+  expect(r.err).not.toMatch(/\n\s+at .*\(.*:\d+:\d+\)/); // no stack trace
+}
+
+test('convert: DCD -> XTC -> PDB round trip with summary lines', async () => {
+  const xtc = path.join(dir, 'a.xtc');
+  const r = await run('convert', '--top', path.join(ADP, 'adp.pdb'), '--traj', path.join(ADP, 'test-1000.dcd'), '--out', xtc);
+  expect(r.code).toBe(0);
+  expect(r.out).toMatch(/converted 1000 frames x 22 atoms to .*a.xtc/);
+  const pdb = path.join(dir, 'a.pdb');
+  const j = await run('convert', '--top', path.join(ADP, 'adp.pdb'), '--traj', xtc, '--out', pdb, '--json');
+  expect(JSON.parse(j.out)).toMatchObject({ frames: 1000, atoms: 22 });
+  expect(fs.readFileSync(pdb, 'utf8').match(/^MODEL/gm)?.length).toBe(1000);
+});
+
+test('missing file, unknown extension and unknown option', async () => {
+  expectOneLineError(await run('convert', '--traj', path.join(dir, 'nope.dcd'), '--out', path.join(dir, 'o.dcd')), /nope.dcd: no such file/);
+  expectOneLineError(await run('convert', '--traj', path.join(ADP, 'test-1000.dcd'), '--out', path.join(dir, 'o.gro')), /unknown trajectory format "gro"/);
+  expectOneLineError(await run('convert', '--traj', 'a.dcd', '--out', 'b.dcd', '--bogus'), /unknown option '--bogus'/);
+  expectOneLineError(await run('backmap', '--model', 'm.tcbm', '--cg', 'c.dcd', '--out', 'o.dcd', '--segments', '0'), /expected a positive integer/);
+});
+
+test('atom-count mismatch with the topology names file and counts, and writes nothing', async () => {
+  const out = path.join(dir, 'mismatch.dcd');
+  const r = await run('convert', '--top', path.join(DATA, 'chignolin/cln.pdb'), '--traj', path.join(ADP, 'test-1000.dcd'), '--out', out);
+  expectOneLineError(r, /test-1000.dcd: has 22 atoms, topology has 166/);
+  expect(fs.existsSync(out)).toBe(false);
+});
+
+test('a malformed or truncated input fails with its frame and leaves no output', async () => {
+  const cut = path.join(dir, 'cut.dcd');
+  const bytes = fs.readFileSync(path.join(ADP, 'test-1000.dcd'));
+  fs.writeFileSync(cut, bytes.subarray(0, bytes.length - 100));
+  const out = path.join(dir, 'cut-out.xtc');
+  const r = await run('convert', '--traj', cut, '--out', out);
+  expectOneLineError(r, /cut.dcd: frame 999: /);
+  expect(fs.existsSync(out)).toBe(false);
+  expect(fs.readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+  const junk = path.join(dir, 'junk.xtc');
+  fs.writeFileSync(junk, Buffer.alloc(200, 7));
+  expectOneLineError(await run('convert', '--traj', junk, '--out', path.join(dir, 'j.dcd')), /junk.xtc: .*(magic|not an XTC)/);
+});
+
+test('energy writes the contract CSV header and one row per frame', async () => {
+  const csv = path.join(dir, 'e.csv');
+  const r = await run('energy', '--top', path.join(ADP, 'adp.pdb'), '--system', path.join(ADP, 'system-vacuum.xml'), '--traj', path.join(ADP, 'test-1000.dcd'), '--out', csv);
+  expect(r.code).toBe(0);
+  const lines = fs.readFileSync(csv, 'utf8').trim().split('\n');
+  expect(lines[0]).toBe('frame,total,HarmonicBondForce,HarmonicAngleForce,PeriodicTorsionForce,NonbondedForce');
+  expect(lines.length).toBe(1001);
+  const row = lines[1].split(',').map(Number);
+  expect(row[1]).toBeCloseTo(row.slice(2).reduce((a, b) => a + b, 0), 4);
+});
+
+test('train --dry-run prints the model size', async () => {
+  const r = await run('train', '--top', path.join(ADP, 'adp.pdb'), '--traj', path.join(ADP, 'test-1000.dcd'), '--system', path.join(ADP, 'system-vacuum.xml'), '--map', 'adp', '--preset', 'adp', '--out', path.join(dir, 'm.tcbm'), '--dry-run');
+  expect(r.code).toBe(0);
+  expect(r.out).toMatch(/preset adp: 1,307,030 parameters, 999 training pairs/);
+});
+
+test('the installed binary prints one line and exits non-zero on bad input (no stack trace)', () => {
+  const bin = path.resolve(__dirname, '../../bin/tcbackmap.js');
+  const r = spawnSync(process.execPath, [bin, 'convert', '--traj', path.join(dir, 'missing.xtc'), '--out', path.join(dir, 'x.dcd')], { encoding: 'utf8' });
+  if (!fs.existsSync(path.resolve(__dirname, '../../dist/lib/cli/index.js'))) {
+    expect(r.stderr).toMatch(/npm run build/);
+    return;
+  }
+  expect(r.status).toBe(1);
+  expect(r.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^tcbackmap: .*missing.xtc: no such file$/)]);
+});
+
+// The demo of each bundled molecule, end to end and offline (the bundled model and data only).
+test.each([
+  ['adp', 1000, 22],
+  ['cln', 200, 166],
+])('demo --molecule %s: backmaps the bundled sample (%d frames) and writes the report', async (molecule, frames, atoms) => {
+  const out = path.join(dir, `demo-${molecule}`);
+  const r = await run('demo', '--molecule', molecule, '--out', out, '--json');
+  expect(r.code).toBe(0);
+  const s = JSON.parse(r.out);
+  expect(s.frames).toBe(frames);
+  expect(s.metrics.inputs.atoms).toBe(atoms);
+  expect(s.metrics.inputs.framesTraj).toEqual([frames]);
+  for (const f of ['cg.dcd', 'backmapped.dcd', 'backmapped-first-frames.pdb', 'report/index.html', 'report/metrics.json']) {
+    expect(fs.statSync(path.join(out, f)).size).toBeGreaterThan(1000);
+  }
+  // a trained model: bonds within a few hundredths of a nm of the reference's
+  expect(s.metrics.summary.bondMeanW1Nm).toBeLessThan(0.05);
+}, 120_000);
+
+test('demo: an unknown molecule is one line', async () => {
+  expectOneLineError(await run('demo', '--molecule', 'lysozyme', '--out', path.join(dir, 'demo-x')), /--molecule must be adp or cln, got lysozyme/);
+});

@@ -1,0 +1,77 @@
+// `tcbackmap train` as a process: Ctrl-C saves a checkpoint and exits cleanly;
+// --resume finishes the run and writes a model that backmap loads.
+import { spawn, spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { readModelFile } from '../../lib/inference/backmap';
+import { DATA } from '../support/data';
+
+const BIN = path.resolve(__dirname, '../../bin/tcbackmap.js');
+const built = fs.existsSync(path.resolve(__dirname, '../../dist/lib/cli/index.js'));
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tcbm-train-cli-'));
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+const ADP = path.join(DATA, 'adp');
+const args = (out: string, steps: number) => [
+  BIN, 'train', '--top', path.join(ADP, 'adp.pdb'), '--traj', path.join(ADP, 'test-1000.dcd'),
+  '--system', path.join(ADP, 'system-vacuum.xml'), '--map', 'adp', '--preset', 'tiny',
+  '--steps', String(steps), '--threads', '1', '--seed', '4', '--out', out, '--checkpoint-every', '1000',
+];
+
+(built ? test : test.skip)('SIGINT saves a checkpoint and exits; --resume completes the run', async () => {
+  const out = path.join(dir, 'model.tcbm');
+  const log = `${out}.log.jsonl`;
+  const child = spawn(process.execPath, args(out, 100000), { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  // wait until a few steps are logged, then interrupt
+  await new Promise<void>((resolve, reject) => {
+    const timer = setInterval(() => {
+      if (fs.existsSync(log) && fs.readFileSync(log, 'utf8').split('\n').length > 5) {
+        clearInterval(timer);
+        child.kill('SIGINT');
+        resolve();
+      }
+    }, 100);
+    child.on('exit', () => {
+      clearInterval(timer);
+      reject(new Error('train exited before it was interrupted'));
+    });
+  });
+  const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+  expect(code).toBe(130);
+  expect(stdout).toMatch(/interrupted at step (\d+): checkpoint saved to .*model.tcbm.ckpt/);
+  const stopped = Number(/interrupted at step (\d+)/.exec(stdout)![1]);
+  expect(fs.existsSync(`${out}.ckpt`)).toBe(true);
+  expect(fs.existsSync(out)).toBe(false);
+
+  const resumed = spawnSync(process.execPath, [...args(out, stopped + 5), '--resume', `${out}.ckpt`, '--json'], { encoding: 'utf8' });
+  expect(resumed.status).toBe(0);
+  const summary = JSON.parse(resumed.stdout);
+  expect(summary.steps).toBe(stopped + 5);
+  const steps = fs.readFileSync(log, 'utf8').trim().split('\n').map((l) => JSON.parse(l).step);
+  expect(steps.slice(-5)).toEqual([stopped, stopped + 1, stopped + 2, stopped + 3, stopped + 4]);
+  const { info } = await readModelFile(out);
+  expect(info.training.steps).toBe(stopped + 5);
+});
+
+(built ? test : test.skip)('--validate logs validation figures every --validate-every steps', () => {
+  const out = path.join(dir, 'validated.tcbm');
+  const held = path.join(ADP, 'test-1000.dcd');
+  const r = spawnSync(process.execPath, [...args(out, 6), '--validate', held, '--validate-every', '3', '--json'], { encoding: 'utf8' });
+  expect(r.status).toBe(0);
+  const lines = fs.readFileSync(`${out}.log.jsonl`, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  const v = lines.filter((l) => l.validation).map((l) => l.validation);
+  expect(v.map((x) => x.step)).toEqual([3, 6]);
+  for (const x of v) {
+    expect(x.beadRmsd).toBeGreaterThan(0);
+    expect(x.otherRmsd).toBeGreaterThan(0);
+    expect(Number.isFinite(x.energy.decoded) && Number.isFinite(x.energy.reference)).toBe(true);
+    expect(x.klPerDimension).toHaveLength(8);
+    expect(x.rollout.frames).toBe(300);
+    expect(x.rollout.phiPsiJs).toBeGreaterThanOrEqual(0);
+    expect(x.rollout.phiPsiJs).toBeLessThanOrEqual(Math.log(2) + 1e-12);
+  }
+  expect(JSON.parse(r.stdout).validation.step).toBe(6);
+});

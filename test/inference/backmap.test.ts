@@ -1,0 +1,164 @@
+// Inference: seeding, rollout order, segments, determinism, cancellation, bad input.
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { Backmapper, chooseSeed, readModelFile } from '../../lib/inference/backmap';
+import { createTrajectory, openTrajectory, readTrajectory } from '../../lib/io/trajectory';
+import { presetMapping } from '../../lib/model/mapping';
+import { Trainer } from '../../lib/model/train';
+import { adpSample, DATA } from '../support/data';
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tcbm-backmap-'));
+const modelFile = path.join(dir, 'tiny.tcbm');
+const cgFile = path.join(dir, 'cg.dcd');
+const FRAMES = 30;
+let bm: Backmapper;
+
+beforeAll(async () => {
+  const adp = await adpSample(200);
+  const mapping = presetMapping('adp', adp.topology);
+  const trainer = Trainer.create(
+    { topology: adp.topology, mapping, trajectories: [adp.coords.slice(0, 100 * 66), adp.coords.slice(100 * 66)] },
+    { preset: 'tiny', seed: 2, threads: 2 },
+  );
+  for await (const _ of trainer.run(15));
+  await trainer.finalize(modelFile, { posteriorPairs: 200, seedFrames: 50 });
+  bm = await Backmapper.load(modelFile, { threads: 2 });
+  // CG frames shifted by 1 nm more along x each frame: the frame order is visible in the output.
+  const cg = bm.coarseGrain(adp.coords.slice(0, FRAMES * 66), FRAMES);
+  for (let f = 0; f < FRAMES; f++) for (let b = 0; b < 6; b++) cg[(f * 6 + b) * 3] += f;
+  const w = await createTrajectory(cgFile, { atoms: 6 });
+  await w.write({ frames: FRAMES, coords: cg });
+  await w.close();
+});
+
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+function centroidX(coords: Float32Array, frame: number, atoms: number): number {
+  let x = 0;
+  for (let a = 0; a < atoms; a++) x += coords[(frame * atoms + a) * 3];
+  return x / atoms;
+}
+
+test('the model file holds topology, mapping, mixture and seed bank', async () => {
+  const { info } = await readModelFile(modelFile);
+  expect(info.topology.atoms.length).toBe(22);
+  expect(info.mapping.beads).toBe(6);
+  expect(info.mixture.k).toBe(10);
+  expect(info.seedFrames).toBe(50);
+});
+
+test.each([1, 3, 7])('segments=%i: output frame count and order equal the input', async (segments) => {
+  const out = path.join(dir, `out-${segments}.dcd`);
+  const summary = await bm.backmapFile(cgFile, out, { segments, seed: 5 });
+  expect(summary.frames).toBe(FRAMES);
+  expect(summary.seams.length).toBe(segments - 1);
+  const back = await readTrajectory(out);
+  expect(back.frames).toBe(FRAMES);
+  for (let f = 0; f < FRAMES; f++) expect(Math.abs(centroidX(back.coords, f, 22) - centroidX(await cgCoords(), f, 6))).toBeLessThan(0.5);
+  expect(fs.readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+});
+
+let cgCache: Float32Array | undefined;
+async function cgCoords(): Promise<Float32Array> {
+  cgCache ??= (await readTrajectory(cgFile)).coords;
+  return cgCache;
+}
+
+async function backmapAll(options: { seed: number; exactCg?: boolean }): Promise<Float32Array> {
+  const reader = await openTrajectory(cgFile);
+  const out = new Float32Array(FRAMES * 66);
+  try {
+    for await (const c of bm.backmap(reader, options)) out.set(c.coords, c.start * 66);
+  } finally {
+    await reader.close();
+  }
+  return out;
+}
+
+test('exactCg: each frame maps exactly onto its CG frame, substituents moving with their bead atom; the default raw output does not', async () => {
+  const cg = await cgCoords();
+  const exact = await backmapAll({ seed: 3, exactCg: true });
+  const raw = await backmapAll({ seed: 3 });
+  const off = (x: Float32Array) => bm.coarseGrain(x, FRAMES).reduce((m, v, i) => Math.max(m, Math.abs(v - cg[i])), 0);
+  expect(off(exact)).toBeLessThan(1e-4); // nm; float32 coordinates up to 30 nm
+  expect(off(raw)).toBeGreaterThan(1e-3);
+  // Frame 0 has the same input on both paths: exact = raw + d. An atom bonded to
+  // a bead atom and nothing else (a hydrogen, a carbonyl O) moves as that atom.
+  const beads = new Set(bm.info.mapping.indices);
+  const neighbours = new Map<number, number[]>();
+  for (const [i, j] of bm.info.topology.bonds) {
+    neighbours.set(i, [...(neighbours.get(i) ?? []), j]);
+    neighbours.set(j, [...(neighbours.get(j) ?? []), i]);
+  }
+  const d = (a: number, x: number) => exact[a * 3 + x] - raw[a * 3 + x];
+  const hangers = [...neighbours].filter(([a, n]) => !beads.has(a) && n.length === 1 && beads.has(n[0]));
+  expect(hangers.length).toBeGreaterThan(0);
+  for (const [a, [b]] of hangers) for (let x = 0; x < 3; x++) expect(Math.abs(d(a, x) - d(b, x))).toBeLessThan(1e-4);
+  expect(Math.max(...[...beads].map((b) => Math.hypot(d(b, 0), d(b, 1), d(b, 2))))).toBeGreaterThan(1e-3); // it did move them
+});
+
+test('a bond outside the model is refused with a clear error', () => {
+  const model = (bm as unknown as { model: { setCgProjection(o: { bonds: Int32Array; count: number }): void } }).model;
+  expect(() => model.setCgProjection({ bonds: Int32Array.from([0, 99]), count: 1 })).toThrow(/bond 0 \(0, 99\) is not a pair of distinct atoms of 22/);
+  expect(() => model.setCgProjection({ bonds: Int32Array.from([0, 1]), count: 2 })).toThrow(/expected 4 elements/);
+});
+
+test('the same seed gives the same output; another seed another', async () => {
+  const a = path.join(dir, 'a.dcd');
+  const b = path.join(dir, 'b.dcd');
+  const c = path.join(dir, 'c.dcd');
+  await bm.backmapFile(cgFile, a, { seed: 11, segments: 2 });
+  await bm.backmapFile(cgFile, b, { seed: 11, segments: 2 });
+  await bm.backmapFile(cgFile, c, { seed: 12, segments: 2 });
+  expect(fs.readFileSync(a).equals(fs.readFileSync(b))).toBe(true);
+  expect(fs.readFileSync(a).equals(fs.readFileSync(c))).toBe(false);
+});
+
+test('seed selection returns the frame preceding the nearest CG frame, aligned onto the target', () => {
+  // three seed pairs; the target is seed 1's CG frame rotated 90 degrees about z and moved
+  const beads = 3;
+  const atoms = 2;
+  const seedCg = Float32Array.from([0, 0, 0, 1, 0, 0, 0, 1, 0, /**/ 0, 0, 0, 2, 0, 0, 0, 0.5, 0, /**/ 0, 0, 0, 1, 1, 0, 0, 0, 3]);
+  const seedPrevAa = Float32Array.from([9, 9, 9, 9, 9, 9, /**/ 1, 0, 0, 0, 0, 1, /**/ 7, 7, 7, 7, 7, 7]);
+  const rot = (x: number, y: number, z: number) => [-y + 5, x - 2, z + 1];
+  const target = [rot(0, 0, 0), rot(2, 0, 0), rot(0, 0.5, 0)].flat();
+  const choice = chooseSeed(seedCg, seedPrevAa, beads, atoms, target);
+  expect(choice.index).toBe(1);
+  expect(choice.rmsd).toBeLessThan(1e-6);
+  const expected = [rot(1, 0, 0), rot(0, 0, 1)].flat();
+  expected.forEach((v, i) => expect(choice.frame[i]).toBeCloseTo(v, 5));
+});
+
+test('a trajectory whose particle count is not the model bead count is refused clearly', async () => {
+  await expect(bm.backmapFile(path.join(DATA, 'adp/test-1000.dcd'), path.join(dir, 'x.dcd'))).rejects.toThrow(
+    /test-1000.dcd: has 22 particles per frame, the model's adp mapping has 6 beads/,
+  );
+  expect(fs.existsSync(path.join(dir, 'x.dcd'))).toBe(false);
+});
+
+test('cancelling stops cleanly and leaves no partial output', async () => {
+  const out = path.join(dir, 'cancelled.xtc');
+  const abort = new AbortController();
+  const run = bm.backmapFile(cgFile, out, { segments: 2, chunkFrames: 4, signal: abort.signal, onProgress: (done) => done >= 6 && abort.abort() });
+  await expect(run).rejects.toThrow(/cancelled/);
+  expect(fs.existsSync(out)).toBe(false);
+  // neither the atomic writer's temporary file nor the segments' scratch folder (beside the output) is left
+  expect(fs.readdirSync(dir).filter((f) => f.includes('cancelled') || f.includes('tcbm-segments-'))).toEqual([]);
+});
+
+test('foreign, truncated and checkpoint files are refused with a clear error', async () => {
+  const foreign = path.join(dir, 'foreign.tcbm');
+  fs.writeFileSync(foreign, 'hello, not a model');
+  await expect(readModelFile(foreign)).rejects.toThrow(/not a tcbackmap model file/);
+  const truncated = path.join(dir, 'truncated.tcbm');
+  const bytes = fs.readFileSync(modelFile);
+  fs.writeFileSync(truncated, bytes.subarray(0, bytes.length - 1000));
+  await expect(readModelFile(truncated)).rejects.toThrow(/truncated/);
+  const corrupt = path.join(dir, 'corrupt.tcbm');
+  const flipped = Buffer.from(bytes);
+  flipped[flipped.length - 10] ^= 0xff;
+  fs.writeFileSync(corrupt, flipped);
+  await expect(readModelFile(corrupt)).rejects.toThrow(/fails its checksum/);
+  await expect(readModelFile(path.join(dir, 'missing.tcbm'))).rejects.toThrow(/no such model file/);
+});

@@ -1,0 +1,41 @@
+// The paper's loss schedules at chosen points (Eq. 5 gamma, Eq. 6 cyclic sigmoid beta).
+import { betaAt, clipAt, gammaAt } from '../../lib/model/schedules';
+
+describe('gamma (paper Eq. 5)', () => {
+  const s = { n0: 100, n1: 60 };
+  test('zero before n0, 1e-6 at n0, exponential to 1 over n1, then 1', () => {
+    expect(gammaAt(0, s)).toBe(0);
+    expect(gammaAt(99, s)).toBe(0);
+    expect(gammaAt(100, s)).toBeCloseTo(1e-6, 15);
+    expect(gammaAt(130, s)).toBeCloseTo(1e-3, 12); // half way in log space
+    expect(gammaAt(120, s)).toBeCloseTo(1e-4, 13);
+    expect(gammaAt(160, s)).toBe(1);
+    expect(gammaAt(10000, s)).toBe(1);
+  });
+  test('log gamma is linear in the step during the anneal', () => {
+    const l = (t: number) => Math.log10(gammaAt(t, s));
+    expect(l(110) - l(100)).toBeCloseTo(l(150) - l(140), 12);
+    expect(l(110) - l(100)).toBeCloseTo(1, 12);
+  });
+});
+
+describe('beta (paper Eq. 6)', () => {
+  const s = { kind: 'cyclic' as const, cycles: 3, length: 100, width: 10, centre: 0.5, max: 2 };
+  test('a sigmoid in the position within each cycle, max/2 at the centre', () => {
+    expect(betaAt(50, s)).toBeCloseTo(1, 12);
+    expect(betaAt(150, s)).toBeCloseTo(1, 12);
+    expect(betaAt(0, s)).toBeCloseTo(2 / (1 + Math.exp(5)), 12);
+    expect(betaAt(100, s)).toBeCloseTo(betaAt(0, s), 12); // restarts
+    expect(betaAt(80, s)).toBeCloseTo(2 / (1 + Math.exp(-3)), 12);
+  });
+  test('max after the last cycle; constant schedules are constant', () => {
+    expect(betaAt(300, s)).toBe(2);
+    expect(betaAt(12345, s)).toBe(2);
+    expect(betaAt(7, { kind: 'constant', value: 0.3 })).toBe(0.3);
+  });
+});
+
+test('gradient clipping starts with the energy term', () => {
+  expect(clipAt(99, { n0: 100, n1: 10 }, 1)).toBe(0);
+  expect(clipAt(100, { n0: 100, n1: 10 }, 1)).toBe(1);
+});

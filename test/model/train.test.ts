@@ -1,0 +1,173 @@
+// The cVAE and its training loop: capacity, gradients, serialisation, resume.
+import { loadDataset } from '../../lib/model/dataset';
+import { presetMapping } from '../../lib/model/mapping';
+import { PRESETS } from '../../lib/model/presets';
+import { Rng } from '../../lib/core/rng';
+import { Trainer, framePairs, type TrainingData } from '../../lib/model/train';
+import { adpSample } from '../support/data';
+
+let data: TrainingData;
+
+beforeAll(async () => {
+  const adp = await adpSample(40);
+  // two separate trajectories: frames 0-19 and 20-39
+  data = {
+    topology: adp.topology,
+    mapping: presetMapping('adp', adp.topology),
+    trajectories: [adp.coords.slice(0, 20 * 66), adp.coords.slice(20 * 66, 40 * 66)],
+  };
+});
+
+test('pairs never cross a trajectory boundary', () => {
+  const pairs = framePairs([3, 1, 2]);
+  expect(pairs).toEqual([
+    { trajectory: 0, frame: 1 },
+    { trajectory: 0, frame: 2 },
+    { trajectory: 2, frame: 1 },
+  ]);
+});
+
+test('the paper presets have 1.2M (ADP) and 4.9M (CLN) parameters within 25 %', () => {
+  const count = (name: string, atoms: number, beads: number) =>
+    Trainer.create(
+      {
+        topology: { atoms: Array.from({ length: atoms }, () => ({ name: 'C', element: 'C', resName: 'X', resSeq: 1, residueIndex: 0, chain: '', hetero: false })), bonds: [] },
+        mapping: { name: 'x', atoms, beads, beadNames: [], matrix: new Float32Array(atoms * beads) },
+        trajectories: [new Float32Array(2 * atoms * 3)],
+      },
+      { preset: name },
+    ).parameterCount;
+  const adp = count('adp', 22, 6);
+  const cln = count('cln', 166, 10);
+  expect(adp / 1.2e6).toBeGreaterThan(0.75);
+  expect(adp / 1.2e6).toBeLessThan(1.25);
+  expect(cln / 4.9e6).toBeGreaterThan(0.75);
+  expect(cln / 4.9e6).toBeLessThan(1.25);
+});
+
+test('the tiny preset overfits 8 frames: coordinate loss falls >= 20x in <= 300 steps', async () => {
+  const eight: TrainingData = { ...data, trajectories: [data.trajectories[0].slice(0, 8 * 66)] };
+  // Fixed inputs (no rotations): this checks capacity and gradient flow, not generalisation.
+  const t = Trainer.create(eight, { preset: 'tiny', seed: 3, augment: false, threads: 2 });
+  let first = NaN;
+  let best = Infinity;
+  for await (const s of t.run(300)) {
+    if (s.step === 0) first = s.coord;
+    best = Math.min(best, s.coord);
+  }
+  expect(first / best).toBeGreaterThanOrEqual(20);
+});
+
+test('every parameter gets a non-zero gradient', async () => {
+  const t = Trainer.create(data, { preset: 'tiny', seed: 5, threads: 2 });
+  const B = PRESETS.tiny.training.batch;
+  const rng = new Rng(9);
+  const aa = data.trajectories[0].slice(66, 66 * (1 + B));
+  const prev = data.trajectories[0].slice(0, 66 * B);
+  const cg = new Float32Array(B * 18);
+  for (let b = 0; b < B; b++) [4, 6, 8, 14, 16, 10].forEach((a, k) => cg.set(aa.subarray(b * 66 + a * 3, b * 66 + a * 3 + 3), b * 18 + k * 3));
+  const norms = await t.model.parameterGradients({
+    batch: B, aaT: aa, aaPrev: prev, cgT: cg, eps: rng.normals(new Float32Array(B * 8)), gamma: 0, beta: 1, threads: 2,
+  });
+  const names = Object.keys(norms);
+  expect(names.length).toBeGreaterThan(20);
+  const zero = names.filter((n) => !(norms[n] > 0));
+  expect(zero).toEqual([]);
+});
+
+test('save -> load gives identical decoder outputs for the same z', async () => {
+  const a = Trainer.create(data, { preset: 'tiny', seed: 11, threads: 2 });
+  for await (const _ of a.run(3));
+  const state = await a.checkpoint();
+  const b = await Trainer.resume(data, state, { threads: 2 });
+  const B = 4;
+  const z = new Rng(1).normals(new Float32Array(B * 8));
+  const prev = data.trajectories[1].slice(0, B * 66);
+  const cg = new Float32Array(B * 18).fill(0.01);
+  const outA = await a.model.decode({ batch: B, aaPrev: prev, cgT: cg, z });
+  const outB = await b.model.decode({ batch: B, aaPrev: prev, cgT: cg, z });
+  expect(outA.length).toBe(B * 66);
+  expect(Array.from(outB)).toEqual(Array.from(outA));
+});
+
+test('resume equals the uninterrupted run (identical loss sequence)', async () => {
+  const losses = (reports: { total: number }[]) => reports.map((r) => r.total);
+  const straight = Trainer.create(data, { preset: 'tiny', seed: 21, threads: 2 });
+  const all = [];
+  for await (const s of straight.run(8)) all.push(s);
+
+  const first = Trainer.create(data, { preset: 'tiny', seed: 21, threads: 2 });
+  const head = [];
+  for await (const s of first.run(4)) head.push(s);
+  const resumed = await Trainer.resume(data, await first.checkpoint(), { threads: 2 });
+  const tail = [];
+  for await (const s of resumed.run(8)) tail.push(s);
+
+  expect(tail.map((s) => s.step)).toEqual([4, 5, 6, 7]);
+  expect(losses([...head, ...tail])).toEqual(losses(all));
+});
+
+test('resume under another schedule: same architecture only, settings replaced from the checkpoint step', async () => {
+  const a = Trainer.create(data, { preset: 'tiny', seed: 31, threads: 2 });
+  for await (const _ of a.run(2));
+  const state = await a.checkpoint();
+  const longer = { ...PRESETS.tiny, name: 'tiny-energy', training: { ...PRESETS.tiny.training, steps: 9, gamma: { n0: 2, n1: 4, start: 1e-4, end: 1e-2 } } };
+  const b = await Trainer.resume(data, state, { threads: 2, preset: longer });
+  expect(b.step).toBe(2);
+  expect(b.settings.steps).toBe(9);
+  expect(b.preset.name).toBe('tiny-energy');
+  const c = await Trainer.resume(data, state, { threads: 2, training: { steps: 5 } });
+  expect(c.settings.steps).toBe(5);
+  expect(c.settings.gamma).toEqual(PRESETS.tiny.training.gamma);
+  await expect(Trainer.resume(data, state, { threads: 2, preset: PRESETS['adp-cpu'] })).rejects.toThrow(/architectures differ/);
+});
+
+test('the robust energy loss is log(1 + (dE/scale)^2) of the plain (dE)^2', async () => {
+  const root = `${__dirname}/../../data/adp`;
+  const d = await loadDataset({ top: `${root}/adp.pdb`, trajs: [`${root}/test-1000.dcd`], system: `${root}/system-vacuum.xml`, map: 'adp' });
+  const t = Trainer.create({ ...d, trajectories: [d.trajectories[0].slice(0, 3 * 66)] }, { preset: 'tiny', seed: 3, threads: 2, energy: d.energy });
+  const batch = { batch: 1, aaT: d.trajectories[0].slice(66, 132), aaPrev: d.trajectories[0].slice(0, 66), cgT: new Float32Array(18), eps: new Float32Array(8), gamma: 1, beta: 1, energyClamp: 0, threads: 2 };
+  for (let k = 0; k < 6; k++) batch.cgT.set(batch.aaT.subarray([4, 6, 8, 14, 16, 10][k] * 3, [4, 6, 8, 14, 16, 10][k] * 3 + 3), k * 3);
+  const plain = (await t.model.evaluate(batch)).energy; // (E_rec - E_true)^2 of one frame, (kJ/mol)^2
+  expect(plain).toBeGreaterThan(1); // an untrained decoder is far off
+  for (const scale of [55, 1000]) {
+    const robust = (await t.model.evaluate({ ...batch, energyScale: scale })).energy;
+    expect(robust).toBeCloseTo(Math.log1p(plain / scale ** 2), 4);
+  }
+});
+
+test("the KL weight is β · batch / training pairs under the reference's convention, β alone without it", async () => {
+  const pairs = 19 + 19; // two 20-frame trajectories
+  for (const batch of [4, 8]) {
+    const preset = { ...PRESETS.tiny, training: { ...PRESETS.tiny.training, batch, klPerPair: true } };
+    const t = Trainer.create(data, { preset, seed: 1, threads: 2 });
+    expect(t.pairCount).toBe(pairs);
+    expect(t.klFactor).toBeCloseTo(batch / pairs, 15);
+    const report = await t.next();
+    expect(report.beta).toBe(1e-3); // tiny's constant β
+    expect(report.klWeight).toBeCloseTo(1e-3 * (batch / pairs), 15);
+  }
+  const longer = { ...data, trajectories: [...data.trajectories, data.trajectories[0]] };
+  const t3 = Trainer.create(longer, { preset: { ...PRESETS.tiny, training: { ...PRESETS.tiny.training, klPerPair: true } }, seed: 1, threads: 2 });
+  expect(t3.klFactor).toBeCloseTo(PRESETS.tiny.training.batch / (pairs + 19), 15);
+  const plain = Trainer.create(data, { preset: { ...PRESETS.tiny, training: { ...PRESETS.tiny.training, klPerPair: false } }, seed: 1, threads: 2 });
+  expect(plain.klFactor).toBe(1);
+  expect((await plain.next()).klWeight).toBe(1e-3);
+});
+
+test("the reference's energy term: ((E_rec − E_true)/E_std)² clamped at 1, and E_std from the training frames", async () => {
+  const root = `${__dirname}/../../data/adp`;
+  const d = await loadDataset({ top: `${root}/adp.pdb`, trajs: [`${root}/test-1000.dcd`], system: `${root}/system-vacuum.xml`, map: 'adp' });
+  const t = Trainer.create(d, { preset: 'tiny', seed: 3, threads: 2, energy: d.energy });
+  const stats = await t.trainingEnergy();
+  const all = (await d.energy.evaluate({ data: d.trajectories[0], shape: [1000, 22, 3] })).total;
+  const mean = all.reduce((a, b) => a + b, 0) / all.length;
+  expect(stats!.frames).toBe(1000);
+  expect(stats!.mean).toBeCloseTo(mean, 6);
+  expect(stats!.std).toBeGreaterThan(5); // ~13.5 kJ/mol at 300 K
+  const batch = { batch: 1, aaT: d.trajectories[0].slice(66, 132), aaPrev: d.trajectories[0].slice(0, 66), cgT: new Float32Array(18), eps: new Float32Array(8), gamma: 1, beta: 1, energyClamp: 0, threads: 2 };
+  const plain = (await t.model.evaluate(batch)).energy; // (ΔE)² of an untrained decoder: huge
+  const standardised = (await t.model.evaluate({ ...batch, energyStd: stats!.std })).energy;
+  expect(standardised / (plain / stats!.std ** 2)).toBeCloseTo(1, 5);
+  expect((await t.model.evaluate({ ...batch, energyStd: stats!.std, energyErrorClamp: 1 })).energy).toBe(1);
+});

@@ -1,0 +1,86 @@
+// The decoder's Winograd F(2x2x2, 3x3x3) convolutions (inference) against at::conv3d.
+import { presetMapping } from '../../lib/model/mapping';
+import { PRESETS } from '../../lib/model/presets';
+import { Rng } from '../../lib/core/rng';
+import { Trainer, type TrainingData } from '../../lib/model/train';
+import { adpSample } from '../support/data';
+
+let data: TrainingData;
+
+beforeAll(async () => {
+  const adp = await adpSample(20);
+  data = { topology: adp.topology, mapping: presetMapping('adp', adp.topology), trajectories: [adp.coords] };
+});
+
+const maxDiff = (a: Float32Array, b: Float32Array) => a.reduce((m, x, i) => Math.max(m, Math.abs(x - b[i])), 0);
+
+// decode(A(t-1) = frames 0..B-1, C(t) = their CG mapping shrunk, z) by both paths
+async function bothPaths(t: Trainer, B: number) {
+  const L = t.preset.architecture.latent;
+  const z = new Rng(4).normals(new Float32Array(B * L));
+  const prev = data.trajectories[0].slice(0, B * 66);
+  const cg = new Float32Array(B * 18);
+  for (let b = 0; b < B; b++) [4, 6, 8, 14, 16, 10].forEach((a, k) => cg.set(prev.subarray(b * 66 + a * 3, b * 66 + a * 3 + 3).map((x) => 0.9 * x), b * 18 + k * 3));
+  const fast = await t.model.decode({ batch: B, aaPrev: prev, cgT: cg, z, winograd: true, threads: 2 });
+  const direct = await t.model.decode({ batch: B, aaPrev: prev, cgT: cg, z, winograd: false, threads: 2 });
+  return { fast, direct };
+}
+
+test.each([
+  ['tiny', 5], // grid 8: 64 tiles per item, not a multiple of the 6-row GEMM block
+  ['adp-cpu', 3], // grid 12, widths 16/32, a head of 22 channels (not a multiple of 16)
+  ['adp', 2], // the paper's widths 32/64
+])('%s: Winograd decoding equals at::conv3d to float32 rounding (batch %d)', async (preset, B) => {
+  const t = Trainer.create(data, { preset, seed: 7, threads: 2 });
+  const { fast, direct } = await bothPaths(t, B);
+  expect(fast.length).toBe(B * 66);
+  expect(maxDiff(fast, direct)).toBeLessThan(1e-5); // nm
+  expect(fast.every(Number.isFinite)).toBe(true);
+});
+
+test('the Winograd filters follow the weights through training steps and loads', async () => {
+  const t = Trainer.create(data, { preset: 'tiny', seed: 8, threads: 2 });
+  const before = (await bothPaths(t, 2)).fast;
+  for await (const _ of t.run(2));
+  const after = await bothPaths(t, 2);
+  expect(maxDiff(after.fast, before)).toBeGreaterThan(1e-6); // the weights moved
+  expect(maxDiff(after.fast, after.direct)).toBeLessThan(1e-5); // and the fast path saw it
+
+  const other = Trainer.create(data, { preset: 'tiny', seed: 9, threads: 2 });
+  await bothPaths(other, 2); // builds its filters from its own initial weights
+  const state = await t.checkpoint();
+  await other.model.load({ bytes: state.weights, optimizer: true, threads: 2 });
+  expect(maxDiff((await bothPaths(other, 2)).fast, after.fast)).toBeLessThan(1e-6);
+});
+
+test('rollout by both paths gives the same trajectory', async () => {
+  const t = Trainer.create(data, { preset: 'adp-cpu', seed: 10, threads: 2 });
+  const T = 4, K = 2, L = PRESETS['adp-cpu'].architecture.latent;
+  const prev = data.trajectories[0].slice(0, K * 66);
+  const cg = new Float32Array(T * K * 18);
+  for (let i = 0; i < T * K; i++) [4, 6, 8, 14, 16, 10].forEach((a, k) => cg.set(data.trajectories[0].subarray((i + 1) * 66 + a * 3, (i + 1) * 66 + a * 3 + 3), i * 18 + k * 3));
+  const z = new Rng(3).normals(new Float32Array(T * K * L));
+  const fast = await t.model.rollout({ prev, cg, z, steps: T, batch: K, threads: 2 });
+  const direct = await t.model.rollout({ prev, cg, z, steps: T, batch: K, threads: 2, winograd: false });
+  expect(maxDiff(fast, direct)).toBeLessThan(1e-4);
+});
+
+test('a rollout of K trajectories (in per-thread groups on CPU) equals each trajectory rolled out alone', async () => {
+  const t = Trainer.create(data, { preset: 'tiny', seed: 11, threads: 2 });
+  const T = 3, K = 5, N = 66, n = 18, L = PRESETS.tiny.architecture.latent;
+  const prev = data.trajectories[0].slice(0, K * N);
+  const cg = new Float32Array(T * K * n);
+  for (let i = 0; i < T * K; i++) [4, 6, 8, 14, 16, 10].forEach((a, k) => cg.set(data.trajectories[0].subarray(i * N + a * 3, i * N + a * 3 + 3), i * n + k * 3));
+  const z = new Rng(5).normals(new Float32Array(T * K * L));
+  const all = await t.model.rollout({ prev, cg, z, steps: T, batch: K, threads: 2 });
+  expect(all.length).toBe(T * K * N);
+  for (let k = 0; k < K; k++) {
+    const pick = (src: Float32Array, width: number) => {
+      const out = new Float32Array(T * width);
+      for (let s = 0; s < T; s++) out.set(src.subarray((s * K + k) * width, (s * K + k + 1) * width), s * width);
+      return out;
+    };
+    const alone = await t.model.rollout({ prev: prev.slice(k * N, (k + 1) * N), cg: pick(cg, n), z: pick(z, L), steps: T, batch: 1, threads: 1 });
+    expect(maxDiff(pick(all, N), alone)).toBeLessThan(1e-6);
+  }
+});
