@@ -173,6 +173,11 @@ export interface NativeModelConstructor {
 }
 
 export interface Binding {
+  /**
+   * Adds (true) or removes (false) a path this environment is writing; what is
+   * still listed when the environment is torn down (Worker.terminate()) is removed.
+   */
+  trackTemp(path: string, tracked: boolean): void;
   Model: NativeModelConstructor;
   info(): NativeInfo;
   setThreads(threads: number): void;

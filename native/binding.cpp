@@ -6,6 +6,11 @@
 #include <ATen/Parallel.h>
 #include <torch/version.h>
 
+#include <filesystem>
+#include <mutex>
+#include <set>
+#include <string>
+
 namespace tcbm::binding {
 namespace {
 
@@ -32,9 +37,46 @@ Napi::Value SetThreads(const Napi::CallbackInfo& info) {
   });
 }
 
+// Paths (temporary outputs, scratch folders) this environment is writing. When
+// the environment is torn down without its JavaScript cleanup running (a Worker
+// terminated mid-job), the cleanup hook removes what is left. One set per
+// environment: each Worker thread loads its own instance of the module.
+struct Temps {
+  std::mutex mutex;
+  std::set<std::string> paths;
+};
+
+void RemoveTemps(void* arg) {
+  auto* temps = static_cast<Temps*>(arg);
+  {
+    std::lock_guard<std::mutex> lock(temps->mutex);
+    for (const auto& p : temps->paths) {
+      std::error_code ignored;
+      std::filesystem::remove_all(p, ignored);
+    }
+  }
+  delete temps;
+}
+
+Napi::Value TrackTemp(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&] {
+    if (info.Length() < 2 || !info[0].IsString() || !info[1].IsBoolean())
+      throw Napi::TypeError::New(info.Env(), "trackTemp: expected (path string, tracked boolean)");
+    auto* temps = static_cast<Temps*>(info.Data());
+    const std::string path = info[0].As<Napi::String>().Utf8Value();
+    std::lock_guard<std::mutex> lock(temps->mutex);
+    if (info[1].As<Napi::Boolean>().Value()) temps->paths.insert(path);
+    else temps->paths.erase(path);
+    return info.Env().Undefined();
+  });
+}
+
 }  // namespace
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  auto* temps = new Temps();
+  napi_add_env_cleanup_hook(env, RemoveTemps, temps);
+  exports.Set("trackTemp", Napi::Function::New(env, TrackTemp, "trackTemp", temps));
   exports.Set("info", Napi::Function::New(env, Info, "info"));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads, "setThreads"));
   InitVoxel(env, exports);

@@ -147,6 +147,14 @@ void TorchWorker::Execute() {
   }
 }
 
+void TorchWorker::OnWorkComplete(Napi::Env env, napi_status status) {
+  try {
+    Napi::AsyncWorker::OnWorkComplete(env, status);  // settles, then Destroy()s
+  } catch (const Napi::Error&) {
+    Destroy();  // the exception came before the base's Destroy()
+  }
+}
+
 void TorchWorker::OnOK() {
   Napi::HandleScope scope(Env());
   deferred_.Resolve(Result(Env()));

@@ -94,6 +94,12 @@ class TorchWorker : public Napi::AsyncWorker {
   void Execute() final;
   void OnOK() final;
   void OnError(const Napi::Error& error) final;
+  // Settling the Promise needs a live environment. When the job ends while its
+  // environment is being torn down (Worker.terminate(), the host exiting), every
+  // N-API call fails, node-addon-api throws Napi::Error, and an exception out of
+  // this callback would abort the whole process: there is nothing left to settle
+  // then, so the job is only freed.
+  void OnWorkComplete(Napi::Env env, napi_status status) final;
 
   Napi::Promise::Deferred deferred_;
   std::vector<Napi::ObjectReference> kept_;

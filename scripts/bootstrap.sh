@@ -5,16 +5,22 @@
 #      with --bench also what the benchmarks compare against (python3-torch);
 #   2. npm ci, which builds the addon (install script) and the TypeScript (prepare);
 #   3. a smoke run of the addon (skip with --no-smoke).
+# --test-deps also installs what the tests compare against (Debian's mdtraj and
+# OpenMM); --dry-run says what it would install and why, and changes nothing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bench=0
 smoke=1
+test_deps=0
+dry=0
 for arg in "$@"; do
   case "$arg" in
-    --bench) bench=1 ;;
+    --bench) bench=1; test_deps=1 ;;
+    --test-deps) test_deps=1 ;;
     --no-smoke) smoke=0 ;;
-    *) echo "bootstrap.sh: unknown option $arg (expected --bench, --no-smoke)" >&2; exit 2 ;;
+    --dry-run) dry=1 ;;
+    *) echo "bootstrap.sh: unknown option $arg (expected --bench, --test-deps, --no-smoke, --dry-run)" >&2; exit 2 ;;
   esac
 done
 
@@ -29,21 +35,35 @@ command -v g++ >/dev/null || need+=(g++)
 command -v make >/dev/null || need+=(make)
 command -v git >/dev/null || need+=(git)
 
+# Sets torch_where to where libtorch was found (each candidate tested on its
+# own: one missing path must not hide another that exists).
+torch_where=""
 torch_found() {
-  [ -n "${LIBTORCH:-}" ] && return 0
-  [ -n "${Torch_DIR:-}" ] && return 0
-  ls /usr/lib/*/cmake/Torch/TorchConfig.cmake /usr/lib/cmake/Torch/TorchConfig.cmake >/dev/null 2>&1 && return 0
+  if [ -n "${LIBTORCH:-}" ]; then torch_where="LIBTORCH=$LIBTORCH"; return 0; fi
+  if [ -n "${Torch_DIR:-}" ]; then torch_where="Torch_DIR=$Torch_DIR"; return 0; fi
+  for f in /usr/lib/*/cmake/Torch/TorchConfig.cmake /usr/lib/cmake/Torch/TorchConfig.cmake; do
+    if [ -f "$f" ]; then torch_where=$f; return 0; fi
+  done
   for py in python3 /usr/bin/python3; do
-    "$py" - >/dev/null 2>&1 <<'PY' && return 0
+    if "$py" - >/dev/null 2>&1 <<'PY'; then torch_where="$py's torch"; return 0; fi
 import os, torch.utils
 assert os.path.isfile(os.path.join(torch.utils.cmake_prefix_path, 'Torch', 'TorchConfig.cmake'))
 PY
   done
   return 1
 }
-torch_found || need+=(libtorch-dev)
+if torch_found; then say "libtorch: $torch_where"; else need+=(libtorch-dev); fi
 if [ "$bench" = 1 ]; then
   /usr/bin/python3 -c 'import torch' >/dev/null 2>&1 || need+=(python3-torch)
+fi
+if [ "$test_deps" = 1 ]; then
+  /usr/bin/python3 -c 'import mdtraj' >/dev/null 2>&1 || need+=(python3-mdtraj)
+  /usr/bin/python3 -c 'import openmm' >/dev/null 2>&1 || need+=(python3-simtk libopenmm-plugins)
+fi
+
+if [ "$dry" = 1 ]; then
+  if [ "${#need[@]}" -gt 0 ]; then say "dry run: would apt-get install ${need[*]}"; else say "dry run: every system package is present, no apt"; fi
+  exit 0
 fi
 
 if [ "${#need[@]}" -gt 0 ]; then

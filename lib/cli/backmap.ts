@@ -1,6 +1,7 @@
 // `tcbackmap backmap`: a CG trajectory (beads in the model's order) to atomistic
 // resolution, optionally as K segments rolled out as one batch.
 import { Backmapper } from '../inference/backmap';
+import { checkOutput } from '../io/atomic';
 import { interruptible, lazyBar, report } from './common';
 
 export interface BackmapCommandOptions {
@@ -17,6 +18,7 @@ export interface BackmapCommandOptions {
 export type BackmapFileSummary = Awaited<ReturnType<Backmapper['backmapFile']>>;
 
 export async function backmapCommand(opts: BackmapCommandOptions): Promise<BackmapFileSummary> {
+  checkOutput(opts.out, { [opts.model]: 'the model (--model)', [opts.cg]: 'the CG input (--cg)' });
   const bar = lazyBar('backmap', opts.json);
   try {
     const bm = await Backmapper.load(opts.model, { threads: opts.threads });

@@ -16,15 +16,17 @@ export function lazyBar(label: string, json?: boolean) {
   };
 }
 
-/** Runs `work` with SIGINT turned into an abort of its signal (outputs are then discarded, not half-written). */
+/** Runs `work` with SIGINT and SIGTERM turned into an abort of its signal (outputs are then discarded, not half-written). */
 export async function interruptible<T>(work: (signal: AbortSignal) => Promise<T>): Promise<T> {
   const abort = new AbortController();
-  const onSigint = () => abort.abort();
-  process.once('SIGINT', onSigint);
+  const onSignal = () => abort.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
   try {
     return await work(abort.signal);
   } finally {
-    process.removeListener('SIGINT', onSigint);
+    process.removeListener('SIGINT', onSignal);
+    process.removeListener('SIGTERM', onSignal);
   }
 }
 

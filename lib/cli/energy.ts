@@ -3,7 +3,7 @@ import { InvalidArgumentError } from 'commander';
 import { loadTopology } from '../model/dataset';
 import { Energy, type Precision } from '../forcefield/energy';
 import { loadForceField } from '../forcefield/system';
-import { openAtomic } from '../io/atomic';
+import { checkOutput, openAtomic } from '../io/atomic';
 import { openTrajectory } from '../io/trajectory';
 import { lazyBar } from './common';
 
@@ -59,6 +59,7 @@ export async function energyCommand(opts: EnergyCommandOptions): Promise<EnergyS
 
 /** Streams energies; rows go to `out` (atomically) or to `write` (stdout) as CSV. */
 export async function energyCsv(o: EnergyCsvOptions, write: (text: string) => void = () => {}): Promise<EnergySummary> {
+  if (o.out) checkOutput(o.out, { [o.traj]: 'the trajectory (--traj)', [o.top]: 'the topology (--top)', [o.system]: 'the System XML (--system)' });
   const ff = await loadForceField(o.system);
   const top = await loadTopology(o.top, ff);
   const energy = Energy.fromForceField(ff);

@@ -3,6 +3,9 @@
 // and a summary line at the end; --json prints one JSON object instead.
 // This file builds the program; each command's action is lib/cli/<command>.ts.
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import * as os from 'os';
+import { packageVersion } from '../core/native';
+import { removeLiveTemps } from '../io/atomic';
 import { PRESET_NAMES } from '../model/presets';
 import { backmapCommand } from './backmap';
 import { coarseGrainCommand } from './coarse-grain';
@@ -17,6 +20,15 @@ function positiveInt(value: string): number {
   const n = Number(value);
   if (!Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError(`expected a positive integer, got "${value}"`);
   return n;
+}
+
+/** A thread count: at most the cores here (more only oversubscribes them), with a warning when capped. */
+function threadCount(value: string): number {
+  const n = positiveInt(value);
+  const cores = os.availableParallelism();
+  if (n <= cores) return n;
+  process.emitWarning(`--threads ${n} is more than the ${cores} cores here; using ${cores}`, 'TcbmWarning');
+  return cores;
 }
 
 function integer(value: string): number {
@@ -45,6 +57,7 @@ function run<O>(command: (opts: O) => Promise<unknown>): (opts: O) => Promise<vo
 function program(): Command {
   const cli = new Command('tcbackmap')
     .description('Temporally coherent backmapping of coarse-grained trajectories to atomistic resolution')
+    .version(packageVersion(), '-V, --version', 'print the version')
     .showHelpAfterError('(run "tcbackmap --help" for usage)')
     .exitOverride()
     .configureOutput({ outputError: (str, write) => write(`tcbackmap: ${str.replace(/^error: /, '')}`) });
@@ -60,8 +73,8 @@ function program(): Command {
     .command('convert')
     .description('convert a trajectory between DCD, XTC and multi-model PDB (chosen by extension)')
     .option('--top <pdb>', 'topology PDB (checks the atom count; needed to write PDB from DCD/XTC)')
-    .requiredOption('--traj <file>', 'input trajectory (.dcd, .xtc, .pdb)')
-    .requiredOption('--out <file>', 'output trajectory (.dcd, .xtc, .pdb)')
+    .requiredOption('--traj <file>', 'input trajectory (.dcd, .xtc, .pdb) (required)')
+    .requiredOption('--out <file>', 'output trajectory (.dcd, .xtc, .pdb) (required)')
     .option('--precision <p>', 'XTC precision in 1/nm', positiveNumber, 1000)
     .option('--json', 'print one JSON object')
     .action(run(convertCommand));
@@ -71,7 +84,7 @@ function program(): Command {
     .description('a bundled model and sample end to end, offline: coarse-grain, backmap, compare')
     .option('--out <dir>', 'folder for the outputs', 'tcbackmap-demo')
     .option('--molecule <adp|cln>', 'alanine dipeptide (1,000 frames) or chignolin (200 frames)', 'adp')
-    .option('--threads <n>', 'libtorch threads (default: every core)', positiveInt)
+    .option('--threads <n>', 'libtorch threads (default: every core)', threadCount)
     .option('--json', 'print one JSON object')
     // demo() refuses a molecule it has no bundled set for
     .action(run(demoCommand));
@@ -79,21 +92,21 @@ function program(): Command {
   cli
     .command('coarse-grain')
     .description("map an atomistic trajectory to CG beads with a model's mapping")
-    .requiredOption('--model <model.tcbm>', 'a trained model (its mapping and topology)')
-    .requiredOption('--traj <file>', 'atomistic trajectory')
-    .requiredOption('--out <file>', 'CG trajectory to write (.dcd, .xtc)')
+    .requiredOption('--model <model.tcbm>', 'a trained model (its mapping and topology) (required)')
+    .requiredOption('--traj <file>', 'atomistic trajectory (required)')
+    .requiredOption('--out <file>', 'CG trajectory to write (.dcd, .xtc) (required)')
     .option('--json', 'print one JSON object')
     .action(run(coarseGrainCommand));
 
   cli
     .command('backmap')
     .description('backmap a CG trajectory (beads in the model\'s order) to atomistic resolution')
-    .requiredOption('--model <model.tcbm>', 'a trained model')
-    .requiredOption('--cg <file>', 'CG trajectory (.dcd, .xtc, .pdb)')
-    .requiredOption('--out <file>', 'atomistic trajectory to write (.dcd, .xtc, .pdb)')
+    .requiredOption('--model <model.tcbm>', 'a trained model (required)')
+    .requiredOption('--cg <file>', 'CG trajectory (.dcd, .xtc, .pdb) (required)')
+    .requiredOption('--out <file>', 'atomistic trajectory to write (.dcd, .xtc, .pdb) (required)')
     .option('--segments <k>', 'split into K contiguous segments rolled out as one batch (K-1 seams)', positiveInt, 1)
     .option('--seed <s>', 'seed of the latent samples: the same seed gives the same output', integer, 1)
-    .option('--threads <n>', 'libtorch threads (default: every core)', positiveInt)
+    .option('--threads <n>', 'libtorch threads (default: every core)', threadCount)
     .option('--exact-cg', "move each frame onto its CG frame exactly (bead atoms on their beads); default: the network's output as is")
     .option('--json', 'print one JSON object')
     .action(run(backmapCommand));
@@ -101,23 +114,23 @@ function program(): Command {
   cli
     .command('energy')
     .description('per-frame internal energy per OpenMM force (kJ/mol), as CSV')
-    .requiredOption('--top <pdb>', 'topology (PDB)')
-    .requiredOption('--system <xml>', 'OpenMM System XML')
-    .requiredOption('--traj <file>', 'trajectory (.dcd, .xtc, .pdb)')
+    .requiredOption('--top <pdb>', 'topology (PDB) (required)')
+    .requiredOption('--system <xml>', 'OpenMM System XML (required)')
+    .requiredOption('--traj <file>', 'trajectory (.dcd, .xtc, .pdb) (required)')
     .option('--out <csv>', 'CSV file to write (default: standard output)')
     .option('--precision <p>', 'float64 (default) or float32', 'float64')
-    .option('--threads <n>', 'libtorch threads', positiveInt)
+    .option('--threads <n>', 'libtorch threads', threadCount)
     .option('--json', 'print one JSON object (a summary; rows go to --out)')
     .action(run(energyCommand));
 
   cli
     .command('evaluate')
     .description('compare a backmapped trajectory with reference MD: metrics.json and a self-contained index.html with plots')
-    .requiredOption('--top <pdb>', 'atomistic topology (PDB)')
-    .requiredOption('--system <xml>', 'OpenMM System XML (energies, bond graph, angles)')
+    .requiredOption('--top <pdb>', 'atomistic topology (PDB) (required)')
+    .requiredOption('--system <xml>', 'OpenMM System XML (energies, bond graph, angles) (required)')
     .option('--ref <file>', 'reference atomistic trajectory; repeat for several (each its own trajectory)', collect, [])
     .option('--traj <file>', 'backmapped trajectory; repeat for several (each its own trajectory)', collect, [])
-    .requiredOption('--out <dir>', 'report folder (created): metrics.json, index.html')
+    .requiredOption('--out <dir>', 'report folder (created): metrics.json, index.html (required)')
     .option('--dt-ps <ps>', 'ps between frames', positiveNumber, 1)
     .option('--map <auto|ca|adp|file.json>', 'CG beads, for the non-bead velocities (auto: adp for a dipeptide, else ca)', 'auto')
     .option('--lags <list>', 'MSM lags in frames, comma-separated (default 1,2,5,10,20,50 that fit)', (v: string) =>
@@ -132,23 +145,23 @@ function program(): Command {
     .option('--clusters <k>', 'k-means centres (default 100 for φ/ψ, 150 for TICA)', positiveInt)
     .option('--bootstrap <n>', 'bootstrap samples for the timescale error bars', positiveInt, 20)
     .option('--seed <s>', 'seed of k-means++ and the bootstrap', integer, 1)
-    .option('--threads <n>', 'libtorch threads for the energies (default: every core)', positiveInt)
+    .option('--threads <n>', 'libtorch threads for the energies (default: every core)', threadCount)
     .option('--json', 'print one JSON object')
     .action(run(evaluateCommand));
 
   cli
     .command('train')
     .description('train a backmapping model on atomistic trajectories (each --traj file is its own trajectory)')
-    .requiredOption('--top <pdb>', 'atomistic topology (PDB)')
+    .requiredOption('--top <pdb>', 'atomistic topology (PDB) (required)')
     .option('--traj <file>', 'atomistic trajectory (.dcd, .xtc, .pdb); repeat for several', collect, [])
-    .requiredOption('--system <xml>', 'OpenMM System XML of the molecule in vacuum (energy loss, bond graph, masses)')
-    .requiredOption('--map <ca|adp|file.json>', 'CG mapping: a preset or a JSON bead file')
+    .requiredOption('--system <xml>', 'OpenMM System XML of the molecule in vacuum (energy loss, bond graph, masses) (required)')
+    .requiredOption('--map <ca|adp|file.json>', 'CG mapping: a preset or a JSON bead file (required)')
     .option('--preset <name>', `model preset: ${PRESET_NAMES.join(', ')} (default adp-cpu for --map adp, else cln-cpu; with --resume, continue under this preset's schedule)`)
     .option('--steps <n>', 'training steps in all, counting resumed ones (default: the preset\'s)', positiveInt)
     .option('--batch <n>', 'batch size (default: the preset\'s)', positiveInt)
-    .option('--threads <n>', 'libtorch threads (default: every core)', positiveInt)
+    .option('--threads <n>', 'libtorch threads (default: every core)', threadCount)
     .option('--seed <s>', 'random seed: the same seed gives the same run on one machine', integer, 1)
-    .requiredOption('--out <model.tcbm>', 'model file to write')
+    .requiredOption('--out <model.tcbm>', 'model file to write (required)')
     .option('--resume <checkpoint>', 'continue a run from its checkpoint, exactly as if uninterrupted')
     .option('--checkpoint <file>', 'checkpoint file (default <out>.ckpt)')
     .option('--checkpoint-every <k>', 'steps between checkpoints', positiveInt, 500)
@@ -163,8 +176,29 @@ function program(): Command {
   return cli;
 }
 
+/**
+ * Process-wide behaviour of the command line: warnings as one `tcbackmap:` line,
+ * and SIGTERM ending a command that is not listening for it with its temporary
+ * files removed (exit 143, as a shell reports a TERM).
+ */
+function installProcessHandlers(): void {
+  process.removeAllListeners('warning');
+  process.on('warning', (w) => console.error(`tcbackmap: warning: ${w.message}`));
+  process.on('SIGTERM', function onTerm() {
+    if (process.listeners('SIGTERM').some((l) => l !== onTerm)) return; // a command aborts its own work
+    removeLiveTemps();
+    process.exit(143);
+  });
+}
+
+let installed = false;
+
 export async function main(argv: string[]): Promise<number> {
   process.exitCode = undefined; // a command may set it (130 after an interrupted train)
+  if (!installed) {
+    installed = true;
+    installProcessHandlers();
+  }
   try {
     await program().parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : 0; // e.g. 130 after an interrupted train

@@ -3,6 +3,7 @@
 // print a summary (an interrupted run exits 130).
 import { promises as fsp } from 'fs';
 import { loadDataset, loadTrajectories } from '../model/dataset';
+import { checkOutput } from '../io/atomic';
 import { TcbmError } from '../core/errors';
 import { progress } from '../core/progress';
 import { Trainer, resolvePreset, type StepReport } from '../model/train';
@@ -78,6 +79,13 @@ async function train(o: TrainCommandOptions): Promise<TrainSummary> {
   const data = await loadDataset({ top: o.top, trajs: o.traj, system: o.system, map: o.map });
   const training = { ...(o.steps ? { steps: o.steps } : {}), ...(o.batch ? { batch: o.batch } : {}) };
   const checkpointFile = o.checkpoint ?? `${o.out}.ckpt`;
+  const logFile = o.log ?? `${o.out}.log.jsonl`;
+  const inputs: Record<string, string> = { [o.top]: 'the topology (--top)', [o.system]: 'the System XML (--system)' };
+  for (const t of o.traj) inputs[t] = 'a training trajectory (--traj)';
+  for (const t of o.validate ?? []) inputs[t] = 'a validation trajectory (--validate)';
+  // The checkpoint may be the one resumed from (the run continues in it); the model and log may not.
+  for (const out of [o.out, logFile]) checkOutput(out, { ...inputs, ...(o.resume ? { [o.resume]: 'the checkpoint resumed from (--resume)' } : {}) });
+  checkOutput(checkpointFile, inputs);
   const trainer = o.resume
     ? await Trainer.resumeFrom(o.resume, data, {
       threads: o.threads, energy: data.energy, preset: o.preset ? preset : undefined, training: Object.keys(training).length ? training : undefined,
@@ -96,7 +104,7 @@ async function train(o: TrainCommandOptions): Promise<TrainSummary> {
 
   const held = o.validate && o.validate.length > 0 ? await loadTrajectories(o.validate, data.topology.atoms.length) : [];
   const validateEvery = o.validateEvery ?? trainer.settings.validateEvery ?? 250;
-  const log = await fsp.open(o.log ?? `${o.out}.log.jsonl`, o.resume ? 'a' : 'w');
+  const log = await fsp.open(logFile, o.resume ? 'a' : 'w');
   const abort = new AbortController();
   const onSigint = () => abort.abort();
   process.once('SIGINT', onSigint);

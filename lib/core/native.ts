@@ -19,6 +19,11 @@ export const packageRoot = ((): string => {
   return dir;
 })();
 
+/** The addon if it is loaded already, without loading it. */
+export function nativeIfLoaded(): Binding | undefined {
+  return binding;
+}
+
 export function native(): Binding {
   if (binding) return binding;
   // libtorch calls BLAS only for small matrices here (the convolutions are

@@ -10,7 +10,7 @@ import { loadForceField, type ForceField } from '../forcefield/system';
 import { readTrajectory } from '../io/trajectory';
 import type { Topology } from '../io/types';
 import { loadMapping } from '../model/mapping';
-import { writeReport, type ReportFiles } from './report';
+import { checkReportDir, writeReport, type ReportFiles } from './report';
 import { positiveInteger, positiveNumber } from '../core/validate';
 import { strided } from './common';
 import { energySection } from './energy';
@@ -172,6 +172,7 @@ export interface EvaluateReportOptions extends EvaluateOptions {
 /** evaluate() and then the report: what `tcbackmap evaluate` does. */
 export async function evaluateReport(o: EvaluateReportOptions): Promise<{ metrics: Metrics; files: ReportFiles }> {
   if (typeof o?.out !== 'string' || o.out.length === 0) throw invalidType('a folder path', 'out', o?.out);
+  checkReportDir(o.out);
   const metrics = await evaluateStages(o, 1);
   o.onProgress?.('report', STAGES.length, STAGES.length + 1);
   const files = await writeReport(metrics, o.out);

@@ -1,7 +1,7 @@
 // The evaluation report: metrics.json plus an index.html that opens offline. Every plot is a
 // Vega-Lite spec rendered to SVG here in Node (vega's headless View), inlined, so the page needs
 // no script, no network and no plotting library in the browser.
-import { promises as fsp } from 'fs';
+import { promises as fsp, statSync } from 'fs';
 import * as path from 'path';
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
@@ -33,16 +33,34 @@ export interface ReportFiles {
 
 /** Writes <dir>/metrics.json and <dir>/index.html, each atomically (the folder is created). */
 export async function writeReport(metrics: Metrics, dir: string): Promise<ReportFiles> {
+  const html = await renderReport(metrics);
+  let created: string | undefined;
   try {
-    await fsp.mkdir(dir, { recursive: true });
+    created = await fsp.mkdir(dir, { recursive: true });
   } catch (err) {
     throw fileError('ERR_FILE_NOT_FOUND', dir, `cannot create the report folder (${(err as NodeJS.ErrnoException).code})`);
   }
-  const html = await renderReport(metrics);
   const files = { dir, metrics: path.join(dir, 'metrics.json'), html: path.join(dir, 'index.html') };
-  await writeAtomically(files.metrics, JSON.stringify(metrics, null, 1) + '\n');
-  await writeAtomically(files.html, html);
+  try {
+    await writeAtomically(files.metrics, JSON.stringify(metrics, null, 1) + '\n');
+    await writeAtomically(files.html, html);
+  } catch (err) {
+    // a folder this call made holds nothing complete: leave none behind
+    if (created) await fsp.rm(created, { recursive: true, force: true });
+    throw err;
+  }
   return files;
+}
+
+/** Refuses, before any work, a report folder path that is an existing file. */
+export function checkReportDir(dir: string): void {
+  let stat;
+  try {
+    stat = statSync(dir);
+  } catch {
+    return;
+  }
+  if (!stat.isDirectory()) throw fileError('ERR_INVALID_ARG_VALUE', dir, 'is a file; --out names the report folder (created if missing)');
 }
 
 async function writeAtomically(file: string, text: string): Promise<void> {

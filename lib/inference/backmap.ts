@@ -9,6 +9,7 @@ import type { NativeModel } from '../../binding';
 import { TcbmError, fileError } from '../core/errors';
 import { GaussianMixtureModel, type GaussianMixtureJSON } from '../model/gmm';
 import { createTrajectory, openTrajectory } from '../io/trajectory';
+import { checkOutput, scratchPrefix, trackTemp, untrackTemp } from '../io/atomic';
 import type { FrameChunk, Topology, TrajectoryReader } from '../io/types';
 import { applyMapping, type CgMapping } from '../model/mapping';
 import { floatsOf, readContainer } from '../model/modelfile';
@@ -226,7 +227,8 @@ export class Backmapper {
     }
 
     // K > 1: each segment's frames go to its own temporary file, concatenated in order at the end.
-    const tmp = K > 1 ? await fsp.mkdtemp(path.join(options.scratchDir ?? os.tmpdir(), '.tcbm-segments-')) : undefined;
+    const tmp = K > 1 ? await fsp.mkdtemp(scratchPrefix(options.scratchDir ?? os.tmpdir())) : undefined;
+    if (tmp) trackTemp(tmp);
     const parts = tmp ? await Promise.all(Array.from({ length: K }, (_, k) => fsp.open(path.join(tmp, `${k}.f32`), 'w'))) : [];
     try {
       const length = (k: number) => starts[k + 1] - starts[k];
@@ -288,6 +290,7 @@ export class Backmapper {
       if (tmp) {
         await Promise.all(parts.map((p) => p.close().catch(() => undefined)));
         await fsp.rm(tmp, { recursive: true, force: true });
+        untrackTemp(tmp);
       }
     }
   }
@@ -295,6 +298,7 @@ export class Backmapper {
   /** Backmaps the CG trajectory `cgFile` into `outFile` (any format), atomically. */
   async backmapFile(cgFile: string, outFile: string, options: BackmapOptions = {}): Promise<BackmapSummary & { seconds: number; out: string }> {
     const start = Date.now();
+    checkOutput(outFile, { [cgFile]: 'the CG input' });
     // Opened without an expected count: backmap() names the model's bead count when they differ.
     const reader = await openTrajectory(cgFile);
     const summary: BackmapSummary = { frames: 0, segments: 1, seeds: [], seams: [] };

@@ -1,4 +1,5 @@
 // Atomistic trajectories to CG beads with a model's mapping, streamed.
+import { checkOutput } from '../io/atomic';
 import { readModelFile } from './backmap';
 import { copyFrames, createTrajectory, openTrajectory } from '../io/trajectory';
 import { applyMapping } from '../model/mapping';
@@ -14,6 +15,7 @@ export interface CoarseGrainOptions {
 
 export async function coarseGrain(o: CoarseGrainOptions): Promise<{ frames: number; beads: number; out: string; seconds: number }> {
   const start = Date.now();
+  checkOutput(o.out, { [o.traj]: 'the input trajectory (--traj)', [o.model]: 'the model (--model)' });
   const { info } = await readModelFile(o.model);
   const reader = await openTrajectory(o.traj, { atoms: info.topology.atoms.length });
   try {

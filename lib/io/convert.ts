@@ -1,4 +1,5 @@
 // Any supported trajectory format to any other, streamed chunk by chunk.
+import { checkOutput } from './atomic';
 import { topologyFromPdb } from './pdb';
 import { copyFrames, createTrajectory, formatOf, openTrajectory } from './trajectory';
 import type { Topology } from './types';
@@ -25,6 +26,7 @@ export interface ConvertResult {
 export async function convert(o: ConvertOptions): Promise<ConvertResult> {
   const start = Date.now();
   formatOf(o.out); // an unknown output extension fails before any work
+  checkOutput(o.out, { [o.traj]: 'the input trajectory (--traj)', ...(o.top ? { [o.top]: 'the topology (--top)' } : {}) });
   let topology: Topology | undefined;
   if (o.top) topology = await topologyFromPdb(o.top);
   else if (formatOf(o.traj) === 'pdb') topology = await topologyFromPdb(o.traj);

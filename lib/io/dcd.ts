@@ -165,8 +165,13 @@ export class DcdReader implements TrajectoryReader {
     return Number.isFinite(dt) && dt > 0 ? dt : undefined;
   }
 
-  /** Whole frames in the file (from its size: NSET is not trusted). */
+  /**
+   * Frames in the file (from its size: NSET is not trusted). A file that ends
+   * inside a frame is refused here, not only when that frame is read: whoever
+   * sizes work by the count would otherwise drop the cut frame silently.
+   */
   async frameCount(): Promise<number> {
+    if (this.partialBytes > 0) throw this.truncated();
     return this.wholeFrames;
   }
 

@@ -280,11 +280,14 @@ describe('errors: one line, naming the file and the frame', () => {
   const frameBytes = 3 * (8 + 4 * ATOMS);
   beforeAll(() => writeDcd(good, [{ coords: coordsA, frames: FRAMES }], ATOMS));
 
-  test('a DCD cut inside frame 10: 10 whole frames; reading frame 10 is ERR_TRUNCATED naming it', async () => {
+  test('a DCD cut inside frame 10: its frame count and reading frame 10 are ERR_TRUNCATED naming it; frames 0-9 still read', async () => {
     const cut = path.join(dir, 'cut.dcd');
     fs.writeFileSync(cut, fs.readFileSync(good).subarray(0, 196 + 10 * frameBytes + 70));
     const r = await openDcd(cut);
-    expect(await r.frameCount()).toBe(10);
+    // whoever sizes work by the count must not drop the cut frame silently
+    const counted = await failure(r.frameCount());
+    expect(counted.code).toBe('ERR_TRUNCATED');
+    expect(counted.message).toBe(`${cut}: frame 10: file ends inside this frame (70 of ${frameBytes} bytes present)`);
     expect((await r.read(0, 10)).frames).toBe(10);
     const err = await failure(r.read(8, 3));
     expect(err.code).toBe('ERR_TRUNCATED');
