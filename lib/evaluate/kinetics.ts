@@ -24,7 +24,10 @@ function curves(its: ImpliedTimescales): TimescaleCurves {
     activeStates: its.activeStates,
     activeCountFraction: its.activeCountFraction,
     bootstrap: its.bootstrap
-      ? { samples: its.bootstrap.samples, resample: its.bootstrap.resample, mean: rows(its.bootstrap.mean), lower: rows(its.bootstrap.lower), upper: rows(its.bootstrap.upper) }
+      ? {
+        samples: its.bootstrap.samples, resample: its.bootstrap.resample, mean: rows(its.bootstrap.mean),
+        bias: rows(its.bootstrap.bias), lower: rows(its.bootstrap.lower), upper: rows(its.bootstrap.upper),
+      }
       : null,
   };
 }

@@ -45,8 +45,11 @@ export interface TimescaleCurves {
   timescales: (number | null)[][];
   activeStates: number[];
   activeCountFraction: number[];
-  /** per lag and process: bootstrap mean and the 2.5 / 97.5 % quantiles (ps) */
-  bootstrap: { samples: number; resample: string; mean: (number | null)[][]; lower: (number | null)[][]; upper: (number | null)[][] } | null;
+  /**
+   * per lag and process (ps): the Bayesian block bootstrap's mean, its bias (median of the
+   * resamples − estimate) and the bias-corrected 95 % percentile interval
+   */
+  bootstrap: { samples: number; resample: string; mean: (number | null)[][]; bias: (number | null)[][]; lower: (number | null)[][]; upper: (number | null)[][] } | null;
 }
 
 export interface SpeedSection {

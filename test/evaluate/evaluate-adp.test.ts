@@ -33,6 +33,23 @@ maybe('ADP reference MD (../shared/data/adp)', () => {
     m.kinetics.eigenvectorSimilarity.forEach((s) => expect(s).toBeCloseTo(1, 10));
   });
 
+  test('every reference implied timescale lies inside its own bootstrap interval, and the interval has width', async () => {
+    const m = await evaluate({ ...files(), ref: sharedData('adp', 'test.dcd'), traj: sharedData('adp', 'test.dcd'), map: 'auto', bootstrap: 20 });
+    const r = m.kinetics.reference!;
+    const b = r.bootstrap!;
+    let checked = 0;
+    r.timescales.forEach((row, li) =>
+      row.forEach((t, p) => {
+        if (t === null) return;
+        checked++;
+        expect(b.lower[li][p]!).toBeLessThan(t);
+        expect(b.upper[li][p]!).toBeGreaterThan(t);
+        expect(Number.isFinite(b.bias[li][p]!)).toBe(true);
+      }),
+    );
+    expect(checked).toBe(m.kinetics.lags.length * 3); // 6 lags × 3 processes = 18
+  });
+
   test('test (reference) vs train: sampling noise only, well under a minute', async () => {
     const m = await evaluate({ ...files(), ref: sharedData('adp', 'test.dcd'), traj: sharedData('adp', 'train.dcd'), map: 'auto' });
     const s = m.summary;
