@@ -20,7 +20,9 @@ export type ErrorCode =
   /** a force, option or feature a file uses that tcbackmap does not support */
   | 'ERR_UNSUPPORTED'
   /** the caller aborted the work (AbortSignal, SIGINT) */
-  | 'ERR_CANCELLED';
+  | 'ERR_CANCELLED'
+  /** an output could not be written (no space left, no permission) */
+  | 'ERR_WRITE';
 
 export class TcbmError extends Error {
   constructor(

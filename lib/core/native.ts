@@ -37,6 +37,16 @@ export function native(): Binding {
     binding = load(packageRoot);
   } catch (err) {
     const reason = (err as Error).message.split('\n')[0];
+    const missing = /(lib(?:torch|torch_cpu|c10)\.so[\w.]*): cannot open shared object file/.exec(reason);
+    if (missing) {
+      const version = /\.so\.(\d+\.\d+)/.exec(missing[1])?.[1];
+      throw new TcbmError(
+        'ERR_ADDON_LOAD',
+        `tcbackmap: the addon was built against libtorch${version ? ` ${version}` : ''}, whose ${missing[1]} is not installed here. ` +
+          `Install it (Debian/Ubuntu: sudo apt-get install libtorch${version ?? ''}), or rebuild the addon against the libtorch you have ` +
+          `(TCBM_BUILD_FROM_SOURCE=1 npm rebuild tcbackmap, with LIBTORCH set for one outside the system path).`,
+      );
+    }
     throw new TcbmError(
       'ERR_ADDON_LOAD',
       `tcbackmap: the native addon could not be loaded (${reason}). Fixes: ` +

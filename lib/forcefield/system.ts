@@ -172,6 +172,9 @@ export function parseForceField(xml: string, name: string): ForceField {
   const torsionParts: PeriodicTorsionForce[] = [];
   let nonbonded: NonbondedForce | undefined;
   let cmap: CMAPTorsionForce | undefined;
+  if (forces.every((_, i) => IGNORED_FORCES.has(types[i]))) {
+    throw fileError('ERR_BAD_FORMAT', name, 'the System defines no forces with energy (expected HarmonicBondForce, NonbondedForce, …)');
+  }
   const forceNames: EnergyTermName[] = [];
   forces.forEach((force, i) => {
     const type = types[i];

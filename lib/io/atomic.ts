@@ -124,6 +124,7 @@ export function checkOutput(out: string, inputs: Record<string, string | undefin
     stat = undefined;
   }
   if (stat?.isDirectory()) throw fileError('ERR_INVALID_ARG_VALUE', out, 'is a folder; give a file name for the output');
+  if (stat && !stat.isFile()) throw fileError('ERR_INVALID_ARG_VALUE', out, 'is not a regular file (a device, pipe or socket): outputs are written to a new file and renamed onto it');
   const dir = path.dirname(path.resolve(out));
   let dirStat;
   try {
@@ -149,6 +150,23 @@ export async function openAtomic(file: string): Promise<AtomicFile> {
     throw fileError('ERR_FILE_NOT_FOUND', file, `cannot write here (${(err as NodeJS.ErrnoException).code})`);
   }
   trackTemp(tempPath);
+  // Write errors (no space left, a quota) name the output, not a bare errno.
+  const raw = handle;
+  handle = new Proxy(raw, {
+    get(target, prop) {
+      const value = Reflect.get(target, prop, target) as unknown;
+      if (typeof value !== 'function') return value;
+      if (prop !== 'write' && prop !== 'writeFile') return value.bind(target);
+      return async (...args: unknown[]) => {
+        try {
+          return await (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
+        } catch (err) {
+          const e = err as NodeJS.ErrnoException;
+          throw fileError('ERR_WRITE', file, `cannot write (${e.code === 'ENOSPC' ? 'no space left on the device' : e.code ?? e.message})`);
+        }
+      };
+    },
+  });
   let done = false;
   const commit = async () => {
     if (done) return;

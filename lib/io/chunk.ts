@@ -1,4 +1,5 @@
-// The argument checks every trajectory writer makes on a chunk it is handed.
+// The argument checks every trajectory writer makes on a chunk it is handed, and
+// the check every reader makes on the frames it decodes.
 import { fileError, invalidType, outOfRange } from '../core/errors';
 import type { FrameChunk } from './types';
 
@@ -33,4 +34,18 @@ export function checkChunk(file: string, atoms: number, written: number, chunk: 
     throw outOfRange(`one cell per frame (${frames})`, 'chunk.cells', cells);
   }
   return { frames, coords, cells };
+}
+
+/**
+ * Refuses decoded frames with a NaN or infinite coordinate, naming the input file,
+ * the frame (within the file) and the atom: every command then reports the input,
+ * not a later output or an internal tensor.
+ */
+export function checkFiniteFrames(file: string, coords: Float32Array, atoms: number, start: number): void {
+  for (let i = 0; i < coords.length; i++) {
+    if (!Number.isFinite(coords[i])) {
+      const atom = Math.floor(i / 3) % atoms;
+      throw fileError('ERR_NON_FINITE', file, `coordinate ${'xyz'[i % 3]} of atom ${atom} is ${coords[i]}`, start + Math.floor(i / (3 * atoms)));
+    }
+  }
 }

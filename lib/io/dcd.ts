@@ -5,7 +5,7 @@ import { promises as fsp } from 'fs';
 import { fileError, invalidType, outOfRange } from '../core/errors';
 import { positiveInteger, positiveNumber } from '../core/validate';
 import { openAtomic, type AtomicFile } from './atomic';
-import { checkChunk } from './chunk';
+import { checkChunk, checkFiniteFrames } from './chunk';
 import type { FrameChunk, TrajectoryReader, TrajectoryWriter, UnitCell, WriteOptions } from './types';
 
 /** One AKMA time unit in ps: CHARMM's DELTA is in these (OpenMM divides its step by this). */
@@ -258,6 +258,7 @@ export class DcdReader implements TrajectoryReader {
         }
       }
     }
+    checkFiniteFrames(this.path, coords, atoms, start);
     return { atoms, frames: count, coords, start, cells };
   }
 

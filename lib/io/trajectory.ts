@@ -22,18 +22,25 @@ export interface OpenOptions {
   atoms?: number;
 }
 
+/**
+ * A reader for `file`'s format. A file without a single frame is refused here:
+ * no command has anything to do with one, and each would otherwise fail later
+ * with a message about its own internals (or succeed with an empty output).
+ */
 export async function openTrajectory(file: string, options: OpenOptions = {}): Promise<TrajectoryReader> {
   const format = formatOf(file);
   const stat = await fsp.stat(file).catch(() => null);
-  if (!stat || !stat.isFile()) throw fileError('ERR_FILE_NOT_FOUND', file, 'no such file');
-  switch (format) {
-    case 'dcd':
-      return openDcd(file, options);
-    case 'xtc':
-      return openXtc(file, options);
-    case 'pdb':
-      return openPdb(file, options);
+  if (!stat) throw fileError('ERR_FILE_NOT_FOUND', file, 'no such file');
+  if (stat.isDirectory()) throw fileError('ERR_FILE_NOT_FOUND', file, 'is a folder, not a trajectory file');
+  if (!stat.isFile()) throw fileError('ERR_FILE_NOT_FOUND', file, 'is not a regular file');
+  const reader = await (format === 'dcd' ? openDcd(file, options) : format === 'xtc' ? openXtc(file, options) : openPdb(file, options));
+  try {
+    if ((await reader.frameCount()) === 0) throw fileError('ERR_BAD_FORMAT', file, 'has no frames');
+  } catch (err) {
+    await reader.close().catch(() => undefined);
+    throw err;
   }
+  return reader;
 }
 
 /** A writer for `file`'s format; frames go to a temporary name until close(). */

@@ -4,6 +4,7 @@
 //   bytes 0-7   "TCBMODEL"
 //   u32 LE      format version
 //   u32 LE      header length H
+//   u32 LE      CRC-32 of the header JSON (format 2 on; format 1 files have none)
 //   H bytes     header JSON (hyperparameters, topology, mapping, mixture, section table)
 //   sections    binary blobs at the offsets the header lists, each with a CRC-32
 import { promises as fsp } from 'fs';
@@ -12,7 +13,7 @@ import { fileError } from '../core/errors';
 import { openAtomic } from '../io/atomic';
 
 export const MODEL_MAGIC = 'TCBMODEL';
-export const MODEL_FORMAT_VERSION = 1;
+export const MODEL_FORMAT_VERSION = 2;
 
 export interface SectionEntry {
   name: string;
@@ -49,10 +50,11 @@ export async function writeContainer(file: string, header: Omit<ContainerHeader,
     offset += data.byteLength;
   }
   const json = Buffer.from(JSON.stringify({ ...header, format: MODEL_FORMAT_VERSION, sections: table }), 'utf8');
-  const prefix = Buffer.alloc(16);
+  const prefix = Buffer.alloc(20);
   prefix.write(MODEL_MAGIC, 0, 'latin1');
   prefix.writeUInt32LE(MODEL_FORMAT_VERSION, 8);
   prefix.writeUInt32LE(json.byteLength, 12);
+  prefix.writeUInt32LE(zlib.crc32(json), 16);
   const out = await openAtomic(file);
   await out.finish(async () => {
     await out.handle.write(prefix);
@@ -65,8 +67,9 @@ export async function readContainer(file: string): Promise<{ header: ContainerHe
   let buf: Buffer;
   try {
     buf = await fsp.readFile(file);
-  } catch {
-    throw fileError('ERR_FILE_NOT_FOUND', file, 'no such model file');
+  } catch (err) {
+    const folder = (err as NodeJS.ErrnoException).code === 'EISDIR';
+    throw fileError('ERR_FILE_NOT_FOUND', file, folder ? 'is a folder, not a model file' : 'no such model file');
   }
   if (buf.byteLength < 16 || buf.toString('latin1', 0, 8) !== MODEL_MAGIC) {
     throw fileError('ERR_BAD_FORMAT', file, 'not a tcbackmap model file (no TCBMODEL signature)');
@@ -75,15 +78,26 @@ export async function readContainer(file: string): Promise<{ header: ContainerHe
   if (version > MODEL_FORMAT_VERSION) {
     throw fileError('ERR_UNSUPPORTED', file, `model format ${version} is newer than this tcbackmap reads (${MODEL_FORMAT_VERSION}): upgrade tcbackmap`);
   }
+  if (version < 1) throw fileError('ERR_BAD_FORMAT', file, `model file is corrupt: format version ${version}`);
+  // Format 1 (the first models) has no header checksum; from format 2 the JSON is checked.
+  const start = version >= 2 ? 20 : 16;
+  if (buf.byteLength < start) throw fileError('ERR_TRUNCATED', file, 'model file is truncated inside its header');
   const length = buf.readUInt32LE(12);
-  if (16 + length > buf.byteLength) throw fileError('ERR_TRUNCATED', file, 'model file is truncated inside its header');
+  if (start + length > buf.byteLength) throw fileError('ERR_TRUNCATED', file, 'model file is truncated inside its header');
+  const json = buf.subarray(start, start + length);
+  if (version >= 2 && zlib.crc32(json) !== buf.readUInt32LE(16)) {
+    throw fileError('ERR_BAD_FORMAT', file, 'model file is corrupt: its header fails its checksum');
+  }
   let header: ContainerHeader;
   try {
-    header = JSON.parse(buf.toString('utf8', 16, 16 + length)) as ContainerHeader;
+    header = JSON.parse(json.toString('utf8')) as ContainerHeader;
   } catch {
     throw fileError('ERR_BAD_FORMAT', file, 'model file header is corrupt (not JSON)');
   }
-  const base = 16 + length;
+  if (typeof header !== 'object' || header === null || (header.sections !== undefined && !Array.isArray(header.sections))) {
+    throw fileError('ERR_BAD_FORMAT', file, 'model file header is corrupt (no section table)');
+  }
+  const base = start + length;
   const sections: Sections = {};
   for (const s of header.sections ?? []) {
     if (base + s.offset + s.length > buf.byteLength) throw fileError('ERR_TRUNCATED', file, `model file is truncated in section "${s.name}"`);

@@ -4,35 +4,14 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { main } from '../../lib/cli';
+import { expectOneLineError, runCli } from '../support/cli';
 import { DATA } from '../support/data';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tcbm-cli-'));
 const ADP = path.join(DATA, 'adp');
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-async function run(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const log = jest.spyOn(console, 'log').mockImplementation((...a) => void out.push(a.join(' ')));
-  const error = jest.spyOn(console, 'error').mockImplementation((...a) => void err.push(a.join(' ')));
-  const stderr = jest.spyOn(process.stderr, 'write').mockImplementation((s) => (err.push(String(s)), true));
-  try {
-    const code = await main(['node', 'tcbackmap', ...args]);
-    return { code, out: out.join('\n'), err: err.join('') };
-  } finally {
-    log.mockRestore();
-    error.mockRestore();
-    stderr.mockRestore();
-  }
-}
-
-function expectOneLineError(r: { code: number; err: string }, pattern: RegExp): void {
-  expect(r.code).not.toBe(0);
-  const lines = r.err.trim().split('\n');
-  expect(lines[0]).toMatch(pattern);
-  expect(r.err).not.toMatch(/\n\s+at .*\(.*:\d+:\d+\)/); // no stack trace
-}
+const run = runCli;
 
 test('convert: DCD -> XTC -> PDB round trip with summary lines', async () => {
   const xtc = path.join(dir, 'a.xtc');
