@@ -3,7 +3,7 @@
 // print a summary (an interrupted run exits 130).
 import { promises as fsp } from 'fs';
 import { loadDataset, loadTrajectories } from '../model/dataset';
-import { checkOutput } from '../io/atomic';
+import { checkOutput, openAtomic } from '../io/atomic';
 import { TcbmError } from '../core/errors';
 import { progress } from '../core/progress';
 import { Trainer, resolvePreset, type StepReport } from '../model/train';
@@ -104,10 +104,12 @@ async function train(o: TrainCommandOptions): Promise<TrainSummary> {
 
   const held = o.validate && o.validate.length > 0 ? await loadTrajectories(o.validate, data.topology.atoms.length) : [];
   const validateEvery = o.validateEvery ?? trainer.settings.validateEvery ?? 250;
+  if (o.resume) await truncateLog(logFile, trainer.step);
   const log = await fsp.open(logFile, o.resume ? 'a' : 'w');
   const abort = new AbortController();
   const onSigint = () => abort.abort();
   process.once('SIGINT', onSigint);
+  process.once('SIGTERM', onSigint);
   const bar = progress('train', steps, 'steps', !o.json && process.stderr.isTTY === true, 'coord {coord} edm {edm} E {energy} kl {kl} γ {gamma} | val {val}');
   let val = '–';
   const recent: StepReport[] = [];
@@ -133,6 +135,7 @@ async function train(o: TrainCommandOptions): Promise<TrainSummary> {
   } finally {
     bar.stop();
     process.removeListener('SIGINT', onSigint);
+    process.removeListener('SIGTERM', onSigint);
     await log.close();
   }
   summary.seconds = (Date.now() - start) / 1000;
@@ -174,4 +177,30 @@ export function validationLine(v: ValidationReport): string {
   parts.push(`z ${v.activeDimensions}/${v.klPerDimension.length}`);
   if (v.rollout?.phiPsiJs != null) parts.push(`JS ${v.rollout.phiPsiJs.toFixed(3)}`);
   return parts.join(' ');
+}
+
+/**
+ * Before a resumed run appends: drops the log lines of steps at or after the
+ * checkpoint's (a run killed between checkpoints logged steps it will now redo),
+ * so each step appears once. Lines that do not parse are kept as they are.
+ */
+async function truncateLog(file: string, step: number): Promise<void> {
+  let text: string;
+  try {
+    text = await fsp.readFile(file, 'utf8');
+  } catch {
+    return; // no log yet
+  }
+  const keep = text.split('\n').filter((line) => {
+    if (!line) return false;
+    try {
+      const r = JSON.parse(line) as { step?: number; validation?: { step?: number } };
+      const s = r.step ?? (r.validation?.step !== undefined ? r.validation.step - 1 : undefined);
+      return s === undefined || s < step;
+    } catch {
+      return true;
+    }
+  });
+  const out = await openAtomic(file);
+  await out.finish(() => out.handle.writeFile(keep.map((l) => l + '\n').join(''), 'utf8'));
 }

@@ -8,7 +8,6 @@ import { tempDir } from '../support/helpers';
 import { hasSharedData, sharedData } from '../support/python';
 
 const dir = tempDir('tcbm-evaluate-adp-');
-afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 const shared = hasSharedData && fs.existsSync(sharedData('adp', 'train.dcd'));
 if (!shared) console.log('skipping the ADP train/test evaluations: ../shared/data/adp is absent');

@@ -14,7 +14,6 @@ import { hasSharedData, sharedData } from '../support/python';
 
 const CHROMIUM = '/usr/bin/chromium';
 const dir = tempDir('tcbm-render-');
-afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 function ensureChromium(): boolean {
   if (fs.existsSync(CHROMIUM)) return true;

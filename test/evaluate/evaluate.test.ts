@@ -15,7 +15,6 @@ const TOP = path.join(ADP, 'adp.pdb');
 const SYSTEM = path.join(ADP, 'system-vacuum.xml');
 const SAMPLE = path.join(ADP, 'test-1000.dcd');
 const dir = tempDir('tcbm-evaluate-');
-afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 /** The keys metrics.json documents (lib/evaluate.ts Metrics). */
 const TOP_KEYS = [

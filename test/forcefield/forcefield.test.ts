@@ -4,10 +4,8 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { bondGraph, forceFieldCounts, loadForceField, parseForceField } from '../../lib/forcefield/system';
 
-const DATA = path.resolve(__dirname, '../../../shared/data');
-const haveData = fs.existsSync(DATA);
-if (!haveData) console.log(`forcefield.test: ${DATA} is absent; the shared-system tests are skipped`);
-const withData = haveData ? test : test.skip;
+// the bundled data/: System XML, OpenMM's energies of the first 20 test frames, and those frames
+const DATA = path.resolve(__dirname, '../../data');
 
 function system(forces: string, particles = 3): string {
   const p = Array.from({ length: particles }, () => '<Particle mass="12"/>').join('');
@@ -19,7 +17,7 @@ const NONBONDED = (method: number) =>
   `<Particles><Particle eps=".1" q=".5" sig=".3"/><Particle eps=".2" q="-.5" sig=".32"/><Particle eps="0" q="0" sig="1"/></Particles>` +
   `<Exceptions><Exception eps="0" p1="0" p2="1" q="0" sig="1"/></Exceptions></Force>`;
 
-withData.each(['adp', 'chignolin'])('%s system-vacuum.xml parses with the counts of energies.json', async (name) => {
+test.each(['adp', 'chignolin'])('%s system-vacuum.xml parses with the counts of energies.json', async (name) => {
   const ff = await loadForceField(path.join(DATA, name, 'system-vacuum.xml'));
   const expected = JSON.parse(fs.readFileSync(path.join(DATA, name, 'energies.json'), 'utf8')).counts;
   expect(forceFieldCounts(ff)).toEqual(expected);
@@ -36,7 +34,7 @@ withData.each(['adp', 'chignolin'])('%s system-vacuum.xml parses with the counts
   }
 });
 
-withData('ADP values in OpenMM units', async () => {
+test('ADP values in OpenMM units', async () => {
   const ff = await loadForceField(path.join(DATA, 'adp', 'system-vacuum.xml'));
   expect(forceFieldCounts(ff)).toEqual({
     HarmonicBondForce: 21,

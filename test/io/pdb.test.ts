@@ -6,16 +6,16 @@ import { guessElement } from '../../lib/io/elements';
 import { createPdb, openPdb, readPdb, topologyFromPdb, writePdb } from '../../lib/io/pdb';
 import type { Atom, FrameChunk, Topology, UnitCell } from '../../lib/io/types';
 import { maxAbsDiff, tempDir, uniform } from '../support/helpers';
-import { hasPython, hasSharedData, python, sharedData } from '../support/python';
+import { DATA } from '../support/data';
+import { hasPython, python } from '../support/python';
 
 const dir = tempDir('tcbm-pdb-');
-afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-const ADP_PDB = sharedData('adp', 'adp.pdb');
-const CLN_PDB = sharedData('chignolin', 'cln.pdb');
-if (!hasSharedData) console.log(`skipping the adp/chignolin PDB tests: ${path.dirname(path.dirname(ADP_PDB))} does not exist`);
-const withData = hasSharedData ? test : test.skip;
-const withMdtraj = hasSharedData && hasPython('mdtraj') ? test : test.skip;
+// the bundled copies of ../shared/data's topologies (scripts/make-sample-data.py)
+const ADP_PDB = path.join(DATA, 'adp', 'adp.pdb');
+const CLN_PDB = path.join(DATA, 'chignolin', 'cln.pdb');
+const withData = test;
+const withMdtraj = hasPython('mdtraj') ? test : test.skip;
 const withMdtrajOnly = hasPython('mdtraj') ? test : test.skip;
 
 interface MdtrajPdb {

@@ -7,11 +7,11 @@ import * as path from 'path';
 import { TcbmError } from '../../lib/core/errors';
 import { boxToCell, cellToBox, createXtc, openXtc } from '../../lib/io/xtc';
 import type { FrameChunk, UnitCell } from '../../lib/io/types';
+import { DATA as BUNDLED } from '../support/data';
 import { rng } from '../support/helpers';
 
-const DATA = path.resolve(__dirname, '../../../shared/data');
-const TEST_XTC = path.join(DATA, 'adp/test.xtc');
-const hasData = fs.existsSync(DATA) && fs.existsSync(TEST_XTC);
+// the first 1000 frames of the ADP test run, written by mdtraj (scripts/make-sample-data.py)
+const TEST_XTC = path.join(BUNDLED, 'adp/test-1000.xtc');
 const PYTHON = '/usr/bin/python3';
 const hasMdtraj = (() => {
   try {
@@ -22,7 +22,6 @@ const hasMdtraj = (() => {
   }
 })();
 if (!hasMdtraj) console.log('xtc.test: /usr/bin/python3 cannot import mdtraj; the mdtraj comparisons are skipped');
-if (!hasData) console.log(`xtc.test: ${DATA} is absent; the tests on adp/test.xtc are skipped`);
 
 // mdtraj side: decodes XTC files to raw float32/int32 files and encodes raw coordinates to XTC.
 const MDTRAJ_SCRIPT = `
@@ -277,16 +276,16 @@ describe('XTC round trips through our writer and reader', () => {
   });
 });
 
-(hasData ? describe : describe.skip)('adp/test.xtc (written by mdtraj)', () => {
+describe('adp/test-1000.xtc (written by mdtraj)', () => {
   (hasMdtraj ? test : test.skip)('decodes bit-for-bit like mdtraj (coords, times, steps, no box)', async () => {
     const prefix = path.join(tmp, 'adp-ref');
     runMdtraj([{ op: 'decode', xtc: TEST_XTC, prefix }]);
     const ref = readRaw(prefix);
-    const chunks = await readAll(TEST_XTC, 1000, 22);
-    expect(chunks.map((c) => c.frames)).toEqual([1000, 1000, 1000, 1000, 1000]);
-    expect(chunks.map((c) => c.start)).toEqual([0, 1000, 2000, 3000, 4000]);
+    const chunks = await readAll(TEST_XTC, 250, 22);
+    expect(chunks.map((c) => c.frames)).toEqual([250, 250, 250, 250]);
+    expect(chunks.map((c) => c.start)).toEqual([0, 250, 500, 750]);
     const coords = joinCoords(chunks);
-    expect(coords.length).toBe(5000 * 22 * 3);
+    expect(coords.length).toBe(1000 * 22 * 3);
     expect(bitDiffs(coords, ref.xyz)).toBe(0);
     expect(concat(chunks, (c) => c.times)).toEqual(Array.from(ref.time));
     expect(concat(chunks, (c) => c.steps)).toEqual(Array.from(ref.step));
@@ -304,16 +303,16 @@ describe('XTC round trips through our writer and reader', () => {
   });
 
   test('read(start, count) equals the same frames from chunks()', async () => {
-    const all = joinCoords(await readAll(TEST_XTC, 777));
+    const all = joinCoords(await readAll(TEST_XTC, 333));
     const reader = await openXtc(TEST_XTC, { atoms: 22 });
     try {
-      expect(await reader.frameCount()).toBe(5000);
+      expect(await reader.frameCount()).toBe(1000);
       for (const [start, count] of [
         [0, 1],
-        [1234, 100],
-        [4990, 10],
-        [777, 777],
-        [0, 5000],
+        [123, 100],
+        [990, 10],
+        [77, 777],
+        [0, 1000],
       ]) {
         const c = await reader.read(start, count);
         expect(c.start).toBe(start);
@@ -321,8 +320,8 @@ describe('XTC round trips through our writer and reader', () => {
         expect(bitDiffs(c.coords, all.subarray(start * 66, (start + count) * 66))).toBe(0);
         expect(Array.from(c.steps!)).toEqual(Array.from({ length: count }, (_, k) => start + k));
       }
-      expect((await reader.read(5000, 0)).frames).toBe(0);
-      await expect(reader.read(4999, 2)).rejects.toThrow(/start \+ count <= 5000/);
+      expect((await reader.read(1000, 0)).frames).toBe(0);
+      await expect(reader.read(999, 2)).rejects.toThrow(/start \+ count <= 1000/);
     } finally {
       await reader.close();
     }

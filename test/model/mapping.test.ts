@@ -1,9 +1,9 @@
 // CG mappings: presets, JSON bead groups with weights, and the slicing fast path.
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import type { Atom, Topology } from '../../lib/io/types';
 import { applyMapping, loadMapping, parseMapping, presetMapping } from '../../lib/model/mapping';
+import { tempDir } from '../support/helpers';
 
 // alanine dipeptide as adp.pdb orders it (OpenMM names)
 const ADP_ATOMS: [string, string, number][] = [
@@ -86,12 +86,13 @@ test('a JSON of single atoms takes the slicing fast path, equal to the matrix pr
   expect(Array.from(fast)).toEqual(Array.from(slow));
 });
 
+const dir = tempDir('tcbm-map-');
+
 test('bad mapping files give one-line errors naming file and bead', async () => {
   expect(() => parseMapping({ beads: [{ name: 'b0', atoms: [99] }] }, adp, 'm.json')).toThrow(/m.json: b0: atom index 99 is outside 0..21/);
   expect(() => parseMapping({ beads: [{ atoms: ['7:XX'] }] }, adp, 'm.json')).toThrow(/bead 0: no atom XX in residue 7/);
   expect(() => parseMapping({ beads: [{ atoms: [1, 2], weights: [1] }] }, adp, 'm.json')).toThrow(/"weights" must be/);
   expect(() => parseMapping({}, adp, 'm.json')).toThrow(/expected \{"beads"/);
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tcbm-map-'));
   const bad = path.join(dir, 'bad.json');
   fs.writeFileSync(bad, '{ nope');
   await expect(loadMapping(bad, adp)).rejects.toThrow(/bad.json: not valid JSON/);

@@ -4,7 +4,8 @@ import * as fs from 'fs';
 import * as path from 'path';
 
 export const PYTHON = '/usr/bin/python3';
-export const SHARED_DATA = path.resolve(__dirname, '../../../shared/data');
+/** ../shared/data beside the clone (the reference MD); TCBM_SHARED_DATA points elsewhere (or nowhere, to see what skips). */
+export const SHARED_DATA = process.env.TCBM_SHARED_DATA ?? path.resolve(__dirname, '../../../shared/data');
 export const hasSharedData = fs.existsSync(SHARED_DATA);
 
 const available = new Map<string, boolean>();
