@@ -7,11 +7,11 @@ import { writeSubset } from '../support/evaluate-data';
 import { tempDir } from '../support/helpers';
 import { hasSharedData, sharedData } from '../support/python';
 
-const dir = tempDir('tcbm-evaluate-adp-');
 
 const shared = hasSharedData && fs.existsSync(sharedData('adp', 'train.dcd'));
 if (!shared) console.log('skipping the ADP train/test evaluations: ../shared/data/adp is absent');
 const maybe = shared ? describe : describe.skip;
+const dir = shared ? tempDir('tcbm-evaluate-adp-') : '';
 
 maybe('ADP reference MD (../shared/data/adp)', () => {
   const files = () => ({ top: sharedData('adp', 'adp.pdb'), system: sharedData('adp', 'system-vacuum.xml') });

@@ -55,7 +55,7 @@ export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
 }
 
 /** A fresh temporary directory for one test file's outputs. */
-/** A fresh folder under the system temp dir, removed after the test file's tests. */
+/** A fresh folder under the system temp dir, removed after the test file's tests (make none in a file whose tests all skip: Jest runs no afterAll there). */
 export function tempDir(prefix: string): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
