@@ -146,7 +146,8 @@ export interface NativeModel {
   decode(o: Omit<ModelBatch, 'aaT'> & { z: Float32Array; winograd?: boolean }): Promise<Float32Array>;
   /**
    * Autoregressive rollout in the lab frame: prev [K,N,3] is A(-1), cg [T,K,n,3], z [T,K,latent];
-   * resolves with [T,K,N,3] (each step centred on its CG centroid, decoded, moved back).
+   * resolves with [T,K,N,3] (each step centred on its CG centroid, turned onto the canonical reference if
+   * one is set, decoded, turned and moved back).
    * `project`: each frame made CG-exact (setCgProjection) before it conditions the next.
    */
   rollout(o: {
@@ -164,6 +165,12 @@ export interface NativeModel {
    * ([count,2] atom indices) that makes the frame's CG mapping equal its beads.
    */
   setCgProjection(o: { bonds: Int32Array; count: number }): void;
+  /**
+   * Canonical orientation: the reference CG frame [beads*3] nm (centred; copied), or
+   * null for none. Each rollout step then rotates its centred condition so that C(t)
+   * is superposed on it, decodes, and rotates the frame back.
+   */
+  setCanonicalReference(reference: Float32Array | null): void;
   save(o: { optimizer: boolean; threads?: number }): Promise<Uint8Array>;
   load(o: { bytes: Uint8Array; optimizer: boolean; threads?: number }): Promise<void>;
 }
@@ -178,6 +185,30 @@ export interface Binding {
    * still listed when the environment is torn down (Worker.terminate()) is removed.
    */
   trackTemp(path: string, tracked: boolean): void;
+  /**
+   * Restrained FIRE refinement of frames with a force field (native/core/relax):
+   * chirality repair, then `steps` iterations holding the beads on `cg` and every
+   * atom near its input. Energies before/after are the force field's alone.
+   */
+  relax(o: {
+    forceField: NativeForceField;
+    coords: Float32Array;
+    cg: Float32Array;
+    batch: number;
+    beads: number;
+    mapping: Float32Array;
+    chiral: Int32Array;
+    chiralSign: Float64Array;
+    reflect: Int32Array;
+    /** [atoms, beads]: the final move onto the beads (see relax.h) */
+    projection?: Float64Array;
+    steps?: number;
+    restraint?: number;
+    cgRestraint?: number;
+    softFraction?: number;
+    maxMove?: number;
+    threads?: number;
+  }): Promise<{ coords: Float32Array; before: Float64Array; after: Float64Array; repairs: number }>;
   Model: NativeModelConstructor;
   info(): NativeInfo;
   setThreads(threads: number): void;

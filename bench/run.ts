@@ -9,8 +9,9 @@ import { benchEnergy } from './energy';
 import { benchTrain } from './train';
 import { benchIo } from './io';
 import { benchBackmap } from './backmap';
+import { benchRelax } from './relax';
 
-const SECTIONS = ['voxel', 'energy', 'train', 'io', 'backmap'] as const;
+const SECTIONS = ['voxel', 'energy', 'train', 'io', 'backmap', 'relax'] as const;
 type Section = (typeof SECTIONS)[number];
 
 function sections(list: string): Section[] {
@@ -41,6 +42,7 @@ async function main(): Promise<void> {
   if (run.has('train')) await benchTrain({ threads: opts.threads, repeats: opts.trainRepeats });
   if (run.has('io')) await benchIo({ threads: opts.threads, frames: opts.ioFrames });
   if (run.has('backmap')) await benchBackmap({ rssFrames: opts.backmapFrames });
+  if (run.has('relax')) await benchRelax();
 }
 
 main().catch((err: Error) => {

@@ -83,6 +83,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitXtc(env, exports);
   InitModel(env, exports);
   InitEnergy(env, exports);
+  InitRelax(env, exports);
   return exports;
 }
 

@@ -54,6 +54,7 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
                        {InstanceMethod("parameterCount", &ModelWrap::ParameterCount),
                         InstanceMethod("setEnergy", &ModelWrap::SetEnergy),
                         InstanceMethod("setCgProjection", &ModelWrap::SetCgProjection),
+                        InstanceMethod("setCanonicalReference", &ModelWrap::SetCanonicalReference),
                         InstanceMethod("trainStep", &ModelWrap::TrainStep),
                         InstanceMethod("evaluate", &ModelWrap::Evaluate),
                         InstanceMethod("parameterGradients", &ModelWrap::ParameterGradients),
@@ -107,6 +108,24 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
       const int64_t bonds = o.integer_or("count", 0);
       if (bonds < 0) throw Napi::RangeError::New(info.Env(), "setCgProjection: expected a count of bonds >= 0");
       model_->set_cg_projection(o.int_tensor("bonds", {bonds, 2}));
+      return info.Env().Undefined();
+    });
+  }
+
+  // Canonical orientation's reference CG frame (a Float32Array [beads*3], copied) or null for none:
+  // cheap, so on the calling thread; not during a running job (the JS queue serialises them).
+  Napi::Value SetCanonicalReference(const Napi::CallbackInfo& info) {
+    return guarded(info.Env(), [&] {
+      if (info.Length() < 1 || info[0].IsNull() || info[0].IsUndefined()) {
+        model_->set_canonical_reference(at::Tensor());
+        return info.Env().Undefined();
+      }
+      if (!info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
+        throw Napi::TypeError::New(info.Env(), "setCanonicalReference: expected Float32Array [beads * 3] or null");
+      const std::string what = "setCanonicalReference: reference";
+      auto reference = view_of(info[0].As<Napi::TypedArray>(), {model_->config().beads, 3}, what).clone();
+      require_finite(reference.unsqueeze(0), what);
+      model_->set_canonical_reference(reference);
       return info.Env().Undefined();
     });
   }

@@ -12,28 +12,41 @@ export interface BackmapCommandOptions {
   seed: number;
   threads?: number;
   exactCg?: boolean;
+  relax?: boolean;
+  relaxSteps?: number;
+  restraint?: number;
+  relaxCondition?: string;
+  system?: string;
   json?: boolean;
 }
 
 export type BackmapFileSummary = Awaited<ReturnType<Backmapper['backmapFile']>>;
 
 export async function backmapCommand(opts: BackmapCommandOptions): Promise<BackmapFileSummary> {
-  checkOutput(opts.out, { [opts.model]: 'the model (--model)', [opts.cg]: 'the CG input (--cg)' });
+  checkOutput(opts.out, { [opts.model]: 'the model (--model)', [opts.cg]: 'the CG input (--cg)', ...(opts.system ? { [opts.system]: 'the System XML (--system)' } : {}) });
   const bar = lazyBar('backmap', opts.json);
   try {
     const bm = await Backmapper.load(opts.model, { threads: opts.threads });
+    if (opts.system) await bm.useSystem(opts.system);
+    const relax = opts.relax
+      ? { steps: opts.relaxSteps, restraint: opts.restraint, condition: opts.relaxCondition as 'raw' | 'refined' }
+      : undefined;
     const r = await interruptible((signal) =>
       bm.backmapFile(opts.cg, opts.out, {
         segments: opts.segments,
         seed: opts.seed,
         exactCg: opts.exactCg ?? false,
+        relax,
         signal,
         onProgress: (d, t) => bar.update(d, t),
       }),
     );
     bar.stop();
     const seams = r.seams.length ? `, ${r.seams.length} seams at frames ${r.seams.join(', ')}` : '';
-    report(opts.json, r, `backmapped ${r.frames} frames in ${r.seconds.toFixed(1)} s (${(r.frames / r.seconds).toFixed(0)} frames/s, ${r.segments} segment${r.segments > 1 ? 's' : ''}${seams}) to ${r.out}`);
+    const refined = r.relax
+      ? `; refined ${r.relax.frames} frames: mean energy ${r.relax.energyBefore.toPrecision(4)} -> ${r.relax.energyAfter.toPrecision(4)} kJ/mol, ${r.relax.repairs} stereo centres repaired`
+      : '';
+    report(opts.json, r, `backmapped ${r.frames} frames in ${r.seconds.toFixed(1)} s (${(r.frames / r.seconds).toFixed(0)} frames/s, ${r.segments} segment${r.segments > 1 ? 's' : ''}${seams}) to ${r.out}${refined}`);
     return r;
   } finally {
     bar.stop();

@@ -41,6 +41,12 @@ function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
+function nonNegativeNumber(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError(`expected a number >= 0, got "${value}"`);
+  return n;
+}
+
 function positiveNumber(value: string): number {
   const n = Number(value);
   if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`expected a positive number, got "${value}"`);
@@ -108,6 +114,11 @@ function program(): Command {
     .option('--seed <s>', 'seed of the latent samples: the same seed gives the same output', integer, 1)
     .option('--threads <n>', 'libtorch threads (default: every core)', threadCount)
     .option('--exact-cg', "move each frame onto its CG frame exactly (bead atoms on their beads); default: the network's output as is")
+    .option('--relax', "refine each frame with the model's force field (restrained FIRE minimisation, chirality repair) before it is written")
+    .option('--relax-steps <n>', 'minimisation steps per frame with --relax', positiveInt, 200)
+    .option('--restraint <k>', 'kJ/mol/nm² holding every atom near the network\'s output with --relax', nonNegativeNumber, 200)
+    .option('--relax-condition <raw|refined>', 'which frame conditions the next step with --relax', 'raw')
+    .option('--system <xml>', "the model's OpenMM System XML, for --relax with a model that does not store it")
     .option('--json', 'print one JSON object')
     .action(run(backmapCommand));
 

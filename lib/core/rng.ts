@@ -2,6 +2,15 @@
 // with a state that checkpoints save so --resume continues the same sequence.
 // xoshiro128** (Blackman & Vigna), seeded through splitmix32.
 
+/** The rotation matrix (row-major 3x3) of the unit quaternion a + bi + cj + dk: shared by random rotations and superposition. */
+export function quaternionRotation(a: number, b: number, c: number, d: number): Float64Array {
+  return Float64Array.of(
+    a * a + b * b - c * c - d * d, 2 * (b * c - a * d), 2 * (b * d + a * c),
+    2 * (b * c + a * d), a * a - b * b + c * c - d * d, 2 * (c * d - a * b),
+    2 * (b * d - a * c), 2 * (c * d + a * b), a * a - b * b - c * c + d * d,
+  );
+}
+
 export class Rng {
   private s: Uint32Array;
   private spare: number | undefined;
@@ -78,12 +87,7 @@ export class Rng {
       d = this.normal();
       n = Math.hypot(a, b, c, d);
     } while (n < 1e-9);
-    a /= n; b /= n; c /= n; d /= n;
-    return Float64Array.of(
-      a * a + b * b - c * c - d * d, 2 * (b * c - a * d), 2 * (b * d + a * c),
-      2 * (b * c + a * d), a * a - b * b + c * c - d * d, 2 * (c * d - a * b),
-      2 * (b * d - a * c), 2 * (c * d + a * b), a * a - b * b - c * c + d * d,
-    );
+    return quaternionRotation(a / n, b / n, c / n, d / n);
   }
 
   /** The full state, for checkpoints. */

@@ -15,9 +15,12 @@ import { applyMapping, type CgMapping } from '../model/mapping';
 import { floatsOf, readContainer } from '../model/modelfile';
 import { defaultThreads } from '../core/native';
 import type { Preset } from '../model/presets';
+import type { CanonicalFrame } from '../model/orientation';
 import { serialize } from '../core/queue';
 import { Rng } from '../core/rng';
 import { applySuperposition, superpose } from './superpose';
+import { Relaxer, type RelaxOptions, type RelaxSummary } from './relax';
+import { loadForceField, parseForceField, type ForceField } from '../forcefield/system';
 import { newModel } from '../model/train';
 
 export interface ModelInfo {
@@ -33,6 +36,10 @@ export interface ModelInfo {
   seedFrames: number;
   training: { steps: number; seed: number; pairs: number; files: string[] };
   tcbackmap: string;
+  /** canonical orientation: the reference CG frame [beads*3] nm, centred (absent under random rotations) */
+  canonicalReference?: Float32Array;
+  /** the OpenMM System XML the model was trained with (models that store it) */
+  systemXml?: string;
 }
 
 interface ModelHeader {
@@ -45,6 +52,7 @@ interface ModelHeader {
   seedBank: { frames: number };
   training: ModelInfo['training'];
   tcbackmap: string;
+  canonical?: CanonicalFrame;
 }
 
 /** Reads and checks a .tcbm model file (not a checkpoint). */
@@ -66,6 +74,12 @@ export async function readModelFile(file: string): Promise<{ info: ModelInfo; we
   if (matrix.length !== atoms * beads || seedCg.length !== S * beads * 3 || seedPrevAa.length !== S * atoms * 3 || S < 1) {
     throw fileError('ERR_BAD_FORMAT', file, 'model file sections do not match its header');
   }
+  // A canonical-orientation model needs its reference CG frame, and only it has one.
+  const reference = Array.isArray(h.canonical?.reference) ? Float32Array.from(h.canonical.reference) : undefined;
+  const valid = reference !== undefined && reference.length === beads * 3 && reference.every(Number.isFinite);
+  if (h.preset.architecture.orientation === 'canonical' ? !valid : h.canonical !== undefined) {
+    throw fileError('ERR_BAD_FORMAT', file, `model file's canonical reference does not fit its header (orientation ${h.preset.architecture.orientation ?? 'random'}, ${beads} beads)`);
+  }
   const mapping: CgMapping = {
     name: h.mapping.name,
     atoms,
@@ -78,7 +92,8 @@ export async function readModelFile(file: string): Promise<{ info: ModelInfo; we
     info: {
       preset: h.preset, previousFrame: h.previousFrame, topology: h.topology, mapping,
       mixture: GaussianMixtureModel.fromJSON(h.mixture), seedCg, seedPrevAa, seedFrames: S,
-      training: h.training, tcbackmap: h.tcbackmap,
+      training: h.training, tcbackmap: h.tcbackmap, canonicalReference: reference,
+      systemXml: sections.system ? Buffer.from(sections.system).toString('utf8') : undefined,
     },
     weights: new Uint8Array(sections.weights),
   };
@@ -143,6 +158,11 @@ export interface BackmapOptions {
   exactCg?: boolean;
   /** called after every rollout step with frames done and total */
   onProgress?: (done: number, total: number) => void;
+  /**
+   * refine each frame with the model's force field before it is written (see
+   * relax.ts); needs a model that stores its System XML, or useSystem()
+   */
+  relax?: RelaxOptions;
 }
 
 export interface BackmapSummary {
@@ -152,6 +172,8 @@ export interface BackmapSummary {
   seeds: { start: number; seedIndex: number; rmsd: number }[];
   /** K−1 seams between segments: the frame where a new seed starts */
   seams: number[];
+  /** with options.relax */
+  relax?: RelaxSummary;
 }
 
 export class Backmapper {
@@ -161,6 +183,24 @@ export class Backmapper {
     readonly threads: number,
     readonly winograd: boolean,
   ) {}
+
+  private forceField?: ForceField;
+
+  /** The force field for `relax`, from a System XML file: for models that do not store theirs. */
+  async useSystem(file: string): Promise<void> {
+    this.forceField = await loadForceField(file);
+  }
+
+  /** The refiner of options.relax: the model's own System XML unless useSystem() gave one. */
+  private relaxer(options: RelaxOptions): Relaxer {
+    if (!this.forceField) {
+      if (!this.info.systemXml) {
+        throw new TcbmError('ERR_INVALID_ARG_VALUE', 'relax: this model stores no force field; give its System XML (--system, or Backmapper.useSystem())');
+      }
+      this.forceField = parseForceField(this.info.systemXml, 'the model\'s System XML');
+    }
+    return Relaxer.create(this.forceField, this.info.topology, this.info.mapping, this.info.seedPrevAa, options);
+  }
 
   /**
    * `winograd` (default true): the decoder's 3x3x3 convolutions by Winograd
@@ -182,6 +222,7 @@ export class Backmapper {
     } catch (err) {
       throw fileError('ERR_BAD_FORMAT', file, `its topology's bonds do not fit the model (${(err as Error).message.split('\n')[0]})`);
     }
+    if (info.canonicalReference) model.setCanonicalReference(info.canonicalReference);
     return new Backmapper(info, model, threads, options.winograd ?? true);
   }
 
@@ -213,6 +254,10 @@ export class Backmapper {
     const rng = new Rng(options.seed ?? 1);
     const N = this.atoms;
     const n = this.beads;
+    const relaxer = options.relax ? this.relaxer({ exactCg: options.exactCg, ...options.relax }) : undefined;
+    // the refined frame conditions the next step: one frame per native rollout call
+    const stepsPerCall = relaxer?.options.condition === 'refined' ? 1 : ROLLOUT_STEPS;
+    const relaxed = { frames: 0, before: 0, after: 0, repairs: 0 };
     const info: BackmapSummary = summary ?? { frames: 0, segments: K, seeds: [], seams: [] };
     info.segments = K;
     info.seams = starts.slice(1, K);
@@ -244,7 +289,7 @@ export class Backmapper {
           const live = active.map((_, i) => i).filter((i) => s < counts[i]);
           const B = live.length;
           // Steps every live segment still has, in native rollouts of at most ROLLOUT_STEPS.
-          const T = Math.min(ROLLOUT_STEPS, ...live.map((i) => counts[i] - s));
+          const T = Math.min(stepsPerCall, ...live.map((i) => counts[i] - s));
           const prevB = new Float32Array(B * N * 3);
           const cgT = new Float32Array(T * B * n * 3);
           live.forEach((i, b) => {
@@ -253,11 +298,23 @@ export class Backmapper {
             for (let t = 0; t < T; t++) cgT.set(cgChunks[i].coords.subarray((s + t) * n * 3, (s + t + 1) * n * 3), (t * B + b) * n * 3);
           });
           const z = this.info.mixture.sample(rng, T * B);
-          const out = await serialize(() => this.model.rollout({ prev: prevB, cg: cgT, z, steps: T, batch: B, threads: this.threads, winograd: this.winograd, project: options.exactCg ?? false }));
+          const raw = await serialize(() => this.model.rollout({ prev: prevB, cg: cgT, z, steps: T, batch: B, threads: this.threads, winograd: this.winograd, project: options.exactCg ?? false }));
+          let out = raw;
+          if (relaxer) {
+            const r = await relaxer.relax(raw, cgT, T * B, this.threads);
+            out = r.coords;
+            relaxed.frames += T * B;
+            for (let f = 0; f < T * B; f++) {
+              relaxed.before += r.before[f];
+              relaxed.after += r.after[f];
+            }
+            relaxed.repairs += r.repairs;
+          }
+          const next = relaxer?.options.condition === 'refined' ? out : raw;
           live.forEach((i, b) => {
             const k = active[i];
             for (let t = 0; t < T; t++) outs[i].set(out.subarray((t * B + b) * N * 3, (t * B + b + 1) * N * 3), (s + t) * N * 3);
-            prev.set(out.subarray(((T - 1) * B + b) * N * 3, ((T - 1) * B + b + 1) * N * 3), k * N * 3);
+            prev.set(next.subarray(((T - 1) * B + b) * N * 3, ((T - 1) * B + b + 1) * N * 3), k * N * 3);
           });
           s += T;
           done += T * B;
@@ -286,6 +343,10 @@ export class Backmapper {
         }
       }
       info.frames = total;
+      if (relaxer) {
+        const frames = Math.max(1, relaxed.frames);
+        info.relax = { frames: relaxed.frames, energyBefore: relaxed.before / frames, energyAfter: relaxed.after / frames, repairs: relaxed.repairs };
+      }
     } finally {
       if (tmp) {
         await Promise.all(parts.map((p) => p.close().catch(() => undefined)));

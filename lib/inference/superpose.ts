@@ -1,6 +1,7 @@
 // Optimal rigid superposition (Kabsch): the rotation and translation that best
 // map one set of points onto another, and the RMSD that remains.
-import { Matrix, SingularValueDecomposition, determinant } from 'ml-matrix';
+import { symmetricEigen } from '../analysis/linalg';
+import { quaternionRotation } from '../core/rng';
 
 export interface Superposition {
   /** row-major 3x3 rotation R: q ≈ R (p − cp) + cq */
@@ -24,25 +25,37 @@ export function centroid(x: ArrayLike<number>, offset: number, n: number): [numb
   return [a / n, b / n, c / n];
 }
 
+/**
+ * The proper rotation R (row-major 3x3) minimising sum |R (p_i − cp) − (q_i − cq)|² over
+ * n points, by Horn's quaternion method: the top eigenvector of a symmetric 4x4
+ * matrix, so no SVD and never a reflection, even for planar or collinear points.
+ */
+export function optimalRotation(p: ArrayLike<number>, pOffset: number, q: ArrayLike<number>, qOffset: number, n: number): Float64Array {
+  const cp = centroid(p, pOffset, n);
+  const cq = centroid(q, qOffset, n);
+  const s = new Float64Array(9); // s[3r + c] = sum (p − cp)_r (q − cq)_c
+  for (let i = 0; i < n; i++) {
+    for (let r = 0; r < 3; r++) {
+      const pr = p[pOffset + 3 * i + r] - cp[r];
+      for (let c = 0; c < 3; c++) s[3 * r + c] += pr * (q[qOffset + 3 * i + c] - cq[c]);
+    }
+  }
+  const [xx, xy, xz, yx, yy, yz, zx, zy, zz] = s;
+  const k = [
+    xx + yy + zz, yz - zy, zx - xz, xy - yx,
+    yz - zy, xx - yy - zz, xy + yx, zx + xz,
+    zx - xz, xy + yx, yy - xx - zz, yz + zy,
+    xy - yx, zx + xz, yz + zy, zz - xx - yy,
+  ];
+  const v = symmetricEigen(k, 4).vectors; // column 0: the unit quaternion of the largest eigenvalue
+  return quaternionRotation(v[0], v[4], v[8], v[12]);
+}
+
 /** Superposes n points of p (at pOffset) onto n points of q (at qOffset). */
 export function superpose(p: ArrayLike<number>, pOffset: number, q: ArrayLike<number>, qOffset: number, n: number): Superposition {
   const cp = centroid(p, pOffset, n);
   const cq = centroid(q, qOffset, n);
-  const h = new Matrix(3, 3);
-  for (let i = 0; i < n; i++) {
-    for (let r = 0; r < 3; r++) {
-      const pr = p[pOffset + 3 * i + r] - cp[r];
-      for (let c = 0; c < 3; c++) h.set(r, c, h.get(r, c) + pr * (q[qOffset + 3 * i + c] - cq[c]));
-    }
-  }
-  const svd = new SingularValueDecomposition(h);
-  const u = svd.leftSingularVectors;
-  const v = svd.rightSingularVectors;
-  // A reflection would superpose a mirror image: flip the weakest axis instead.
-  const d = Math.sign(determinant(v.mmul(u.transpose()))) || 1;
-  const dm = Matrix.diag([1, 1, d]);
-  const r = v.mmul(dm).mmul(u.transpose());
-  const rotation = Float64Array.from(r.to1DArray());
+  const rotation = optimalRotation(p, pOffset, q, qOffset, n);
   let sum = 0;
   for (let i = 0; i < n; i++) {
     const x = p[pOffset + 3 * i] - cp[0];

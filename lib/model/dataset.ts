@@ -1,6 +1,7 @@
 // Loading what training needs from files: the topology (PDB) with its bond graph
 // from the System XML, the force field and energy, the CG mapping, and every
 // trajectory file in memory as its own trajectory.
+import { promises as fsp } from 'fs';
 import * as path from 'path';
 import { Energy } from '../forcefield/energy';
 import { TcbmError } from '../core/errors';
@@ -50,7 +51,7 @@ export async function loadDataset(files: DatasetFiles, onFile?: (file: string, f
       onFile?.(files.trajs[t], chunk.frames);
     }
     return {
-      topology, mapping, forceField, energy, trajectories,
+      topology, mapping, forceField, energy, trajectories, systemXml: await fsp.readFile(files.system, 'utf8'),
       frames: set.frameCounts, names: files.trajs.map((f) => path.basename(f)),
     };
   } finally {

@@ -21,6 +21,15 @@ export type Architecture = Omit<NativeModelConfig, 'atoms' | 'beads' | 'previous
    * (models before it): every configuration centred on C(t)'s centroid.
    */
   centring?: 'own' | 'cg';
+  /**
+   * 'random' or absent (every preset): each training sample gets one random
+   * rotation, and the network learns rotation equivariance. 'canonical': each
+   * sample is instead rotated so that its centred C(t) is superposed (Kabsch) on
+   * one reference CG frame fixed at training (stored in the model); every rollout
+   * step does the same and rotates its output back, so backmapping is exactly
+   * rotation-equivariant. The trainer's `augment` is then ignored.
+   */
+  orientation?: 'random' | 'canonical';
 };
 
 /** The standard deviation in nm of the model's Gaussians. */
@@ -30,7 +39,7 @@ export function gaussianStd(arch: Pick<Architecture, 'sigma' | 'gaussian'>): num
 
 /** The native model config of an architecture for a molecule. */
 export function nativeConfig(arch: Architecture, atoms: number, beads: number, previousFrame: boolean): NativeModelConfig {
-  const { gaussian: _g, centring, ...rest } = arch;
+  const { gaussian: _g, centring, orientation: _o, ...rest } = arch;
   return { ...rest, sigma: gaussianStd(arch), centreEach: centring === 'own', atoms, beads, previousFrame };
 }
 

@@ -1,6 +1,7 @@
 // Training the cVAE: batches of (A(t-1), A(t), C(t)) pairs that never cross a
-// trajectory boundary, each sample centred on its CG beads and given one random
-// rotation for its three configurations, the paper's loss schedules, and
+// trajectory boundary, each sample centred on its CG beads and given one rotation
+// for its three configurations (random, or under canonical orientation the one
+// that superposes its C(t) on a reference CG frame), the paper's loss schedules, and
 // checkpoints that resume the run bit for bit. Numerics run natively; this
 // file drives them and is what an app awaits.
 import type { LossTerms, LossWeights, NativeModel } from '../../binding';
@@ -14,10 +15,11 @@ import { applyMapping, type CgMapping } from './mapping';
 import { bytesOf, readContainer, writeContainer } from './modelfile';
 import { defaultThreads, native, packageVersion } from '../core/native';
 import { PRESETS, nativeConfig, type Architecture, type Preset, type TrainingSettings } from './presets';
+import { canonicalFrame, canonicalReference, type CanonicalFrame } from './orientation';
 import { serialize } from '../core/queue';
 import { Rng } from '../core/rng';
 import { betaAt, clipAt, gammaAt } from './schedules';
-import { centroid } from '../inference/superpose';
+import { centroid, optimalRotation } from '../inference/superpose';
 import { validate, type ValidationOptions, type ValidationReport } from './validation';
 
 /** Atomistic trajectories of one molecule, each file its own trajectory. */
@@ -28,6 +30,8 @@ export interface TrainingData {
   trajectories: Float32Array[];
   /** names for logs (file paths) */
   names?: string[];
+  /** the OpenMM System XML of the molecule, stored in the model for `backmap --relax` */
+  systemXml?: string;
 }
 
 export interface TrainerOptions {
@@ -38,7 +42,7 @@ export interface TrainerOptions {
   threads?: number;
   /** false trains the frame-based ablation: the model never sees A(t-1) */
   previousFrame?: boolean;
-  /** random rotations of every sample (default true); false only for diagnostics such as overfitting checks */
+  /** random rotations of every sample (default true; ignored under canonical orientation); false only for diagnostics such as overfitting checks */
   augment?: boolean;
   /** the internal energy for the γ term; without it the energy loss is 0 */
   energy?: Energy;
@@ -89,6 +93,8 @@ function presetFromFile(file: string): Preset {
       throw fileError('ERR_BAD_FORMAT', file, `"${key}" must be an object`);
     }
   }
+  const orientation = (spec.architecture as Partial<Architecture> | undefined)?.orientation;
+  if (![undefined, 'random', 'canonical'].includes(orientation)) throw fileError('ERR_BAD_FORMAT', file, '"orientation" must be "random" or "canonical"');
   return {
     name: typeof spec.name === 'string' ? spec.name : path.basename(file, '.json'),
     description: typeof spec.description === 'string' ? spec.description : `${base.name} with ${file}'s changes`,
@@ -124,6 +130,8 @@ export class Trainer {
   step = 0;
   private readonly pairs: Pair[];
   private readonly cg: Float32Array[];
+  /** canonical orientation: the reference CG frame [beads*3] nm, centred; undefined under random rotations */
+  readonly reference?: Float32Array;
   private constructor(
     readonly preset: Preset,
     readonly settings: TrainingSettings,
@@ -135,11 +143,18 @@ export class Trainer {
     readonly seed: number,
     readonly augment: boolean,
     readonly energy?: Energy,
+    reference?: Float32Array,
   ) {
     const atoms = data.topology.atoms.length;
     this.pairs = framePairs(data.trajectories.map((t) => t.length / (atoms * 3)));
     if (this.pairs.length === 0) throw new TcbmError('ERR_INVALID_ARG_VALUE', 'training needs at least one trajectory with 2 or more frames');
     this.cg = data.trajectories.map((t) => applyMapping(data.mapping, t, t.length / (atoms * 3)));
+    if (preset.architecture.orientation === 'canonical') {
+      // Chosen once from the data (a resume brings its own): the first pair's C(t), centred.
+      const { trajectory, frame } = this.pairs[0];
+      this.reference = reference ?? canonicalReference(this.cg[trajectory], frame, data.mapping.beads);
+      model.setCanonicalReference(this.reference);
+    }
   }
 
   static create(data: TrainingData, options: TrainerOptions): Trainer {
@@ -186,9 +201,15 @@ export class Trainer {
     centreRotate(cg, frame * n * 3, n, c, r, cgT, b * n * 3);
   }
 
-  /** The same without rotation (encoding, validation). */
+  /** The same without random rotation (encoding, validation): onto the reference under canonical orientation, else none. */
   placePair(aa: Float32Array, cg: Float32Array, frame: number, b: number, aaT: Float32Array, aaPrev: Float32Array, cgT: Float32Array): void {
-    this.placeRotated(aa, cg, frame, IDENTITY, b, aaT, aaPrev, cgT);
+    this.placeRotated(aa, cg, frame, this.rotationOf(cg, frame, () => IDENTITY), b, aaT, aaPrev, cgT);
+  }
+
+  /** A pair's rotation: the one superposing its centred C(t) = frame of `cg` on the reference under canonical orientation, else `other()`. */
+  private rotationOf(cg: Float32Array, frame: number, other: () => Float64Array): Float64Array {
+    const n = this.data.mapping.beads;
+    return this.reference ? optimalRotation(cg, frame * n * 3, this.reference, 0, n) : other();
   }
 
   get latent(): number {
@@ -218,7 +239,7 @@ export class Trainer {
     const cgT = new Float32Array(B * n * 3);
     for (let b = 0; b < B; b++) {
       const { trajectory, frame } = this.pairs[this.rng.int(this.pairs.length)];
-      const r = this.augment ? this.rng.rotation() : IDENTITY;
+      const r = this.rotationOf(this.cg[trajectory], frame, () => (this.augment ? this.rng.rotation() : IDENTITY));
       this.placeRotated(this.data.trajectories[trajectory], this.cg[trajectory], frame, r, b, aaT, aaPrev, cgT);
     }
     const eps = this.rng.normals(new Float32Array(B * this.preset.architecture.latent));
@@ -336,12 +357,16 @@ export class Trainer {
         mapping: { name: m.name, atoms: m.atoms, beads: m.beads, beadNames: m.beadNames, indices: m.indices ? [...m.indices] : undefined },
         mixture: mixture.toJSON(),
         seedBank: { frames: bank.length },
+        canonical: canonicalFrame(this.reference),
         training: {
           steps: this.step, seed: this.seed, pairs: this.pairs.length, files: this.data.names ?? [],
           klFactor: this.klFactor, energy: this.energyStats,
         },
       },
-      { weights, mapping: bytesOf(m.matrix), seedCg: bytesOf(seedCg), seedPrevAa: bytesOf(seedPrevAa) },
+      {
+        weights, mapping: bytesOf(m.matrix), seedCg: bytesOf(seedCg), seedPrevAa: bytesOf(seedPrevAa),
+        ...(this.data.systemXml ? { system: new Uint8Array(Buffer.from(this.data.systemXml, 'utf8')) } : {}),
+      },
     );
     return { pairsEncoded: picks.length, seedFrames: bank.length, mixture };
   }
@@ -378,6 +403,7 @@ export class Trainer {
       seed: this.seed,
       previousFrame: this.previousFrame,
       augment: this.augment,
+      canonical: canonicalFrame(this.reference),
       weights,
     };
   }
@@ -402,6 +428,7 @@ export class Trainer {
     const trainer = new Trainer(
       state.preset, state.settings, data, model, Rng.fromState(state.rng),
       options.threads ?? defaultThreads(), state.previousFrame, state.seed, state.augment, options.energy,
+      state.canonical && Float32Array.from(state.canonical.reference),
     );
     await serialize(() => model.load({ bytes: state.weights, optimizer: true, threads: trainer.threads }));
     trainer.step = state.step;
@@ -452,6 +479,8 @@ export interface TrainerState {
   seed: number;
   previousFrame: boolean;
   augment: boolean;
+  /** canonical orientation's reference CG frame */
+  canonical?: CanonicalFrame;
   weights: Uint8Array;
 }
 

@@ -22,7 +22,7 @@ export interface Validatable {
   readonly topology: Topology;
   readonly mapping: CgMapping;
   readonly model: import('../../binding').NativeModel;
-  /** writes pair (t−1, t) of `aa` (frames of the topology) unrotated, centred as in training, as item b */
+  /** writes pair (t−1, t) of `aa` (frames of the topology) centred as in training, without random rotation (canonical orientation's still applies), as item b */
   placePair(aa: Float32Array, cg: Float32Array, frame: number, b: number, aaT: Float32Array, aaPrev: Float32Array, cgT: Float32Array): void;
 }
 

@@ -172,6 +172,17 @@ void Model::to(const at::Device& device) {
   device_ = device;
   if (mapping_.defined()) mapping_ = mapping_.to(device);
   if (projection_.defined()) projection_ = projection_.to(device);
+  if (canonical_.defined()) canonical_ = canonical_.to(device);
+}
+
+void Model::set_canonical_reference(const at::Tensor& reference) {
+  if (!reference.defined()) {
+    canonical_ = at::Tensor();
+    return;
+  }
+  TORCH_CHECK(reference.dim() == 2 && reference.size(0) == config_.beads && reference.size(1) == 3,
+              "set_canonical_reference: expected [", config_.beads, ", 3], got ", reference.sizes());
+  canonical_ = reference.to(device_, at::kDouble).contiguous();
 }
 
 at::Tensor Model::voxels(const at::Tensor& coords) const {
@@ -381,21 +392,41 @@ const at::Tensor& Model::projection() {
   return projection_;
 }
 
+namespace {
+// Batched Kabsch: the proper rotations R [...,3,3] minimising sum_i |R x_i - reference_i|^2
+// for centred x [...,n,3], from float64 SVDs of the 3x3 covariances on x's device;
+// where V U^T would be a reflection the weakest axis is flipped, so det R = +1.
+at::Tensor kabsch_rotations(const at::Tensor& x, const at::Tensor& reference) {
+  auto h = at::matmul(x.to(at::kDouble).transpose(-1, -2), reference);  // sum_i x_i reference_i^T = U S V^T
+  auto [u, s, vh] = at::linalg_svd(h);
+  auto v = vh.transpose(-1, -2);
+  auto d = at::sign(at::linalg_det(v) * at::linalg_det(u));  // +-1: U and V are orthogonal
+  auto flip = at::cat({at::ones_like(s.narrow(-1, 0, 2)), d.unsqueeze(-1)}, -1);
+  return at::matmul(v * flip.unsqueeze(-2), u.transpose(-1, -2)).to(at::kFloat);  // V diag(1, 1, d) U^T
+}
+}  // namespace
+
 at::Tensor Model::rollout_lockstep(at::Tensor prev, const at::Tensor& cg, const at::Tensor& z, const FastConvs* fast,
                                    const at::Tensor& projection) {
   auto centres = cg.mean(2, /*keepdim=*/true);  // [T,K,1,3]
   auto cg_centred = cg - centres;
+  // Canonical orientation: R [T,K,3,3] of every step at once (C(t) alone decides it).
+  // Points are rows, so x R^T turns a centred configuration into the network's frame and y R turns it back.
+  const at::Tensor rot = canonical_.defined() ? kabsch_rotations(cg_centred, canonical_) : at::Tensor();
+  auto into = [&](const at::Tensor& x, int64_t t) { return rot.defined() ? at::matmul(x, rot[t].transpose(-1, -2)) : x; };
+  auto back = [&](const at::Tensor& y, int64_t t) { return rot.defined() ? at::matmul(y, rot[t]) : y; };
   std::vector<at::Tensor> out;
   out.reserve(cg.size(0));
   for (int64_t t = 0; t < cg.size(0); ++t) {
     auto c = centres[t];
+    const auto cg_t = into(cg_centred[t], t);
     if (config_.centre_each) {
-      auto density = decoder_->forward(condition_input(prev - prev.mean(1, true), cg_centred[t]), z[t], fast);
-      auto x = collapse(density, config_.width);
+      auto density = decoder_->forward(condition_input(into(prev - prev.mean(1, true), t), cg_t), z[t], fast);
+      auto x = back(collapse(density, config_.width), t);
       prev = x - at::matmul(mapping_, x).mean(1, true) + c;
     } else {
-      auto density = decoder_->forward(condition_input(prev - c, cg_centred[t]), z[t], fast);
-      prev = collapse(density, config_.width) + c;
+      auto density = decoder_->forward(condition_input(into(prev - c, t), cg_t), z[t], fast);
+      prev = back(collapse(density, config_.width), t) + c;
     }
     if (projection.defined()) prev = prev + at::matmul(projection, cg[t] - at::matmul(mapping_, prev));
     out.push_back(prev);

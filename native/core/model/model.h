@@ -116,6 +116,11 @@ class Model {
   // atoms x atoms solve) is made by the first rollout that projects.
   void set_cg_projection(const at::Tensor& bonds);
   void set_energy(EnergyFn energy) { energy_ = std::move(energy); }
+  // Canonical orientation (instead of random-rotation training): reference [beads,3]
+  // nm, centred, the CG frame every training sample's C(t) was superposed on. Each
+  // rollout step then rotates its centred condition so that C(t) is superposed
+  // on it (Kabsch), decodes, and rotates the frame back. Undefined: lab frame.
+  void set_canonical_reference(const at::Tensor& reference);
   void to(const at::Device& device);
 
   // One optimisation step on a batch. Inputs are centred and rotated by the
@@ -136,7 +141,8 @@ class Model {
 
   // Autoregressive rollout of T steps for K independent trajectories, lab frame:
   // prev [K,N,3] is A(-1); cg [T,K,n,3]; z [T,K,latent]. Each step centres on the
-  // CG beads' centroid, decodes, and moves back. Returns [T,K,N,3].
+  // CG beads' centroid (and, with a canonical reference, rotates onto it and back),
+  // decodes, and moves back. Returns [T,K,N,3].
   // With `winograd` (default) the decoder's 3x3x3 convolutions run by Winograd
   // F(2x2x2, 3x3x3) on CPU (2.6x fewer multiplications); otherwise by at::conv3d.
   // With `project` each frame is made CG-exact before it conditions the next (set_cg_projection).
@@ -173,6 +179,7 @@ class Model {
   at::Tensor mapping_;
   at::Tensor bonds_;       // [E,2] int64 of set_cg_projection, or undefined
   at::Tensor projection_;  // P [atoms, beads], made from bonds_ on first use
+  at::Tensor canonical_;   // [beads, 3] float64 of set_canonical_reference, or undefined
   const at::Tensor& projection();
   EnergyFn energy_;
   at::Device device_ = at::kCPU;

@@ -1,0 +1,181 @@
+// `backmap --relax`: each decoded frame refined by a bounded FIRE minimisation
+// with the model's force field, held on its CG beads (the input trajectory,
+// exactly) and near the network's output (its kinetics), after wrong-handed CA
+// centres are repaired by mirroring their side-chain branch (native/core/relax).
+import type { Atom, Topology } from '../io/types';
+import { chiralCenters, chiralVolumes } from '../analysis/geometry';
+import { TcbmError } from '../core/errors';
+import { native } from '../core/native';
+import { serialize } from '../core/queue';
+import { positiveInteger } from '../core/validate';
+import { Matrix, solve } from 'ml-matrix';
+import { Energy } from '../forcefield/energy';
+import type { ForceField } from '../forcefield/system';
+import type { CgMapping } from '../model/mapping';
+
+export interface RelaxOptions {
+  /** FIRE iterations per frame (default 200) */
+  steps?: number;
+  /** kJ/mol/nm² holding every atom near the network's output (default 200) */
+  restraint?: number;
+  /** kJ/mol/nm² holding each bead of the frame's mapping on its input bead (default 5000, as OpenMM-restrained protocols hold CA atoms) */
+  cgRestraint?: number;
+  /** the share of the steps over which the nonbonded energy is scaled up from 0 (default 0.25) */
+  softFraction?: number;
+  /** 'raw' (default): the network's own frame conditions the next step; 'refined': the refined one */
+  condition?: 'raw' | 'refined';
+  /**
+   * after the minimisation, move each frame onto its input beads exactly, by the
+   * displacement smoothest over the bond graph (default false: the beads stay
+   * where the restraint holds them, ~1e-2 nm off where the force field pulls)
+   */
+  exactCg?: boolean;
+}
+
+export interface RelaxSummary {
+  frames: number;
+  /** mean internal energy (kJ/mol) of the network's frames and of the refined ones */
+  energyBefore: number;
+  energyAfter: number;
+  /** wrong-handed stereo centres mirrored back */
+  repairs: number;
+}
+
+export interface RelaxResult {
+  coords: Float32Array;
+  before: Float64Array;
+  after: Float64Array;
+  repairs: number;
+}
+
+/** The stereo centres to keep: every CA with a CB, its reference hand, and the atoms to mirror to repair it. */
+interface Stereo {
+  chiral: Int32Array;
+  sign: Float64Array;
+  reflect: Int32Array;
+}
+
+/**
+ * The CA centres of a topology (N, C, CB around CA), each with the hand it has
+ * in most `reference` frames, and the branch to mirror through the N–CA–C plane
+ * when a frame has the other hand: the CB side chain (everything bonded beyond
+ * CB) and the hydrogens on CA.
+ */
+export function stereoCentres(topology: Topology, reference: Float32Array): Stereo {
+  const atoms = topology.atoms;
+  const N = atoms.length;
+  const centres = chiralCenters(atoms);
+  const frames = reference.length / (N * 3);
+  const volumes = chiralVolumes({ coords: reference, frames, atoms: N }, centres);
+  const neighbours: number[][] = Array.from({ length: N }, () => []);
+  for (const [a, b] of topology.bonds) {
+    neighbours[a].push(b);
+    neighbours[b].push(a);
+  }
+  const chiral = new Int32Array(centres.length * 4);
+  const sign = new Float64Array(centres.length);
+  const reflect = new Int32Array(centres.length * N);
+  centres.forEach((c, k) => {
+    chiral.set([c.ca, c.n, c.c, c.cb], k * 4);
+    let positive = 0;
+    for (let f = 0; f < frames; f++) if (volumes[f * centres.length + k] > 0) positive++;
+    sign[k] = positive * 2 >= frames ? 1 : -1;
+    // the CB branch, never crossing back through CA
+    const seen = new Set([c.ca]);
+    const stack = [c.cb];
+    while (stack.length) {
+      const a = stack.pop()!;
+      if (seen.has(a)) continue;
+      seen.add(a);
+      reflect[k * N + a] = 1;
+      for (const b of neighbours[a]) if (!seen.has(b)) stack.push(b);
+    }
+    for (const b of neighbours[c.ca]) if (isHydrogen(atoms[b])) reflect[k * N + b] = 1;
+  });
+  return { chiral, sign, reflect };
+}
+
+/**
+ * P [atoms, beads] = A⁻¹Mᵀ(MA⁻¹Mᵀ)⁻¹ with A the bond graph's Laplacian plus a
+ * 1e-4 ridge: x + P(c − Mx) is the frame whose beads are exactly c, moved by
+ * the displacement smoothest over the bonds (the native --exact-cg's, for the
+ * relax's final step).
+ */
+export function cgProjection(topology: Topology, mapping: CgMapping): Float64Array {
+  const N = topology.atoms.length;
+  const n = mapping.beads;
+  const a = Matrix.eye(N, N).mul(1e-4);
+  for (const [i, j] of topology.bonds) {
+    a.set(i, i, a.get(i, i) + 1);
+    a.set(j, j, a.get(j, j) + 1);
+    a.set(i, j, a.get(i, j) - 1);
+    a.set(j, i, a.get(j, i) - 1);
+  }
+  const mt = new Matrix(N, n);
+  for (let b = 0; b < n; b++) for (let i = 0; i < N; i++) mt.set(i, b, mapping.matrix[b * N + i]);
+  const x = solve(a, mt); // A⁻¹Mᵀ [N, n]
+  const s = mt.transpose().mmul(x); // MA⁻¹Mᵀ [n, n]
+  const p = solve(s, x.transpose()).transpose(); // [N, n]
+  return Float64Array.from(p.to1DArray());
+}
+
+function isHydrogen(a: Atom): boolean {
+  return a.element === 'H';
+}
+
+/** Refines frames of one molecule; built once per backmapping. */
+export class Relaxer {
+  private constructor(
+    private readonly energy: Energy,
+    private readonly mapping: CgMapping,
+    private readonly stereo: Stereo,
+    private readonly projection: Float64Array | undefined,
+    readonly options: Required<RelaxOptions>,
+  ) {}
+
+  /** `reference`: atomistic frames of the molecule whose stereo centres have the right hand (e.g. a model's seed bank). */
+  static create(forceField: ForceField, topology: Topology, mapping: CgMapping, reference: Float32Array, options: RelaxOptions = {}): Relaxer {
+    if (forceField.particles.length !== topology.atoms.length) {
+      throw new TcbmError('ERR_ATOM_COUNT', `${forceField.name}: the System has ${forceField.particles.length} particles, the model's topology ${topology.atoms.length} atoms`);
+    }
+    const o: Required<RelaxOptions> = {
+      steps: options.steps ?? 200,
+      restraint: options.restraint ?? 200,
+      cgRestraint: options.cgRestraint ?? 5000,
+      softFraction: options.softFraction ?? 0.25,
+      condition: options.condition ?? 'raw',
+      exactCg: options.exactCg ?? false,
+    };
+    positiveInteger('relax.steps', o.steps);
+    for (const [k, v] of [['relax.restraint', o.restraint], ['relax.cgRestraint', o.cgRestraint]] as const) {
+      if (!(v >= 0 && Number.isFinite(v))) throw new TcbmError('ERR_OUT_OF_RANGE', `Expected a non-negative number for ${k} but received ${v}`);
+    }
+    if (!(o.softFraction >= 0 && o.softFraction <= 1)) throw new TcbmError('ERR_OUT_OF_RANGE', `Expected a number in [0, 1] for relax.softFraction but received ${o.softFraction}`);
+    if (o.condition !== 'raw' && o.condition !== 'refined') throw new TcbmError('ERR_INVALID_ARG_VALUE', `relax.condition must be "raw" or "refined", got ${JSON.stringify(o.condition)}`);
+    return new Relaxer(Energy.fromForceField(forceField), mapping, stereoCentres(topology, reference), o.exactCg ? cgProjection(topology, mapping) : undefined, o);
+  }
+
+  /** coords [frames, atoms, 3] and their input beads cg [frames, beads, 3] (nm) → the refined frames. */
+  relax(coords: Float32Array, cg: Float32Array, frames: number, threads?: number): Promise<RelaxResult> {
+    const o = this.options;
+    return serialize(() =>
+      native().relax({
+        forceField: this.energy.handle,
+        coords,
+        cg,
+        batch: frames,
+        beads: this.mapping.beads,
+        mapping: this.mapping.matrix,
+        chiral: this.stereo.chiral,
+        chiralSign: this.stereo.sign,
+        reflect: this.stereo.reflect,
+        projection: this.projection,
+        steps: o.steps,
+        restraint: o.restraint,
+        cgRestraint: o.cgRestraint,
+        softFraction: o.softFraction,
+        threads,
+      }),
+    );
+  }
+}

@@ -1,0 +1,84 @@
+// Restrained refinement of decoded frames (core/relax/relax.h) as one
+// Promise-returning job: relax({forceField, coords, cg, …}).
+#include "binding.h"
+#include "binding_util.h"
+#include "core/relax/relax.h"
+
+namespace tcbm::binding {
+namespace {
+
+// {forceField, coords [B,N,3], cg [B,n,3], batch, beads, mapping [n*N],
+//  chiral Int32Array [C*4], chiralSign [C], reflect Int32Array [C*N], projection? [N*n], steps?, restraint?,
+//  cgRestraint?, softFraction?, maxMove?, threads?}
+//   -> Promise<{coords [B,N,3] (coords' type), before [B], after [B] (kJ/mol), repairs}>
+Napi::Value Relax(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&] {
+    auto env = info.Env();
+    Options o(info, "relax");
+    auto obj = info[0].As<Napi::Object>();
+    auto ff = energy_model_of(obj.Get("forceField"), "relax: forceField");
+    const int64_t B = o.positive_int("batch"), n = o.positive_int("beads"), N = ff->particles();
+    auto coords = o.float_array("coords");
+    auto cg = o.float_array("cg");
+    auto mapping = o.float_array("mapping");
+    auto sign = o.float_array("chiralSign");
+    const int64_t C = static_cast<int64_t>(sign.ElementLength());
+    RelaxSetup setup;
+    setup.mapping = view_of(mapping, {n, N}, "relax: mapping").to(at::kDouble);
+    setup.chiral = o.int_tensor("chiral", {C, 4});
+    TORCH_CHECK(C == 0 || (setup.chiral.ge(0).all().item<bool>() && setup.chiral.lt(N).all().item<bool>()),
+                "relax: chiral atom indices must be in 0..", N - 1);
+    setup.chiral_sign = view_of(sign, {C}, "relax: chiralSign").to(at::kDouble);
+    setup.reflect = o.int_tensor("reflect", {C, N}).ne(0);
+    auto projection = obj.Get("projection");
+    if (!projection.IsUndefined()) setup.projection = view_of(o.float_array("projection"), {N, n}, "relax: projection").to(at::kDouble);
+    RelaxOptions opts;
+    opts.steps = o.int_or("steps", opts.steps);
+    opts.restraint = o.number_or("restraint", opts.restraint);
+    opts.cg_restraint = o.number_or("cgRestraint", opts.cg_restraint);
+    opts.soft_fraction = o.number_or("softFraction", opts.soft_fraction);
+    opts.max_move = o.number_or("maxMove", opts.max_move);
+    auto x = view_of(coords, {B, N, 3}, "relax: coords");
+    auto c = view_of(cg, {B, n, 3}, "relax: cg");
+    auto out_array = new_float_array(env, x.scalar_type(), B * N * 3);
+    auto before_array = new_float_array(env, at::kDouble, B);
+    auto after_array = new_float_array(env, at::kDouble, B);
+    auto out = view_of(out_array, {B, N, 3}, "relax: out");
+    auto before = view_of(before_array, {B}, "relax: before");
+    auto after = view_of(after_array, {B}, "relax: after");
+    auto result = Napi::Object::New(env);
+    result.Set("coords", out_array);
+    result.Set("before", before_array);
+    result.Set("after", after_array);
+    auto repairs = std::make_shared<int64_t>(0);
+    // the result object outlives this scope only through a persistent reference
+    auto held = std::make_shared<Napi::ObjectReference>(Napi::Persistent(result));
+    auto* job = new Job(
+        env, "tcbm.relax", o.int_or("threads", 0),
+        [=]() mutable {
+          require_finite(x, "relax: coords");
+          require_finite(c, "relax: cg");
+          at::AutoGradMode grad_mode(true);
+          auto r = relax(*ff, setup, x, c, opts);
+          out.copy_(r.coords);
+          before.copy_(r.energy_before);
+          after.copy_(r.energy_after);
+          *repairs = r.repairs;
+        },
+        [held, repairs](Napi::Env) -> Napi::Value {
+          auto r = held->Value();
+          r.Set("repairs", double(*repairs));
+          return r;
+        });
+    for (const auto& k : {coords, cg, mapping, sign}) job->keep(k);
+    job->keep(obj.Get("forceField").As<Napi::Object>());
+    job->Queue();
+    return job->promise();
+  });
+}
+
+}  // namespace
+
+void InitRelax(Napi::Env env, Napi::Object exports) { exports.Set("relax", Napi::Function::New(env, Relax, "relax")); }
+
+}  // namespace tcbm::binding

@@ -1,0 +1,93 @@
+// `--relax`: the restrained refinement keeps the CG beads where the input puts
+// them, removes a planted clash, repairs a planted mirror image and leaves a
+// minimal structure where it is.
+import * as path from 'path';
+import { chiralCenters, chiralVolumes, clashes } from '../../lib/analysis/geometry';
+import { bondGraph, loadForceField } from '../../lib/forcefield/system';
+import { Relaxer, stereoCentres } from '../../lib/inference/relax';
+import { applyMapping, presetMapping } from '../../lib/model/mapping';
+import { adpSample, DATA } from '../support/data';
+import { rng } from '../support/helpers';
+
+const N = 22;
+
+async function setup(options = {}) {
+  const sample = await adpSample(40);
+  const ff = await loadForceField(path.join(DATA, 'adp', 'system-vacuum.xml'));
+  sample.topology.bonds = bondGraph(ff); // the System's bonds, as a model's topology has them (the PDB lists 12)
+  const mapping = presetMapping('adp', sample.topology);
+  const relaxer = Relaxer.create(ff, sample.topology, mapping, sample.coords, options);
+  return { sample, mapping, relaxer };
+}
+
+const frame = (coords: Float32Array, f: number) => coords.slice(f * N * 3, (f + 1) * N * 3);
+const dist = (x: Float32Array, i: number, j: number) => Math.hypot(x[3 * i] - x[3 * j], x[3 * i + 1] - x[3 * j + 1], x[3 * i + 2] - x[3 * j + 2]);
+const rmsd = (a: Float32Array, b: Float32Array) => Math.sqrt(a.reduce((s, v, i) => s + (v - b[i]) ** 2, 0) / (a.length / 3));
+
+test('with exactCg the CG mapping of refined frames stays within 1e-3 nm of the input beads', async () => {
+  const { sample, mapping, relaxer } = await setup({ exactCg: true });
+  const frames = 8;
+  const target = sample.coords.slice(0, frames * N * 3);
+  const cg = applyMapping(mapping, target, frames);
+  const random = rng(7);
+  const noisy = target.map((v) => v + 0.02 * (random() - 0.5) * 2); // 0.02 nm of noise: bonds and beads off
+  const r = await relaxer.relax(noisy, cg, frames, 2);
+  const mapped = applyMapping(mapping, r.coords, frames);
+  let worst = 0;
+  for (let i = 0; i < mapped.length; i++) worst = Math.max(worst, Math.abs(mapped[i] - cg[i]));
+  expect(worst).toBeLessThan(1e-3);
+  for (let f = 0; f < frames; f++) expect(r.after[f]).toBeLessThan(r.before[f]);
+});
+
+test('a planted clash (two heavy atoms 0.05 nm apart) comes out clash-free', async () => {
+  const { sample, mapping, relaxer } = await setup();
+  const x = frame(sample.coords, 3);
+  const heavy = sample.topology.atoms.map((a, i) => (a.element === 'H' ? -1 : i)).filter((i) => i >= 0);
+  const elements = sample.topology.atoms.map((a) => a.element);
+  // the ACE methyl carbon (1) onto the NME methyl carbon (18): far apart in the bond graph
+  const [i, j] = [1, 18];
+  for (let k = 0; k < 3; k++) x[3 * i + k] = x[3 * j + k] + (k === 0 ? 0.05 : 0);
+  const opts = { atoms: heavy, bonds: sample.topology.bonds, elements };
+  expect(clashes({ coords: x, frames: 1, atoms: N }, opts).frameFraction).toBe(1);
+  const r = await relaxer.relax(x, applyMapping(mapping, x, 1), 1, 2);
+  expect(clashes({ coords: r.coords, frames: 1, atoms: N }, opts).frameFraction).toBe(0);
+  expect(dist(r.coords, i, j)).toBeGreaterThan(0.25);
+});
+
+test('a planted mirror image at the alanine CA is repaired, and the hand holds through the minimisation', async () => {
+  const { sample, mapping, relaxer } = await setup();
+  const centres = chiralCenters(sample.topology.atoms);
+  expect(centres).toHaveLength(1);
+  const { ca } = centres[0];
+  const stereo = stereoCentres(sample.topology, sample.coords);
+  const x = frame(sample.coords, 5);
+  const cg = applyMapping(mapping, x, 1); // the input beads are the true frame's (CB is one of them)
+  // mirror the CB branch and HA through the N–CA–C plane, as a wrong-handed decoding would have them
+  const [c, a, b] = [ca, centres[0].n, centres[0].c].map((k) => [x[3 * k], x[3 * k + 1], x[3 * k + 2]]);
+  const u = a.map((v, k) => v - c[k]);
+  const v = b.map((w, k) => w - c[k]);
+  const n = [u[1] * v[2] - u[2] * v[1], u[2] * v[0] - u[0] * v[2], u[0] * v[1] - u[1] * v[0]];
+  const len = Math.hypot(...n);
+  for (let atom = 0; atom < N; atom++) {
+    if (!stereo.reflect[atom]) continue;
+    const d = ((x[3 * atom] - c[0]) * n[0] + (x[3 * atom + 1] - c[1]) * n[1] + (x[3 * atom + 2] - c[2]) * n[2]) / len;
+    for (let k = 0; k < 3; k++) x[3 * atom + k] -= (2 * d * n[k]) / len;
+  }
+  expect(chiralVolumes({ coords: x, frames: 1, atoms: N }, centres)[0]).toBeLessThan(0);
+  const r = await relaxer.relax(x, cg, 1, 2);
+  expect(r.repairs).toBe(1);
+  expect(chiralVolumes({ coords: r.coords, frames: 1, atoms: N }, centres)[0]).toBeGreaterThan(5e-4);
+});
+
+test('an already minimal frame moves less than 0.01 nm RMSD', async () => {
+  const { sample, mapping } = await setup();
+  const ff = await loadForceField(path.join(DATA, 'adp', 'system-vacuum.xml'));
+  sample.topology.bonds = bondGraph(ff);
+  const x = frame(sample.coords, 9);
+  const cg = applyMapping(mapping, x, 1);
+  // a minimum of the restrained energy first (long, no restraint to the start), then the refinement proper
+  const minimiser = Relaxer.create(ff, sample.topology, mapping, sample.coords, { steps: 3000, restraint: 0 });
+  const minimal = (await minimiser.relax(x, cg, 1, 2)).coords;
+  const again = await (await setup()).relaxer.relax(minimal, applyMapping(mapping, minimal, 1), 1, 2);
+  expect(rmsd(again.coords, minimal)).toBeLessThan(0.01);
+});

@@ -1,0 +1,173 @@
+// Canonical orientation: every sample's C(t) superposed on one reference CG frame
+// instead of random rotations; the reference travels through model files and
+// checkpoints, and the native rollout turns each step onto it and back, so the
+// output is rotation-equivariant by construction.
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { Backmapper, readModelFile } from '../../lib/inference/backmap';
+import { createTrajectory, readTrajectory } from '../../lib/io/trajectory';
+import { applyMapping, presetMapping } from '../../lib/model/mapping';
+import { PRESETS, type Preset } from '../../lib/model/presets';
+import { Rng, quaternionRotation } from '../../lib/core/rng';
+import { Trainer, resolvePreset, type TrainingData } from '../../lib/model/train';
+import { adpSample } from '../support/data';
+
+let data: TrainingData;
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tcbm-canonical-'));
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+beforeAll(async () => {
+  const adp = await adpSample(40);
+  // two separate trajectories: frames 0-19 and 20-39
+  data = {
+    topology: adp.topology,
+    mapping: presetMapping('adp', adp.topology),
+    trajectories: [adp.coords.slice(0, 20 * 66), adp.coords.slice(20 * 66, 40 * 66)],
+  };
+});
+
+// The tiny preset under canonical orientation, centred as `centring` says.
+function canonical(centring: 'own' | 'cg' = 'own'): Preset {
+  return { ...PRESETS.tiny, name: `tiny-canonical-${centring}`, architecture: { ...PRESETS.tiny.architecture, centring, orientation: 'canonical' } };
+}
+
+// x (count points at offset) rotated by row-major r about the origin, as a new array.
+function rotate(r: ArrayLike<number>, x: Float32Array): Float32Array {
+  const out = new Float32Array(x.length);
+  for (let i = 0; i < x.length; i += 3) {
+    for (let k = 0; k < 3; k++) out[i + k] = r[3 * k] * x[i] + r[3 * k + 1] * x[i + 1] + r[3 * k + 2] * x[i + 2];
+  }
+  return out;
+}
+
+// RMSD between n points of a and b, both as they are (no fitting).
+function rmsd(a: ArrayLike<number>, aOffset: number, b: ArrayLike<number>, n: number): number {
+  let sum = 0;
+  for (let i = 0; i < 3 * n; i++) sum += (a[aOffset + i] - b[i]) ** 2;
+  return Math.sqrt(sum / n);
+}
+
+const maxDiff = (a: Float32Array, b: Float32Array) => a.reduce((m, x, i) => Math.max(m, Math.abs(x - b[i])), 0);
+
+test("the reference is the first training pair's CG frame, centred; random orientation has none", () => {
+  const t = Trainer.create(data, { preset: canonical(), seed: 1, threads: 2 });
+  const cg = applyMapping(data.mapping, data.trajectories[0].subarray(66, 132), 1); // pair (0, 1): C(1)
+  const c = [0, 1, 2].map((k) => (cg[k] + cg[3 + k] + cg[6 + k] + cg[9 + k] + cg[12 + k] + cg[15 + k]) / 6);
+  expect(t.reference).toBeDefined();
+  expect(maxDiff(t.reference!, cg.map((x, i) => x - c[i % 3]))).toBeLessThan(1e-6);
+  expect(Trainer.create(data, { preset: 'tiny', seed: 1, threads: 2 }).reference).toBeUndefined();
+  // two beads fix no orientation (a rotation about their axis is free)
+  const matrix = new Float32Array(2 * 22);
+  matrix[4] = matrix[22 + 8] = 1;
+  const twoBeads = { ...data, mapping: { name: 'two', atoms: 22, beads: 2, beadNames: ['A', 'B'], matrix } };
+  expect(() => Trainer.create(twoBeads, { preset: canonical(), seed: 1, threads: 2 })).toThrow(/needs at least 3 CG beads/);
+});
+
+test('a canonical model trains, saves, loads and backmaps; the reference survives the model file and a checkpoint resume', async () => {
+  const preset = canonical();
+  const straight = Trainer.create(data, { preset, seed: 21, threads: 2 });
+  const all = [];
+  for await (const s of straight.run(6)) all.push(s.total);
+
+  // augment: false changes nothing: canonical orientation draws no random rotations
+  const first = Trainer.create(data, { preset, seed: 21, threads: 2, augment: false });
+  const head = [];
+  for await (const s of first.run(3)) head.push(s.total);
+  const checkpoint = path.join(dir, 'run.ckpt');
+  await first.saveCheckpoint(checkpoint);
+  const resumed = await Trainer.resumeFrom(checkpoint, data, { threads: 2 });
+  expect(Array.from(resumed.reference!)).toEqual(Array.from(first.reference!));
+  const tail = [];
+  for await (const s of resumed.run(6)) tail.push(s.total);
+  expect([...head, ...tail]).toEqual(all);
+
+  const file = path.join(dir, 'canonical.tcbm');
+  await resumed.finalize(file, { posteriorPairs: 38, seedFrames: 10 });
+  const { info } = await readModelFile(file);
+  expect(info.preset.architecture.orientation).toBe('canonical');
+  expect(Array.from(info.canonicalReference!)).toEqual(Array.from(first.reference!));
+
+  const bm = await Backmapper.load(file, { threads: 2 });
+  const frames = 6;
+  const cgFile = path.join(dir, 'cg.dcd');
+  const w = await createTrajectory(cgFile, { atoms: 6 });
+  await w.write({ frames, coords: bm.coarseGrain(data.trajectories[1].slice(0, frames * 66), frames) });
+  await w.close();
+  const out = path.join(dir, 'out.dcd');
+  const summary = await bm.backmapFile(cgFile, out, { seed: 4, segments: 2 });
+  expect(summary.frames).toBe(frames);
+  const back = await readTrajectory(out);
+  expect(back.frames).toBe(frames);
+  expect(back.coords.every(Number.isFinite)).toBe(true);
+});
+
+test('a preset file turns canonical orientation on; an unknown orientation is refused', () => {
+  const file = (orientation: string) => {
+    const f = path.join(dir, `${orientation}.json`);
+    fs.writeFileSync(f, JSON.stringify({ base: 'tiny', architecture: { orientation } }));
+    return f;
+  };
+  expect(resolvePreset(file('canonical')).architecture).toEqual({ ...PRESETS.tiny.architecture, orientation: 'canonical' });
+  expect(() => resolvePreset(file('canonicle'))).toThrow(/"orientation" must be "random" or "canonical"/);
+});
+
+test('a model file whose canonical orientation lacks its reference is refused', async () => {
+  const t = Trainer.create(data, { preset: canonical(), seed: 2, threads: 2 });
+  const file = path.join(dir, 'no-reference.tcbm');
+  (t as unknown as { reference?: Float32Array }).reference = undefined;
+  await t.finalize(file, { posteriorPairs: 16, seedFrames: 4 });
+  await expect(readModelFile(file)).rejects.toThrow(/canonical reference does not fit its header \(orientation canonical, 6 beads\)/);
+});
+
+test.each(['own', 'cg'] as const)('centring %s: rolling out Q·CG from Q·seed gives Q·output (exact rotation equivariance)', async (centring) => {
+  const t = Trainer.create(data, { preset: canonical(centring), seed: 5, threads: 2 });
+  for await (const _ of t.run(2));
+  const T = 4, K = 3, N = 66, n = 18, L = PRESETS.tiny.architecture.latent; // N, n: floats per frame; K = 3: grouped CPU rollout
+  const traj = data.trajectories[0];
+  const prev = traj.slice(0, K * N);
+  const cg = new Float32Array(T * K * n);
+  for (let s = 0; s < T; s++) for (let k = 0; k < K; k++) cg.set(applyMapping(data.mapping, traj.subarray((1 + s + 4 * k) * N, (2 + s + 4 * k) * N), 1), (s * K + k) * n);
+  const z = new Rng(3).normals(new Float32Array(T * K * L));
+  const q = new Rng(17).rotation();
+  const roll = (p: Float32Array, c: Float32Array) => t.model.rollout({ prev: p, cg: c, z, steps: T, batch: K, threads: 2 });
+  const out = await roll(prev, cg);
+  const turned = await roll(rotate(q, prev), rotate(q, cg));
+  expect(maxDiff(turned, rotate(q, out))).toBeLessThan(1e-4); // nm
+  expect(maxDiff(out, rotate(q, out))).toBeGreaterThan(0.1); // Q moves the frames
+
+  // The same network in the lab frame (no reference) is not equivariant.
+  t.model.setCanonicalReference(null);
+  const lab = await roll(prev, cg);
+  const labTurned = await roll(rotate(q, prev), rotate(q, cg));
+  expect(maxDiff(labTurned, rotate(q, lab))).toBeGreaterThan(1e-2);
+});
+
+// A rotation by `angle` about a random axis.
+function rotationBy(rng: Rng, angle: number): Float64Array {
+  const axis = [rng.normal(), rng.normal(), rng.normal()];
+  const norm = Math.hypot(...axis);
+  const s = Math.sin(angle / 2) / norm;
+  return quaternionRotation(Math.cos(angle / 2), s * axis[0], s * axis[1], s * axis[2]);
+}
+
+test("a canonical trainer's batch has every C(t) superposed on the reference, A(t) turned with it", () => {
+  const t = Trainer.create(data, { preset: canonical(), seed: 9, threads: 2 });
+  const ref = t.reference!;
+  const B = PRESETS.tiny.training.batch, F = 66, n = 6; // F: floats per atomistic frame
+  const { aaT, cgT } = (t as unknown as { batch(): { aaT: Float32Array; cgT: Float32Array } }).batch();
+  // validation and the posterior fit place pairs the same way
+  const placed = { aaT: new Float32Array(F), aaPrev: new Float32Array(F), cgT: new Float32Array(n * 3) };
+  t.placePair(data.trajectories[1], applyMapping(data.mapping, data.trajectories[1], 20), 7, 0, placed.aaT, placed.aaPrev, placed.cgT);
+  const rng = new Rng(4);
+  const others = [...[0.003, 0.03, 0.3].map((a) => rotationBy(rng, a)), rng.rotation(), rng.rotation(), Float64Array.of(-1, 0, 0, 0, -1, 0, 0, 0, 1)];
+  const cases = [...Array.from({ length: B }, (_, b) => ({ aa: aaT.subarray(b * F, (b + 1) * F), cg: cgT.subarray(b * n * 3, (b + 1) * n * 3) })), { aa: placed.aaT, cg: placed.cgT }];
+  for (const { aa, cg } of cases) {
+    const best = rmsd(cg, 0, ref, n);
+    for (const r of others) expect(rmsd(rotate(r, cg), 0, ref, n)).toBeGreaterThanOrEqual(best - 1e-6);
+    // A(t) is centred on its own mean ('own'): its beads, centred, are C(t) as placed.
+    const mapped = applyMapping(data.mapping, aa, 1);
+    const c = [0, 1, 2].map((k) => mapped.filter((_, i) => i % 3 === k).reduce((a, x) => a + x, 0) / n);
+    expect(maxDiff(mapped.map((x, i) => x - c[i % 3]), cg)).toBeLessThan(1e-5);
+  }
+});
