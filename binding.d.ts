@@ -202,6 +202,12 @@ export interface Binding {
     reflect: Int32Array;
     /** [atoms, beads]: the final move onto the beads (see relax.h) */
     projection?: Float64Array;
+    /** [atoms] amu: needed with temperature */
+    masses?: Float64Array;
+    /** K: > 0 adds thermalSteps of restrained Langevin dynamics after the minimisation */
+    temperature?: number;
+    thermalSteps?: number;
+    seed?: number;
     steps?: number;
     restraint?: number;
     cgRestraint?: number;

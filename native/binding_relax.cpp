@@ -30,6 +30,7 @@ Napi::Value Relax(const Napi::CallbackInfo& info) {
                 "relax: chiral atom indices must be in 0..", N - 1);
     setup.chiral_sign = view_of(sign, {C}, "relax: chiralSign").to(at::kDouble);
     setup.reflect = o.int_tensor("reflect", {C, N}).ne(0);
+    if (!obj.Get("masses").IsUndefined()) setup.masses = view_of(o.float_array("masses"), {N}, "relax: masses").to(at::kDouble);
     auto projection = obj.Get("projection");
     if (!projection.IsUndefined()) setup.projection = view_of(o.float_array("projection"), {N, n}, "relax: projection").to(at::kDouble);
     RelaxOptions opts;
@@ -38,6 +39,9 @@ Napi::Value Relax(const Napi::CallbackInfo& info) {
     opts.cg_restraint = o.number_or("cgRestraint", opts.cg_restraint);
     opts.soft_fraction = o.number_or("softFraction", opts.soft_fraction);
     opts.max_move = o.number_or("maxMove", opts.max_move);
+    opts.temperature = o.number_or("temperature", 0);
+    opts.thermal_steps = o.int_or("thermalSteps", opts.thermal_steps);
+    opts.seed = static_cast<uint64_t>(o.integer_or("seed", 1));
     auto x = view_of(coords, {B, N, 3}, "relax: coords");
     auto c = view_of(cg, {B, n, 3}, "relax: cg");
     auto out_array = new_float_array(env, x.scalar_type(), B * N * 3);

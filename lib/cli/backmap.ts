@@ -16,6 +16,7 @@ export interface BackmapCommandOptions {
   relaxSteps?: number;
   restraint?: number;
   relaxCondition?: string;
+  relaxTemperature?: number;
   system?: string;
   json?: boolean;
 }
@@ -29,7 +30,7 @@ export async function backmapCommand(opts: BackmapCommandOptions): Promise<Backm
     const bm = await Backmapper.load(opts.model, { threads: opts.threads });
     if (opts.system) await bm.useSystem(opts.system);
     const relax = opts.relax
-      ? { steps: opts.relaxSteps, restraint: opts.restraint, condition: opts.relaxCondition as 'raw' | 'refined' }
+      ? { steps: opts.relaxSteps, restraint: opts.restraint, condition: opts.relaxCondition as 'raw' | 'refined', temperature: opts.relaxTemperature }
       : undefined;
     const r = await interruptible((signal) =>
       bm.backmapFile(opts.cg, opts.out, {

@@ -30,6 +30,11 @@ export interface RelaxOptions {
    * where the restraint holds them, ~1e-2 nm off where the force field pulls)
    */
   exactCg?: boolean;
+  /**
+   * K (default 0: none): after the minimisation, 200 steps of restrained Langevin
+   * dynamics (1 fs) at this temperature, so energies are thermal, not minima's
+   */
+  temperature?: number;
 }
 
 export interface RelaxSummary {
@@ -130,6 +135,7 @@ export class Relaxer {
     private readonly mapping: CgMapping,
     private readonly stereo: Stereo,
     private readonly projection: Float64Array | undefined,
+    private readonly masses: Float64Array,
     readonly options: Required<RelaxOptions>,
   ) {}
 
@@ -145,6 +151,7 @@ export class Relaxer {
       softFraction: options.softFraction ?? 0.25,
       condition: options.condition ?? 'raw',
       exactCg: options.exactCg ?? false,
+      temperature: options.temperature ?? 0,
     };
     positiveInteger('relax.steps', o.steps);
     for (const [k, v] of [['relax.restraint', o.restraint], ['relax.cgRestraint', o.cgRestraint]] as const) {
@@ -152,8 +159,10 @@ export class Relaxer {
     }
     if (!(o.softFraction >= 0 && o.softFraction <= 1)) throw new TcbmError('ERR_OUT_OF_RANGE', `Expected a number in [0, 1] for relax.softFraction but received ${o.softFraction}`);
     if (o.condition !== 'raw' && o.condition !== 'refined') throw new TcbmError('ERR_INVALID_ARG_VALUE', `relax.condition must be "raw" or "refined", got ${JSON.stringify(o.condition)}`);
-    return new Relaxer(Energy.fromForceField(forceField), mapping, stereoCentres(topology, reference), o.exactCg ? cgProjection(topology, mapping) : undefined, o);
+    return new Relaxer(Energy.fromForceField(forceField), mapping, stereoCentres(topology, reference), o.exactCg ? cgProjection(topology, mapping) : undefined, forceField.masses, o);
   }
+
+  private calls = 1;
 
   /** coords [frames, atoms, 3] and their input beads cg [frames, beads, 3] (nm) → the refined frames. */
   relax(coords: Float32Array, cg: Float32Array, frames: number, threads?: number): Promise<RelaxResult> {
@@ -170,6 +179,9 @@ export class Relaxer {
         chiralSign: this.stereo.sign,
         reflect: this.stereo.reflect,
         projection: this.projection,
+        masses: this.masses,
+        temperature: o.temperature,
+        seed: this.calls++,
         steps: o.steps,
         restraint: o.restraint,
         cgRestraint: o.cgRestraint,

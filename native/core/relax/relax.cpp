@@ -1,6 +1,7 @@
 #include "core/relax/relax.h"
 
 #include <ATen/ops/linalg_cross.h>
+#include <ATen/CPUGeneratorImpl.h>
 #include <torch/csrc/autograd/autograd.h>
 
 #include <algorithm>
@@ -90,25 +91,28 @@ RelaxResult relax(const EnergyModel& ff, const RelaxSetup& setup, const at::Tens
   const int64_t C = setup.chiral.defined() ? setup.chiral.size(0) : 0;
   const auto chiral = C > 0 ? setup.chiral.to(x.device()) : at::Tensor();
   const auto sign = C > 0 ? setup.chiral_sign.to(opts).unsqueeze(0) : at::Tensor();
+  // -dU/dx of the restrained energy with the nonbonded term scaled by lambda
+  auto forces = [&](const at::Tensor& at_x, double lambda) {
+    at::AutoGradMode grad_mode(true);  // callers may hold a NoGradGuard
+    auto xg = at_x.detach().requires_grad_(true);
+    auto terms = ff.term_energies(xg);  // [B,T]
+    auto u = (terms * term_weights(ff, lambda, opts)).sum(1);
+    u = u + 0.5 * o.restraint * (xg - anchor).square().sum({1, 2});
+    u = u + 0.5 * o.cg_restraint * (at::matmul(mapping, xg) - target_cg).square().sum({1, 2});
+    if (C > 0) {
+      // flat-bottom: each centre's signed volume stays on its reference side
+      auto violation = (kMinVolume - handedness(xg, chiral) * sign).clamp_min(0);
+      u = u + kChirality * violation.square().sum(1);
+    }
+    auto f = -torch::autograd::grad({u.sum()}, {xg})[0];
+    at::NoGradGuard no_grad;
+    return at::nan_to_num(f, 0.0, 1e12, -1e12);
+  };
   for (int64_t step = 0; step < o.steps; ++step) {
     // linear (a geometric ramp from 1e-6, measured on chignolin, left twice the clash frames)
     const double lambda = soft_steps > 0 ? std::min(1.0, double(step + 1) / double(soft_steps)) : 1.0;
-    at::Tensor force;
-    {
-      auto xg = x.detach().requires_grad_(true);
-      auto terms = ff.term_energies(xg);  // [B,T]
-      auto u = (terms * term_weights(ff, lambda, opts)).sum(1);
-      u = u + 0.5 * o.restraint * (xg - anchor).square().sum({1, 2});
-      u = u + 0.5 * o.cg_restraint * (at::matmul(mapping, xg) - target_cg).square().sum({1, 2});
-      if (C > 0) {
-        // flat-bottom: each centre's signed volume stays on its reference side
-        auto violation = (kMinVolume - handedness(xg, chiral) * sign).clamp_min(0);
-        u = u + kChirality * violation.square().sum(1);
-      }
-      force = -torch::autograd::grad({u.sum()}, {xg})[0];
-    }
+    at::Tensor force = forces(x, lambda);
     at::NoGradGuard no_grad;
-    force = at::nan_to_num(force, 0.0, 1e12, -1e12);
     // MD half-step, then FIRE's mixing of the velocity towards the force
     v = v + force * kInvMass * dt;
     auto power = (force * v).sum({1, 2}, true);
@@ -124,6 +128,26 @@ RelaxResult relax(const EnergyModel& ff, const RelaxSetup& setup, const at::Tens
     auto length = move.square().sum(-1, true).sqrt();
     move = move * (o.max_move / length.clamp_min(o.max_move));  // no atom moves more than max_move
     x = x + move;
+  }
+  if (o.temperature > 0) {
+    // BAOAB Langevin (Leimkuhler & Matthews) with atomic masses, from rest
+    TORCH_CHECK(setup.masses.defined() && setup.masses.numel() == x.size(1), "relax: a temperature needs the masses");
+    constexpr double kDt = 1e-3, kFriction = 10.0, kBoltzmann = 0.0083144626;  // ps, 1/ps, kJ/mol/K
+    const auto m = setup.masses.to(opts).view({1, -1, 1});
+    const double c1 = std::exp(-kFriction * kDt);
+    const auto noise_scale = at::sqrt((1 - c1 * c1) * kBoltzmann * o.temperature / m);
+    auto gen = at::make_generator<at::CPUGeneratorImpl>(o.seed);
+    auto vel = at::zeros_like(x);
+    auto force = forces(x, 1.0);
+    for (int64_t step = 0; step < o.thermal_steps; ++step) {
+      at::NoGradGuard no_grad;
+      vel = vel + 0.5 * kDt * force / m;
+      x = x + 0.5 * kDt * vel;
+      vel = c1 * vel + noise_scale * at::randn(x.sizes(), gen, opts.device(at::kCPU)).to(x.device());
+      x = x + 0.5 * kDt * vel;
+      force = forces(x, 1.0);
+      vel = vel + 0.5 * kDt * force / m;
+    }
   }
   {
     at::NoGradGuard no_grad;

@@ -25,6 +25,7 @@ struct RelaxSetup {
   // P (cg - M x), the displacement smoothest over the bond graph that puts its
   // beads exactly on the input (the restraint leaves ~1e-2 nm)
   at::Tensor projection;
+  at::Tensor masses;  // [N] amu, for the thermal stage (temperature > 0)
 };
 
 struct RelaxOptions {
@@ -36,6 +37,12 @@ struct RelaxOptions {
   // terms before the full repulsion acts.
   double soft_fraction = 0.25;
   double max_move = 0.01;      // nm an atom may move in one step
+  // > 0: after the minimisation, thermal_steps of restrained Langevin dynamics
+  // (BAOAB, 1 fs, friction 10/ps) at this temperature, so the frames' energies
+  // are thermal rather than those of minima
+  double temperature = 0;      // K
+  int64_t thermal_steps = 200;
+  uint64_t seed = 1;
 };
 
 struct RelaxResult {
