@@ -117,7 +117,7 @@ function program(): Command {
     .option('--relax', "refine each frame with the model's force field (restrained FIRE minimisation, chirality repair) before it is written")
     .option('--relax-steps <n>', 'minimisation steps per frame with --relax', positiveInt, 200)
     .option('--restraint <k>', 'kJ/mol/nm² holding every atom near the network\'s output with --relax', nonNegativeNumber, 200)
-    .option('--relax-condition <raw|refined>', 'which frame conditions the next step with --relax', 'raw')
+    .option('--relax-condition <refined|raw>', 'which frame conditions the next step with --relax', 'refined')
     .option('--relax-temperature <K>', 'with --relax: 200 fs of restrained Langevin dynamics at this temperature after the minimisation (thermal energies)', nonNegativeNumber, 0)
     .option('--system <xml>', "the model's OpenMM System XML, for --relax with a model that does not store it")
     .option('--json', 'print one JSON object')

@@ -22,7 +22,12 @@ export interface RelaxOptions {
   cgRestraint?: number;
   /** the share of the steps over which the nonbonded energy is scaled up from 0 (default 0.25) */
   softFraction?: number;
-  /** 'raw' (default): the network's own frame conditions the next step; 'refined': the refined one */
+  /**
+   * 'refined' (default): the refined frame conditions the next step, so the
+   * network sees MD-like frames (measured on chignolin: energy W1 88 vs 956
+   * kJ/mol, clash frames 0.5 vs 5 %, velocity JS 0.078 vs 0.108); 'raw': the
+   * network's own frame does, and whole rollout chunks are refined at once (2× faster)
+   */
   condition?: 'raw' | 'refined';
   /**
    * after the minimisation, move each frame onto its input beads exactly, by the
@@ -149,7 +154,7 @@ export class Relaxer {
       restraint: options.restraint ?? 200,
       cgRestraint: options.cgRestraint ?? 5000,
       softFraction: options.softFraction ?? 0.25,
-      condition: options.condition ?? 'raw',
+      condition: options.condition ?? 'refined',
       exactCg: options.exactCg ?? false,
       temperature: options.temperature ?? 0,
     };
