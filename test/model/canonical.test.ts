@@ -11,20 +11,14 @@ import { applyMapping, presetMapping } from '../../lib/model/mapping';
 import { PRESETS, type Preset } from '../../lib/model/presets';
 import { Rng, quaternionRotation } from '../../lib/core/rng';
 import { Trainer, resolvePreset, type TrainingData } from '../../lib/model/train';
-import { adpSample } from '../support/data';
+import { adpSample, adpTwoTrajectories } from '../support/data';
 
 let data: TrainingData;
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tcbm-canonical-'));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 beforeAll(async () => {
-  const adp = await adpSample(40);
-  // two separate trajectories: frames 0-19 and 20-39
-  data = {
-    topology: adp.topology,
-    mapping: presetMapping('adp', adp.topology),
-    trajectories: [adp.coords.slice(0, 20 * 66), adp.coords.slice(20 * 66, 40 * 66)],
-  };
+  data = await adpTwoTrajectories(); // frames 0-19 and 20-39
 });
 
 // The tiny preset under canonical orientation, centred as `centring` says.

@@ -4,18 +4,12 @@ import { presetMapping } from '../../lib/model/mapping';
 import { PRESETS } from '../../lib/model/presets';
 import { Rng } from '../../lib/core/rng';
 import { Trainer, framePairs, type TrainingData } from '../../lib/model/train';
-import { adpSample } from '../support/data';
+import { adpSample, adpTwoTrajectories } from '../support/data';
 
 let data: TrainingData;
 
 beforeAll(async () => {
-  const adp = await adpSample(40);
-  // two separate trajectories: frames 0-19 and 20-39
-  data = {
-    topology: adp.topology,
-    mapping: presetMapping('adp', adp.topology),
-    trajectories: [adp.coords.slice(0, 20 * 66), adp.coords.slice(20 * 66, 40 * 66)],
-  };
+  data = await adpTwoTrajectories(); // frames 0-19 and 20-39
 });
 
 test('pairs never cross a trajectory boundary', () => {

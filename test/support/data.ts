@@ -1,4 +1,6 @@
 // The bundled sample data (data/), loaded once per test file.
+import { presetMapping } from '../../lib/model/mapping';
+import type { TrainingData } from '../../lib/model/train';
 import * as path from 'path';
 import { openDcd } from '../../lib/io/dcd';
 import { topologyFromPdb } from '../../lib/io/pdb';
@@ -15,4 +17,14 @@ export async function adpSample(frames = 1000): Promise<{ topology: Topology; co
   } finally {
     await reader.close();
   }
+}
+
+/** 40 bundled ADP frames as two separate 20-frame trajectories (frames 0-19 and 20-39), with the adp mapping. */
+export async function adpTwoTrajectories(): Promise<TrainingData> {
+  const adp = await adpSample(40);
+  return {
+    topology: adp.topology,
+    mapping: presetMapping('adp', adp.topology),
+    trajectories: [adp.coords.slice(0, 20 * 66), adp.coords.slice(20 * 66, 40 * 66)],
+  };
 }
