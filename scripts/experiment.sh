@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# One fidelity experiment on alanine dipeptide, resumable at every stage:
+# One fidelity experiment, on alanine dipeptide (default) or chignolin (MOL=cln),
+# resumable at every stage:
 #   1. train PRESET (a name or a JSON preset file) to STEPS, validating on a
 #      held-out run (scripts/make-heldout.py), checkpointing every 250 steps;
 #      with --from CKPT the run starts from another experiment's checkpoint
 #      (e.g. an energy phase after a shared structural phase);
-#   2. backmap the ADP test run with the network's own output (one segment,
+#      (chignolin: trained on train-01 … train-07, validated on train-08);
+#   2. backmap the test run(s) with the network's own output (one segment,
 #      seed 1, no --exact-cg) and evaluate it against the reference;
 #   3. append one JSON line (the figures docs/fidelity.md tabulates) to
 #      $RUNS/experiments.jsonl.
@@ -25,11 +27,18 @@ while [ $# -gt 0 ]; do
   esac
 done
 RUNS=${RUNS:-$HOME/tcbm-runs}
-DATA=${DATA:-../shared/data/adp}
+MOL=${MOL:-adp}
 dir=$RUNS/$name
 mkdir -p "$dir"
-held=$RUNS/data/adp-val.dcd
-[ -f "$held" ] || /usr/bin/python3 scripts/make-heldout.py "$held" --ns 1 --pdb "$DATA/adp.pdb"
+if [ "$MOL" = cln ]; then
+  DATA=${DATA:-../shared/data/chignolin}
+  top=$DATA/cln.pdb map=ca held=$DATA/train-08.dcd tests=("$DATA/test.dcd" "$DATA/test-02.dcd")
+  trajs=(); for i in 01 02 03 04 05 06 07; do trajs+=(--traj "$DATA/train-$i.dcd"); done
+else
+  DATA=${DATA:-../shared/data/adp}
+  top=$DATA/adp.pdb map=adp held=$RUNS/data/adp-val.dcd tests=("$DATA/test.dcd") trajs=(--traj "$DATA/train.dcd")
+  [ -f "$held" ] || /usr/bin/python3 scripts/make-heldout.py "$held" --ns 1 --pdb "$DATA/adp.pdb"
+fi
 cli() { node bin/tcbackmap.js "$@"; }
 say() { printf '[experiment %s] %s\n' "$name" "$*" >&2; }
 
@@ -40,15 +49,19 @@ if [ ! -f "$dir/model.tcbm" ] || [ "$(node -e "const h=require('./dist/lib/model
   fi
   say "training $preset to step $steps ${resume[*]:-}"
   start=$(date +%s)
-  cli train --top "$DATA/adp.pdb" --traj "$DATA/train.dcd" --system "$DATA/system-vacuum.xml" --map adp \
+  cli train --top "$top" "${trajs[@]}" --system "$DATA/system-vacuum.xml" --map "$map" \
     --preset "$preset" "${resume[@]}" "${extra[@]}" --steps "$steps" --threads "$threads" --seed 1 \
     --validate "$held" --checkpoint-every 250 --out "$dir/model.tcbm" --json > "$dir/train.json"
   echo $(( $(date +%s) - start )) >> "$dir/train-seconds"
 fi
-say "backmapping the test run"
-[ -f "$dir/test-cg.dcd" ] || cli coarse-grain --model "$dir/model.tcbm" --traj "$DATA/test.dcd" --out "$dir/test-cg.dcd" --json > /dev/null
-cli backmap --model "$dir/model.tcbm" --cg "$dir/test-cg.dcd" --out "$dir/test-backmapped.dcd" --seed 1 --threads "$threads" --json > "$dir/backmap.json"
+say "backmapping the test run(s)"
+refs=() outs=()
+for t in "${tests[@]}"; do
+  base=$(basename "$t" .dcd)
+  [ -f "$dir/$base-cg.dcd" ] || cli coarse-grain --model "$dir/model.tcbm" --traj "$t" --out "$dir/$base-cg.dcd" --json > /dev/null
+  cli backmap --model "$dir/model.tcbm" --cg "$dir/$base-cg.dcd" --out "$dir/$base-backmapped.dcd" --seed 1 --threads "$threads" --json > "$dir/backmap-$base.json"
+  refs+=(--ref "$t") outs+=(--traj "$dir/$base-backmapped.dcd")
+done
 say "evaluating"
-cli evaluate --top "$DATA/adp.pdb" --system "$DATA/system-vacuum.xml" --ref "$DATA/test.dcd" \
-  --traj "$dir/test-backmapped.dcd" --out "$dir/report" --threads "$threads" --json > "$dir/evaluate.json"
+cli evaluate --top "$top" --system "$DATA/system-vacuum.xml" "${refs[@]}" "${outs[@]}" --out "$dir/report" --threads "$threads" --json > "$dir/evaluate.json"
 node scripts/experiment-row.js "$name" "$preset" "$dir" | tee -a "$RUNS/experiments.jsonl"
