@@ -45,7 +45,7 @@ export async function backmapCommand(opts: BackmapCommandOptions): Promise<Backm
     bar.stop();
     const seams = r.seams.length ? `, ${r.seams.length} seams at frames ${r.seams.join(', ')}` : '';
     const refined = r.relax
-      ? `; refined ${r.relax.frames} frames: mean energy ${r.relax.energyBefore.toPrecision(4)} -> ${r.relax.energyAfter.toPrecision(4)} kJ/mol, ${r.relax.repairs} stereo centres repaired`
+      ? `; refined ${r.relax.frames} frames: mean energy ${r.relax.energyBefore.toPrecision(4)} -> ${r.relax.energyAfter.toPrecision(4)} kJ/mol, ${r.relax.repairs} stereo centres repaired, ${r.relax.retried} entangled frames refined again from the previous one`
       : '';
     report(opts.json, r, `backmapped ${r.frames} frames in ${r.seconds.toFixed(1)} s (${(r.frames / r.seconds).toFixed(0)} frames/s, ${r.segments} segment${r.segments > 1 ? 's' : ''}${seams}) to ${r.out}${refined}`);
     return r;

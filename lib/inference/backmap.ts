@@ -257,7 +257,7 @@ export class Backmapper {
     const relaxer = options.relax ? this.relaxer({ exactCg: options.exactCg, ...options.relax }) : undefined;
     // the refined frame conditions the next step: one frame per native rollout call
     const stepsPerCall = relaxer?.options.condition === 'refined' ? 1 : ROLLOUT_STEPS;
-    const relaxed = { frames: 0, before: 0, after: 0, repairs: 0 };
+    const relaxed = { frames: 0, before: 0, after: 0, repairs: 0, retried: 0 };
     const info: BackmapSummary = summary ?? { frames: 0, segments: K, seeds: [], seams: [] };
     info.segments = K;
     info.seams = starts.slice(1, K);
@@ -301,7 +301,10 @@ export class Backmapper {
           const raw = await serialize(() => this.model.rollout({ prev: prevB, cg: cgT, z, steps: T, batch: B, threads: this.threads, winograd: this.winograd, project: options.exactCg ?? false }));
           let out = raw;
           if (relaxer) {
-            const r = await relaxer.relax(raw, cgT, T * B, this.threads);
+            // refined mode (T = 1): the previous refined frames are `prevB`, each trajectory's last output
+            const previous = relaxer.options.condition === 'refined' && (offset > 0 || s > 0) ? prevB : undefined;
+            const r = await relaxer.relaxFollowing(raw, cgT, T * B, previous, this.threads);
+            relaxed.retried += r.retried;
             out = r.coords;
             relaxed.frames += T * B;
             for (let f = 0; f < T * B; f++) {
@@ -345,7 +348,7 @@ export class Backmapper {
       info.frames = total;
       if (relaxer) {
         const frames = Math.max(1, relaxed.frames);
-        info.relax = { frames: relaxed.frames, energyBefore: relaxed.before / frames, energyAfter: relaxed.after / frames, repairs: relaxed.repairs };
+        info.relax = { frames: relaxed.frames, energyBefore: relaxed.before / frames, energyAfter: relaxed.after / frames, repairs: relaxed.repairs, retried: relaxed.retried };
       }
     } finally {
       if (tmp) {

@@ -11,7 +11,8 @@ import { positiveInteger } from '../core/validate';
 import { Matrix, solve } from 'ml-matrix';
 import { Energy } from '../forcefield/energy';
 import type { ForceField } from '../forcefield/system';
-import type { CgMapping } from '../model/mapping';
+import { applyMapping, type CgMapping } from '../model/mapping';
+import { applySuperposition, superpose } from './superpose';
 
 export interface RelaxOptions {
   /** FIRE iterations per frame (default 200) */
@@ -49,6 +50,8 @@ export interface RelaxSummary {
   energyAfter: number;
   /** wrong-handed stereo centres mirrored back */
   repairs: number;
+  /** outlier frames refined again from the previous refined frame */
+  retried: number;
 }
 
 export interface RelaxResult {
@@ -168,6 +171,55 @@ export class Relaxer {
   }
 
   private calls = 1;
+  /** running mean and variance of accepted refined energies (Welford), for the outlier test */
+  private seen = { n: 0, mean: 0, m2: 0 };
+
+  /**
+   * Refines frames that follow `previous` (the refined frames one step earlier,
+   * [frames, atoms, 3], or undefined at a trajectory's start). A frame whose
+   * refined energy is an outlier against those accepted so far (> mean + 6 sd,
+   * after 10 frames) is usually entangled: rings threaded through each other,
+   * which no local minimisation undoes. It is refined again from the previous
+   * refined frame superposed on its beads, the trajectory's own untangled
+   * structure, and the lower-energy result is kept.
+   */
+  async relaxFollowing(coords: Float32Array, cg: Float32Array, frames: number, previous: Float32Array | undefined, threads?: number): Promise<RelaxResult & { retried: number }> {
+    const r = await this.relax(coords, cg, frames, threads);
+    const N = coords.length / (frames * 3);
+    const n = this.mapping.beads;
+    const bad: number[] = [];
+    for (let f = 0; f < frames; f++) {
+      const sd = Math.sqrt(this.seen.m2 / Math.max(1, this.seen.n - 1));
+      if (previous && this.seen.n >= 10 && r.after[f] > this.seen.mean + 6 * sd) bad.push(f);
+    }
+    if (previous && bad.length > 0) {
+      const start = new Float32Array(bad.length * N * 3);
+      const beads = new Float32Array(bad.length * n * 3);
+      const mappedPrev = applyMapping(this.mapping, previous, frames);
+      bad.forEach((f, k) => {
+        const fit = superpose(mappedPrev, f * n * 3, cg, f * n * 3, n);
+        applySuperposition(fit, previous, f * N * 3, N, start, k * N * 3);
+        beads.set(cg.subarray(f * n * 3, (f + 1) * n * 3), k * n * 3);
+      });
+      const again = await this.relax(start, beads, bad.length, threads);
+      bad.forEach((f, k) => {
+        if (again.after[k] < r.after[f]) {
+          r.coords.set(again.coords.subarray(k * N * 3, (k + 1) * N * 3), f * N * 3);
+          r.after[f] = again.after[k];
+        }
+      });
+    }
+    for (let f = 0; f < frames; f++) {
+      const e = r.after[f];
+      if (!Number.isFinite(e)) continue;
+      const s = this.seen;
+      s.n++;
+      const d = e - s.mean;
+      s.mean += d / s.n;
+      s.m2 += d * (e - s.mean);
+    }
+    return { ...r, retried: bad.length };
+  }
 
   /** coords [frames, atoms, 3] and their input beads cg [frames, beads, 3] (nm) → the refined frames. */
   relax(coords: Float32Array, cg: Float32Array, frames: number, threads?: number): Promise<RelaxResult> {

@@ -91,3 +91,27 @@ test('an already minimal frame moves less than 0.01 nm RMSD', async () => {
   const again = await (await setup()).relaxer.relax(minimal, applyMapping(mapping, minimal, 1), 1, 2);
   expect(rmsd(again.coords, minimal)).toBeLessThan(0.01);
 });
+
+test('a hopeless frame among good ones is refined again from the previous refined frame', async () => {
+  const { sample, mapping, relaxer } = await setup();
+  const frames = 12;
+  const x = sample.coords.slice(0, frames * N * 3);
+  const cg = applyMapping(mapping, x, frames);
+  // frames 0-10 as they are; frame 11 with its atoms shuffled: no local minimisation untangles that
+  const random = rng(3);
+  const order = Array.from({ length: N }, (_, i) => i).sort(() => random() - 0.5);
+  const last = frame(x, 11);
+  order.forEach((from, to) => x.set(last.subarray(3 * from, 3 * from + 3), (11 * N + to) * 3));
+  // frames 0-10 first, one call each as the refined rollout makes them: the accepted energies' statistics
+  const others: number[] = [];
+  for (let f = 0; f < 11; f++) {
+    const r = await relaxer.relaxFollowing(frame(x, f), cg.slice(f * 18, (f + 1) * 18), 1, f > 0 ? frame(sample.coords, f - 1) : undefined, 2);
+    expect(r.retried).toBe(0);
+    others.push(r.after[0]);
+  }
+  const plain = await relaxer.relax(frame(x, 11), cg.slice(11 * 18), 1, 2);
+  const r = await relaxer.relaxFollowing(frame(x, 11), cg.slice(11 * 18), 1, frame(sample.coords, 10), 2);
+  expect(r.retried).toBe(1);
+  expect(plain.after[0]).toBeGreaterThan(Math.max(...others) + 100);
+  expect(r.after[0]).toBeLessThan(Math.max(...others) + 50);
+});
