@@ -109,6 +109,10 @@ export interface NativeModelConfig {
   previousFrame?: boolean;
   /** true: A(t-1) and C(t) each centred on their own mean (the reference code); false/absent: on C(t)'s centroid */
   centreEach?: boolean;
+  /** kernel of the encoder's stem convolution: 5 (the reference code) or 3 (default) */
+  encoderStem?: 3 | 5;
+  /** 'reference': z as (latent/8, 2, 2, 2), replication-padded, 5³ convolution; 'broadcast' (default): z broadcast over the grid */
+  latentPath?: 'broadcast' | 'reference';
 }
 
 export interface LossTerms {

@@ -108,6 +108,7 @@ export async function benchTrain({ threads, repeats }: TrainBenchOptions): Promi
         '--inputs', inputs, '--batch', String(B), '--atoms', String(N), '--beads', String(n),
         '--grid', String(arch.grid), '--width', String(arch.width), '--sigma', String(arch.sigma), '--latent', String(L),
         '--gaussian', arch.gaussian ?? 'std', '--centring', arch.centring ?? 'cg', '--edm-weight', String(preset.training.edmWeight ?? 1),
+        '--encoder-stem', String(arch.encoderStem ?? 3), '--latent-path', arch.latentPath ?? 'broadcast',
         '--enc', String(arch.encoderWidth), '--dec', String(arch.decoderWidth),
         '--condition', String(arch.conditionBlocks), '--trunk', String(arch.trunkBlocks),
         '--lr', String(preset.training.learningRate), '--clip', String(preset.training.clipNorm),

@@ -54,7 +54,7 @@ class ResidualBlock(nn.Module):
 class Encoder(nn.Module):
     def __init__(self, a):
         super().__init__()
-        self.stem = conv(2 * a.atoms + a.beads, a.enc, 3)
+        self.stem = conv(2 * a.atoms + a.beads, a.enc, a.encoder_stem)
         self.stem_norm = nn.GroupNorm(1, a.enc)
         self.blocks = nn.ModuleList(ResidualBlock(a.enc, a.enc, s) for s in (1, 2, 1, 2, 1))
         flat = a.enc * (a.grid // 4) ** 3
@@ -77,8 +77,14 @@ class Decoder(nn.Module):
         self.condition_stem = conv(a.atoms + a.beads, w, 3)
         self.condition_norm = nn.GroupNorm(1, w)
         self.condition_blocks = nn.ModuleList(ResidualBlock(w, w, 1) for _ in range(a.condition))
-        self.latent_stem = conv(a.latent, w, 3)
-        self.latent_norm = nn.GroupNorm(1, w)
+        self.latent_reference = a.latent_path == "reference"
+        if self.latent_reference:
+            # z as (latent/8, 2, 2, 2), replication-padded to the grid, a 5^3 convolution
+            self.latent_stem = conv(a.latent // 8, w, 5, bias=True)
+            self.pad = nn.ReplicationPad3d((a.grid - 2) // 2)
+        else:
+            self.latent_stem = conv(a.latent, w, 3)
+            self.latent_norm = nn.GroupNorm(1, w)
         self.trunk = nn.ModuleList([ResidualBlock(2 * w, 2 * w, 1) for _ in range(a.trunk)] + [ResidualBlock(2 * w, w, 1)])
         self.head = conv(w, a.atoms, 3, bias=True)
         with torch.no_grad():
@@ -89,8 +95,12 @@ class Decoder(nn.Module):
         for b in self.condition_blocks:
             h = b(h)
         g = self.grid
-        zg = z.view(z.shape[0], z.shape[1], 1, 1, 1).expand(-1, -1, g, g, g).contiguous()
-        h = torch.cat([h, leaky(self.latent_norm(self.latent_stem(zg)))], 1)
+        if self.latent_reference:
+            l = leaky(self.latent_stem(self.pad(z.view(z.shape[0], z.shape[1] // 8, 2, 2, 2))))
+        else:
+            zg = z.view(z.shape[0], z.shape[1], 1, 1, 1).expand(-1, -1, g, g, g).contiguous()
+            l = leaky(self.latent_norm(self.latent_stem(zg)))
+        h = torch.cat([h, l], 1)
         for b in self.trunk:
             h = b(h)
         return torch.sigmoid(self.head(h))
@@ -248,6 +258,8 @@ def add_architecture_args(p):
     p.add_argument("--sigma", type=float, default=0.05398, help="the paper's sigma: s of exp(-d^2/s) under --gaussian reference")
     p.add_argument("--gaussian", choices=["reference", "std"], default="reference")
     p.add_argument("--centring", choices=["own", "cg"], default="own")
+    p.add_argument("--encoder-stem", type=int, choices=[3, 5], default=5)
+    p.add_argument("--latent-path", choices=["reference", "broadcast"], default="reference")
     p.add_argument("--latent", type=int, default=32)
     p.add_argument("--enc", type=int, default=32)
     p.add_argument("--dec", type=int, default=32)

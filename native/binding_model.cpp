@@ -31,6 +31,16 @@ ModelConfig config_from(const Napi::Object& o, Napi::Env env) {
   c.previous_frame = prev.IsUndefined() ? true : prev.ToBoolean().Value();
   auto centre = o.Get("centreEach");
   c.centre_each = centre.IsUndefined() ? false : centre.ToBoolean().Value();
+  auto stem = o.Get("encoderStem");
+  if (!stem.IsUndefined()) c.encoder_stem = static_cast<int64_t>(num("encoderStem"));
+  auto latent_path = o.Get("latentPath");
+  if (!latent_path.IsUndefined()) {
+    if (!latent_path.IsString()) throw Napi::TypeError::New(env, "Model: expected \"broadcast\" or \"reference\" for config.latentPath");
+    const auto path = latent_path.As<Napi::String>().Utf8Value();
+    if (path != "broadcast" && path != "reference")
+      throw Napi::RangeError::New(env, "Model: config.latentPath must be \"broadcast\" or \"reference\", got \"" + path + "\"");
+    c.latent_reference = path == "reference";
+  }
   return c;
 }
 

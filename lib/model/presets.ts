@@ -92,6 +92,8 @@ const paperBeta: BetaSchedule = { kind: 'cyclic', cycles: 4, length: 5000, width
  */
 const reference = {
   architecture: { gaussian: 'reference', centring: 'own' } as const,
+  /** the reference network's own layers: a 5³ encoder stem, z as (latent/8, 2, 2, 2) padded to the grid (paper presets) */
+  layers: { encoderStem: 5, latentPath: 'reference' } as const,
   training: { klPerPair: true, edmWeight: 0.5, energyStandardise: true, energyErrorClamp: 1, clipNorm: 0.1, energyClamp: 0 },
 };
 
@@ -99,7 +101,7 @@ export const PRESETS: Record<string, Preset> = {
   adp: {
     name: 'adp',
     description: "the paper's alanine-dipeptide model (Table 1) with the reference code's conventions: ~1.3M parameters",
-    architecture: { grid: 12, width: 1.8, sigma: 0.05398, latent: 32, encoderWidth: 32, decoderWidth: 32, conditionBlocks: 2, trunkBlocks: 3, ...reference.architecture },
+    architecture: { grid: 12, width: 1.8, sigma: 0.05398, latent: 32, encoderWidth: 32, decoderWidth: 32, conditionBlocks: 2, trunkBlocks: 3, ...reference.architecture, ...reference.layers },
     training: {
       batch: 32, learningRate: 1.398e-4, steps: 40000,
       gamma: { n0: 10000, n1: 10000 }, beta: paperBeta, ...reference.training,
@@ -108,7 +110,7 @@ export const PRESETS: Record<string, Preset> = {
   cln: {
     name: 'cln',
     description: "the paper's chignolin model (Table 1) with the reference code's conventions and schedule: ~4.8M parameters",
-    architecture: { grid: 12, width: 5.5, sigma: 0.30757, latent: 64, encoderWidth: 32, decoderWidth: 64, conditionBlocks: 2, trunkBlocks: 3, ...reference.architecture },
+    architecture: { grid: 12, width: 5.5, sigma: 0.30757, latent: 64, encoderWidth: 32, decoderWidth: 64, conditionBlocks: 2, trunkBlocks: 3, ...reference.architecture, ...reference.layers },
     training: {
       // The reference run's printed hyperparameters: β = 1 throughout (times batch /
       // pairs), the energy term from step 750,000, annealed 1e-6 → 1 over 1,250,000.

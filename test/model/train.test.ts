@@ -165,3 +165,17 @@ test("the reference's energy term: ((E_rec − E_true)/E_std)² clamped at 1, an
   expect(standardised / (plain / stats!.std ** 2)).toBeCloseTo(1, 5);
   expect((await t.model.evaluate({ ...batch, energyStd: stats!.std, energyErrorClamp: 1 })).energy).toBe(1);
 });
+
+test("the reference network's layers (5³ encoder stem, z as (latent/8, 2, 2, 2) padded to the grid) train and are checked", async () => {
+  const layers = { encoderStem: 5, latentPath: 'reference' } as const;
+  const preset = { ...PRESETS.tiny, architecture: { ...PRESETS.tiny.architecture, ...layers } };
+  const t = Trainer.create(data, { preset, seed: 4, threads: 2 });
+  const plain = Trainer.create(data, { preset: 'tiny', seed: 4, threads: 2 });
+  // the stem grows by (125 − 27) weights per input-output channel pair; the latent stem changes shape
+  expect(t.parameterCount).toBeGreaterThan(plain.parameterCount);
+  const first = await t.next();
+  const second = await t.next();
+  expect(Number.isFinite(first.total) && Number.isFinite(second.total)).toBe(true);
+  const bad = { ...PRESETS.tiny, architecture: { ...PRESETS.tiny.architecture, ...layers, latent: 12 } };
+  expect(() => Trainer.create(data, { preset: bad, seed: 4, threads: 2 })).toThrow(/latent dimension divisible by 8, got 12/);
+});

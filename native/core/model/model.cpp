@@ -80,7 +80,8 @@ at::Tensor ResidualBlockImpl::forward(const at::Tensor& x, const FastConvs* fast
 
 EncoderImpl::EncoderImpl(const ModelConfig& c) {
   const int64_t in = c.atoms * (c.previous_frame ? 2 : 1) + c.beads;
-  stem = register_module("stem", conv(in, c.encoder_width, 3));
+  TORCH_CHECK(c.encoder_stem == 3 || c.encoder_stem == 5, "encoder stem must be 3 or 5, got ", c.encoder_stem);
+  stem = register_module("stem", conv(in, c.encoder_width, c.encoder_stem));
   stem_norm = register_module("stem_norm", layer_norm(c.encoder_width));
   blocks = register_module("blocks", torch::nn::ModuleList());
   for (int64_t stride : {1, 2, 1, 2, 1}) blocks->push_back(ResidualBlock(c.encoder_width, c.encoder_width, stride));
@@ -97,15 +98,21 @@ std::pair<at::Tensor, at::Tensor> EncoderImpl::forward(const at::Tensor& voxels)
   return {mu(h), logvar(h)};
 }
 
-DecoderImpl::DecoderImpl(const ModelConfig& c) : grid(c.grid) {
+DecoderImpl::DecoderImpl(const ModelConfig& c) : grid(c.grid), latent_reference(c.latent_reference) {
   const int64_t in = (c.previous_frame ? c.atoms : 0) + c.beads;
   const int64_t w = c.decoder_width;
   condition_stem = register_module("condition_stem", conv(in, w, 3));
   condition_norm = register_module("condition_norm", layer_norm(w));
   condition_blocks = register_module("condition_blocks", torch::nn::ModuleList());
   for (int64_t i = 0; i < c.condition_blocks; ++i) condition_blocks->push_back(ResidualBlock(w, w, 1));
-  latent_stem = register_module("latent_stem", conv(c.latent, w, 3));
-  latent_norm = register_module("latent_norm", layer_norm(w));
+  if (c.latent_reference) {
+    TORCH_CHECK(c.latent % 8 == 0, "the reference latent path needs a latent dimension divisible by 8, got ", c.latent);
+    TORCH_CHECK(c.grid >= 2 && c.grid % 2 == 0, "the reference latent path needs an even grid, got ", c.grid);
+    latent_stem = register_module("latent_stem", conv(c.latent / 8, w, 5, 1, /*bias=*/true));
+  } else {
+    latent_stem = register_module("latent_stem", conv(c.latent, w, 3));
+    latent_norm = register_module("latent_norm", layer_norm(w));
+  }
   trunk = register_module("trunk", torch::nn::ModuleList());
   for (int64_t i = 0; i < c.trunk_blocks; ++i) trunk->push_back(ResidualBlock(2 * w, 2 * w, 1));
   trunk->push_back(ResidualBlock(2 * w, w, 1));
@@ -119,9 +126,17 @@ DecoderImpl::DecoderImpl(const ModelConfig& c) : grid(c.grid) {
 at::Tensor DecoderImpl::forward(const at::Tensor& condition, const at::Tensor& z, const FastConvs* fast) {
   auto h = leaky(condition_norm(run(condition_stem, condition, fast)));
   for (const auto& block : *condition_blocks) h = block->as<ResidualBlock>()->forward(h, fast);
-  // (z, 1, 1, 1) replication-padded to the grid is z broadcast over it.
-  auto zg = z.view({z.size(0), z.size(1), 1, 1, 1}).expand({-1, -1, grid, grid, grid}).contiguous();
-  auto l = leaky(latent_norm(run(latent_stem, zg, fast)));
+  at::Tensor l;
+  if (latent_reference) {
+    // (latent/8, 2, 2, 2) replication-padded to the grid, a 5x5x5 convolution with bias, LeakyReLU
+    const int64_t pad = (grid - 2) / 2;
+    auto zc = at::replication_pad3d(z.reshape({z.size(0), z.size(1) / 8, 2, 2, 2}), {pad, pad, pad, pad, pad, pad});
+    l = leaky(latent_stem->forward(zc));
+  } else {
+    // (z, 1, 1, 1) replication-padded to the grid is z broadcast over it.
+    auto zg = z.view({z.size(0), z.size(1), 1, 1, 1}).expand({-1, -1, grid, grid, grid}).contiguous();
+    l = leaky(latent_norm(run(latent_stem, zg, fast)));
+  }
   h = at::cat({h, l}, 1);
   for (const auto& block : *trunk) h = block->as<ResidualBlock>()->forward(h, fast);
   return at::sigmoid(run(head, h, fast));

@@ -36,6 +36,13 @@ struct ModelConfig {
   // their own mean, and a decoded frame is placed so that its mapped beads'
   // centroid is C(t)'s. false (models before it): everything centred on C(t)'s centroid.
   bool centre_each = false;
+  // The reference code's encoder stem is a 5x5x5 convolution (3: models before it).
+  int64_t encoder_stem = 3;
+  // true (the reference code): z [B, latent] is viewed as (latent/8, 2, 2, 2),
+  // replication-padded to the grid and embedded by a 5x5x5 convolution and
+  // LeakyReLU; false (models before it): z broadcast over the grid, 3x3x3
+  // convolution, LayerNorm, LeakyReLU.
+  bool latent_reference = false;
 };
 
 // conv3x3 -> norm -> LeakyReLU -> conv3x3 -> norm, plus a shortcut (max-pool and
@@ -72,6 +79,7 @@ struct DecoderImpl : torch::nn::Module {
   torch::nn::GroupNorm condition_norm{nullptr}, latent_norm{nullptr};
   torch::nn::ModuleList condition_blocks, trunk;
   int64_t grid;
+  bool latent_reference;
 };
 TORCH_MODULE(Decoder);
 
