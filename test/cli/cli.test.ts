@@ -66,7 +66,7 @@ test('energy writes the contract CSV header and one row per frame', async () => 
 test('train --dry-run prints the model size', async () => {
   const r = await run('train', '--top', path.join(ADP, 'adp.pdb'), '--traj', path.join(ADP, 'test-1000.dcd'), '--system', path.join(ADP, 'system-vacuum.xml'), '--map', 'adp', '--preset', 'adp', '--out', path.join(dir, 'm.tcbm'), '--dry-run');
   expect(r.code).toBe(0);
-  expect(r.out).toMatch(/preset adp: 1,307,030 parameters, 999 training pairs/);
+  expect(r.out).toMatch(/preset adp: 1,452,150 parameters, 999 training pairs/);
 });
 
 test('the installed binary prints one line and exits non-zero on bad input (no stack trace)', () => {
