@@ -219,6 +219,8 @@ export interface Binding {
     maxMove?: number;
     threads?: number;
   }): Promise<{ coords: Float32Array; before: Float64Array; after: Float64Array; repairs: number }>;
+  /** P [atoms, beads]: x + P(c − Mx) puts the mapping of x on c, moving x smoothly over the bond graph (the CG-exact rollout's) */
+  cgProjection(o: { mapping: Float32Array; beads: number; atoms: number; bonds: Int32Array; count: number; threads?: number }): Promise<Float64Array>;
   Model: NativeModelConstructor;
   info(): NativeInfo;
   setThreads(threads: number): void;

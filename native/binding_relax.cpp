@@ -2,6 +2,7 @@
 // Promise-returning job: relax({forceField, coords, cg, …}).
 #include "binding.h"
 #include "binding_util.h"
+#include "core/model/model.h"
 #include "core/relax/relax.h"
 
 namespace tcbm::binding {
@@ -81,8 +82,29 @@ Napi::Value Relax(const Napi::CallbackInfo& info) {
   });
 }
 
+// {mapping [n*N], beads, atoms, bonds Int32Array [E*2], count, threads?} -> Promise<Float64Array [N*n]>:
+// the CG-exact projection P (core/model/model.h), made on the worker thread
+Napi::Value CgProjection(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&] {
+    auto env = info.Env();
+    Options o(info, "cgProjection");
+    const int64_t n = o.positive_int("beads"), N = o.positive_int("atoms"), E = o.int_or("count", 0);
+    auto mapping_array = o.float_array("mapping");
+    const auto mapping = view_of(mapping_array, {n, N}, "cgProjection: mapping").to(at::kDouble);
+    const auto bonds = o.int_tensor("bonds", {E, 2});
+    auto out_array = new_float_array(env, at::kDouble, N * n);
+    auto out = view_of(out_array, {N, n}, "cgProjection: out");
+    auto* job = new Job(env, "tcbm.cgProjection", o.int_or("threads", 0), [=]() mutable { out.copy_(cg_projection(mapping, bonds)); }, out_array);
+    job->Queue();
+    return job->promise();
+  });
+}
+
 }  // namespace
 
-void InitRelax(Napi::Env env, Napi::Object exports) { exports.Set("relax", Napi::Function::New(env, Relax, "relax")); }
+void InitRelax(Napi::Env env, Napi::Object exports) {
+  exports.Set("relax", Napi::Function::New(env, Relax, "relax"));
+  exports.Set("cgProjection", Napi::Function::New(env, CgProjection, "cgProjection"));
+}
 
 }  // namespace tcbm::binding

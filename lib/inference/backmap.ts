@@ -192,7 +192,7 @@ export class Backmapper {
   }
 
   /** The refiner of options.relax: the model's own System XML unless useSystem() gave one. */
-  private relaxer(options: RelaxOptions): Relaxer {
+  private relaxer(options: RelaxOptions): Promise<Relaxer> {
     if (!this.forceField) {
       if (!this.info.systemXml) {
         throw new TcbmError('ERR_INVALID_ARG_VALUE', 'relax: this model stores no force field; give its System XML (--system, or Backmapper.useSystem())');
@@ -254,7 +254,7 @@ export class Backmapper {
     const rng = new Rng(options.seed ?? 1);
     const N = this.atoms;
     const n = this.beads;
-    const relaxer = options.relax ? this.relaxer({ exactCg: options.exactCg, ...options.relax }) : undefined;
+    const relaxer = options.relax ? await this.relaxer({ exactCg: options.exactCg, ...options.relax }) : undefined;
     // the refined frame conditions the next step: one frame per native rollout call
     const stepsPerCall = relaxer?.options.condition === 'refined' ? 1 : ROLLOUT_STEPS;
     const relaxed = { frames: 0, before: 0, after: 0, repairs: 0, retried: 0 };

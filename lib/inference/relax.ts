@@ -8,7 +8,6 @@ import { TcbmError } from '../core/errors';
 import { native } from '../core/native';
 import { serialize } from '../core/queue';
 import { positiveInteger } from '../core/validate';
-import { Matrix, solve } from 'ml-matrix';
 import { Energy } from '../forcefield/energy';
 import type { ForceField } from '../forcefield/system';
 import { applyMapping, type CgMapping } from '../model/mapping';
@@ -108,30 +107,6 @@ export function stereoCentres(topology: Topology, reference: Float32Array): Ster
   return { chiral, sign, reflect };
 }
 
-/**
- * P [atoms, beads] = A⁻¹Mᵀ(MA⁻¹Mᵀ)⁻¹ with A the bond graph's Laplacian plus a
- * 1e-4 ridge: x + P(c − Mx) is the frame whose beads are exactly c, moved by
- * the displacement smoothest over the bonds (the native --exact-cg's, for the
- * relax's final step).
- */
-export function cgProjection(topology: Topology, mapping: CgMapping): Float64Array {
-  const N = topology.atoms.length;
-  const n = mapping.beads;
-  const a = Matrix.eye(N, N).mul(1e-4);
-  for (const [i, j] of topology.bonds) {
-    a.set(i, i, a.get(i, i) + 1);
-    a.set(j, j, a.get(j, j) + 1);
-    a.set(i, j, a.get(i, j) - 1);
-    a.set(j, i, a.get(j, i) - 1);
-  }
-  const mt = new Matrix(N, n);
-  for (let b = 0; b < n; b++) for (let i = 0; i < N; i++) mt.set(i, b, mapping.matrix[b * N + i]);
-  const x = solve(a, mt); // A⁻¹Mᵀ [N, n]
-  const s = mt.transpose().mmul(x); // MA⁻¹Mᵀ [n, n]
-  const p = solve(s, x.transpose()).transpose(); // [N, n]
-  return Float64Array.from(p.to1DArray());
-}
-
 function isHydrogen(a: Atom): boolean {
   return a.element === 'H';
 }
@@ -148,7 +123,7 @@ export class Relaxer {
   ) {}
 
   /** `reference`: atomistic frames of the molecule whose stereo centres have the right hand (e.g. a model's seed bank). */
-  static create(forceField: ForceField, topology: Topology, mapping: CgMapping, reference: Float32Array, options: RelaxOptions = {}): Relaxer {
+  static async create(forceField: ForceField, topology: Topology, mapping: CgMapping, reference: Float32Array, options: RelaxOptions = {}): Promise<Relaxer> {
     if (forceField.particles.length !== topology.atoms.length) {
       throw new TcbmError('ERR_ATOM_COUNT', `${forceField.name}: the System has ${forceField.particles.length} particles, the model's topology ${topology.atoms.length} atoms`);
     }
@@ -167,7 +142,7 @@ export class Relaxer {
     }
     if (!(o.softFraction >= 0 && o.softFraction <= 1)) throw new TcbmError('ERR_OUT_OF_RANGE', `Expected a number in [0, 1] for relax.softFraction but received ${o.softFraction}`);
     if (o.condition !== 'raw' && o.condition !== 'refined') throw new TcbmError('ERR_INVALID_ARG_VALUE', `relax.condition must be "raw" or "refined", got ${JSON.stringify(o.condition)}`);
-    return new Relaxer(Energy.fromForceField(forceField), mapping, stereoCentres(topology, reference), o.exactCg ? cgProjection(topology, mapping) : undefined, forceField.masses, o);
+    return new Relaxer(Energy.fromForceField(forceField), mapping, stereoCentres(topology, reference), o.exactCg ? await cgProjection(topology, mapping) : undefined, forceField.masses, o);
   }
 
   private calls = 1;
@@ -247,4 +222,12 @@ export class Relaxer {
       }),
     );
   }
+}
+
+/** The CG-exact projection of the native rollout (cg_projection in native/core/model), made on the worker thread. */
+function cgProjection(topology: Topology, mapping: CgMapping): Promise<Float64Array> {
+  const bonds = topology.bonds;
+  return serialize(() =>
+    native().cgProjection({ mapping: mapping.matrix, beads: mapping.beads, atoms: mapping.atoms, bonds: Int32Array.from(bonds.flat()), count: bonds.length }),
+  );
 }

@@ -16,7 +16,7 @@ async function setup(options = {}) {
   const ff = await loadForceField(path.join(DATA, 'adp', 'system-vacuum.xml'));
   sample.topology.bonds = bondGraph(ff); // the System's bonds, as a model's topology has them (the PDB lists 12)
   const mapping = presetMapping('adp', sample.topology);
-  const relaxer = Relaxer.create(ff, sample.topology, mapping, sample.coords, options);
+  const relaxer = await Relaxer.create(ff, sample.topology, mapping, sample.coords, options);
   return { sample, mapping, relaxer };
 }
 
@@ -86,7 +86,7 @@ test('an already minimal frame moves less than 0.01 nm RMSD', async () => {
   const x = frame(sample.coords, 9);
   const cg = applyMapping(mapping, x, 1);
   // a minimum of the restrained energy first (long, no restraint to the start), then the refinement proper
-  const minimiser = Relaxer.create(ff, sample.topology, mapping, sample.coords, { steps: 3000, restraint: 0 });
+  const minimiser = await Relaxer.create(ff, sample.topology, mapping, sample.coords, { steps: 3000, restraint: 0 });
   const minimal = (await minimiser.relax(x, cg, 1, 2)).coords;
   const again = await (await setup()).relaxer.relax(minimal, applyMapping(mapping, minimal, 1), 1, 2);
   expect(rmsd(again.coords, minimal)).toBeLessThan(0.01);

@@ -369,41 +369,53 @@ at::Tensor Model::decode(const at::Tensor& aa_prev, const at::Tensor& cg_t, cons
   return collapse(density, config_.width).cpu();
 }
 
-void Model::set_cg_projection(const at::Tensor& bonds_in) {
-  TORCH_CHECK(mapping_.defined(), "set_cg_projection: the model has no CG mapping");
-  const int64_t N = config_.atoms;
+namespace {
+// bonds as an int64 CPU [E,2] tensor, each a pair of distinct atoms of N; `what` names the caller in errors.
+at::Tensor checked_bonds(const at::Tensor& bonds_in, int64_t N, const char* what) {
   auto bonds = bonds_in.to(at::kCPU, at::kLong).contiguous();
-  TORCH_CHECK(bonds.dim() == 2 && bonds.size(1) == 2, "set_cg_projection: expected bonds [E, 2]");
+  TORCH_CHECK(bonds.dim() == 2 && bonds.size(1) == 2, what, ": expected bonds [E, 2]");
   const auto b = bonds.accessor<int64_t, 2>();
   for (int64_t e = 0; e < bonds.size(0); ++e) {
     const int64_t i = b[e][0], j = b[e][1];
-    TORCH_CHECK(i >= 0 && i < N && j >= 0 && j < N && i != j, "set_cg_projection: bond ", e, " (", i, ", ", j,
+    TORCH_CHECK(i >= 0 && i < N && j >= 0 && j < N && i != j, what, ": bond ", e, " (", i, ", ", j,
                 ") is not a pair of distinct atoms of ", N);
   }
-  bonds_ = bonds;
+  return bonds;
+}
+}  // namespace
+
+void Model::set_cg_projection(const at::Tensor& bonds) {
+  TORCH_CHECK(mapping_.defined(), "set_cg_projection: the model has no CG mapping");
+  bonds_ = checked_bonds(bonds, config_.atoms, "set_cg_projection");
   projection_ = at::Tensor();
 }
 
-const at::Tensor& Model::projection() {
-  if (projection_.defined()) return projection_;
-  TORCH_CHECK(bonds_.defined(), "rollout: project needs set_cg_projection first");
+at::Tensor cg_projection(const at::Tensor& mapping, const at::Tensor& bonds_in) {
+  const int64_t N = mapping.size(1);
+  const auto bonds = checked_bonds(bonds_in, N, "cg_projection");
   // the bond graph's Laplacian, plus a ridge: atoms with no path to a bead stay put
   constexpr double kRidge = 1e-4;
-  auto a = at::eye(config_.atoms, at::kDouble) * kRidge;
+  auto a = at::eye(N, at::kDouble) * kRidge;
   auto acc = a.accessor<double, 2>();
-  const auto b = bonds_.accessor<int64_t, 2>();
-  for (int64_t e = 0; e < bonds_.size(0); ++e) {
+  const auto b = bonds.accessor<int64_t, 2>();
+  for (int64_t e = 0; e < bonds.size(0); ++e) {
     const int64_t i = b[e][0], j = b[e][1];
     acc[i][i] += 1;
     acc[j][j] += 1;
     acc[i][j] -= 1;
     acc[j][i] -= 1;
   }
-  auto mt = mapping_.to(at::kCPU, at::kDouble).t().contiguous();  // [N, n]
-  auto x = at::linalg_solve(a, mt);                                // A^-1 M^T
-  auto s = at::matmul(mt.t(), x);                                  // M A^-1 M^T, symmetric
+  auto mt = mapping.to(at::kCPU, at::kDouble).t().contiguous();  // [N, n]
+  auto x = at::linalg_solve(a, mt);                               // A^-1 M^T
+  auto s = at::matmul(mt.t(), x);                                 // M A^-1 M^T, symmetric
   // P = A^-1 M^T (M A^-1 M^T)^-1
-  projection_ = at::linalg_solve(s, x.t()).t().to(device_, at::kFloat).contiguous();
+  return at::linalg_solve(s, x.t()).t().contiguous();
+}
+
+const at::Tensor& Model::projection() {
+  if (projection_.defined()) return projection_;
+  TORCH_CHECK(bonds_.defined(), "rollout: project needs set_cg_projection first");
+  projection_ = cg_projection(mapping_, bonds_).to(device_, at::kFloat).contiguous();
   return projection_;
 }
 

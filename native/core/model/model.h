@@ -108,6 +108,12 @@ struct StepWeights {
 // Differentiable per-frame internal energy [B] of coords [B, N, 3] nm, soft-clamped above `clamp` when > 0.
 using EnergyFn = std::function<at::Tensor(const at::Tensor& coords, double clamp)>;
 
+// P [atoms, beads] float64 (CPU) = A^-1 M^T (M A^-1 M^T)^-1, A the bond graph's
+// Laplacian plus a 1e-4 ridge: x + P (c - M x) is the frame whose mapping M
+// [beads, atoms] gives exactly c, moved by the displacement smoothest over the
+// bonds [E,2]. The CG-exact rollout and --relax --exact-cg both use it.
+at::Tensor cg_projection(const at::Tensor& mapping, const at::Tensor& bonds);
+
 class Model {
  public:
   Model(const ModelConfig& config, double learning_rate, int64_t seed);
