@@ -90,6 +90,8 @@ export interface LossWeights {
   energyErrorClamp?: number;
   /** weight of the distance-matrix term (reference: 0.5; default 1) */
   edmWeight?: number;
+  /** convolutions and linear layers under bf16 autocast (CPU only; fp32 master weights); default false */
+  bf16?: boolean;
 }
 
 export interface NativeModelConfig {
@@ -140,8 +142,9 @@ export interface NativeModel {
   parameterCount(): number;
   /** the differentiable internal energy used by the γ term (a force-field handle of this addon) */
   setEnergy(forceField: unknown): void;
-  trainStep(o: ModelBatch & { eps: Float32Array } & LossWeights & { clipNorm: number }): Promise<LossTerms>;
-  evaluate(o: ModelBatch & { eps: Float32Array } & LossWeights & { clipNorm?: number }): Promise<LossTerms>;
+  /** `cgCondition` [B,n,3]: the CG frames the network is conditioned on in place of cgT (cgT stays the CG loss's target) */
+  trainStep(o: ModelBatch & { eps: Float32Array; cgCondition?: Float32Array } & LossWeights & { clipNorm: number }): Promise<LossTerms>;
+  evaluate(o: ModelBatch & { eps: Float32Array; cgCondition?: Float32Array } & LossWeights & { clipNorm?: number }): Promise<LossTerms>;
   /** gradient norm of every named parameter for one batch, without an update */
   parameterGradients(o: ModelBatch & { eps: Float32Array; gamma: number; beta: number; energyClamp?: number }): Promise<Record<string, number>>;
   encode(o: ModelBatch): Promise<{ mu: Float32Array; logvar: Float32Array }>;

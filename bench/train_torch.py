@@ -13,6 +13,7 @@ Run with Debian's /usr/bin/python3 (python3-torch).
 import argparse
 import json
 import math
+import sys
 import time
 import xml.etree.ElementTree as ET
 
@@ -28,6 +29,14 @@ def leaky(x):
     return F.leaky_relu(x, LEAKY)
 
 
+class Norm(nn.GroupNorm):
+    """GroupNorm(1) in fp32: under bf16 autocast the convolution before it
+    returns bf16, which torch 1.13's CPU group_norm refuses with fp32 weights."""
+
+    def forward(self, x):
+        return super().forward(x.float())
+
+
 def conv(cin, cout, k, stride=1, bias=False):
     return nn.Conv3d(cin, cout, k, stride=stride, padding=k // 2, bias=bias)
 
@@ -37,9 +46,9 @@ class ResidualBlock(nn.Module):
         super().__init__()
         self.stride = stride
         self.conv1 = conv(cin, cout, 3, stride)
-        self.norm1 = nn.GroupNorm(1, cout)
+        self.norm1 = Norm(1, cout)
         self.conv2 = conv(cout, cout, 3)
-        self.norm2 = nn.GroupNorm(1, cout)
+        self.norm2 = Norm(1, cout)
         self.project = conv(cin, cout, 1) if cin != cout else None
 
     def forward(self, x):
@@ -55,7 +64,7 @@ class Encoder(nn.Module):
     def __init__(self, a):
         super().__init__()
         self.stem = conv(2 * a.atoms + a.beads, a.enc, a.encoder_stem)
-        self.stem_norm = nn.GroupNorm(1, a.enc)
+        self.stem_norm = Norm(1, a.enc)
         self.blocks = nn.ModuleList(ResidualBlock(a.enc, a.enc, s) for s in (1, 2, 1, 2, 1))
         flat = a.enc * (a.grid // 4) ** 3
         self.mu = nn.Linear(flat, a.latent)
@@ -66,7 +75,7 @@ class Encoder(nn.Module):
         for b in self.blocks:
             h = b(h)
         h = h.flatten(1)
-        return self.mu(h), self.logvar(h)
+        return self.mu(h).float(), self.logvar(h).float()
 
 
 class Decoder(nn.Module):
@@ -75,7 +84,7 @@ class Decoder(nn.Module):
         w = a.dec
         self.grid = a.grid
         self.condition_stem = conv(a.atoms + a.beads, w, 3)
-        self.condition_norm = nn.GroupNorm(1, w)
+        self.condition_norm = Norm(1, w)
         self.condition_blocks = nn.ModuleList(ResidualBlock(w, w, 1) for _ in range(a.condition))
         self.latent_reference = a.latent_path == "reference"
         if self.latent_reference:
@@ -84,7 +93,7 @@ class Decoder(nn.Module):
             self.pad = nn.ReplicationPad3d((a.grid - 2) // 2)
         else:
             self.latent_stem = conv(a.latent, w, 3)
-            self.latent_norm = nn.GroupNorm(1, w)
+            self.latent_norm = Norm(1, w)
         self.trunk = nn.ModuleList([ResidualBlock(2 * w, 2 * w, 1) for _ in range(a.trunk)] + [ResidualBlock(2 * w, w, 1)])
         self.head = conv(w, a.atoms, 3, bias=True)
         with torch.no_grad():
@@ -103,7 +112,7 @@ class Decoder(nn.Module):
         h = torch.cat([h, l], 1)
         for b in self.trunk:
             h = b(h)
-        return torch.sigmoid(self.head(h))
+        return torch.sigmoid(self.head(h).float())
 
 
 class Cvae(nn.Module):
@@ -207,13 +216,18 @@ def time_steps(a, data, energy, gamma, clamp, repeats, warmup):
     aa_t, aa_prev, cg_t, eps, mapping = data
     times, last = [], None
     for r in range(-warmup, repeats):
+        profiler = None
+        if a.profile and r == repeats - 1:
+            profiler = torch.autograd.profiler.profile(record_shapes=True)
+            profiler.__enter__()
         t0 = time.perf_counter()
         with torch.no_grad():
             vt, vp, vc = (voxelize(x, a.grid, a.width, gaussian_std(a)) for x in (aa_t, aa_prev, cg_t))
         opt.zero_grad()
-        mu, logvar = model.encoder(torch.cat([vt, vp, vc], 1))
-        z = mu + eps * torch.exp(0.5 * logvar)
-        density = model.decoder(torch.cat([vp, vc], 1), z)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=a.bf16):
+            mu, logvar = model.encoder(torch.cat([vt, vp, vc], 1))
+            z = mu + eps * torch.exp(0.5 * logvar)
+            density = model.decoder(torch.cat([vp, vc], 1), z)
         coords = collapse(density, a.width)
         terms = {
             "voxel": F.mse_loss(density, vt),
@@ -235,6 +249,9 @@ def time_steps(a, data, energy, gamma, clamp, repeats, warmup):
         opt.step()
         if r >= 0:
             times.append((time.perf_counter() - t0) * 1e3)
+        if profiler is not None:
+            profiler.__exit__(None, None, None)
+            print(profiler.key_averages(group_by_input_shape=True).table(sort_by="self_cpu_time_total", row_limit=25), file=sys.stderr)
         last = report
     return times, last, sum(p.numel() for p in model.parameters())
 
@@ -284,6 +301,8 @@ def main():
     p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--warmup", type=int, default=1)
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--bf16", action="store_true", help="convolutions and linear layers under bf16 autocast (fp32 master weights)")
+    p.add_argument("--profile", action="store_true", help="print the autograd profile of the last step to stderr")
     a = p.parse_args()
     torch.set_num_threads(a.threads)
     B, N, n, L = a.batch, a.atoms, a.beads, a.latent

@@ -142,6 +142,7 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
 
   struct Batch {
     at::Tensor aa_t, aa_prev, cg_t, eps;
+    at::Tensor cg_condition;  // optional: the CG frames conditioned on, when not cg_t
     std::vector<Napi::Object> keep;
   };
 
@@ -161,6 +162,7 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
     b.aa_prev = take("aaPrev", {B, c.atoms, 3});
     b.cg_t = take("cgT", {B, c.beads, 3});
     if (with_eps) b.eps = take("eps", {B, c.latent});
+    if (with_target && o.has("cgCondition")) b.cg_condition = take("cgCondition", {B, c.beads, 3});
     return b;
   }
 
@@ -174,6 +176,7 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
     w.energy_std = o.number_or("energyStd", 0);
     w.energy_error_clamp = o.number_or("energyErrorClamp", 0);
     w.edm_weight = o.number_or("edmWeight", 1);
+    w.bf16 = o.bool_or("bf16", false);
     return w;
   }
 
@@ -208,8 +211,8 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
       auto* job = new Job(
           info.Env(), name, o.int_or("threads", 0),
           [=] {
-            *terms = train ? model->train_step(b.aa_t, b.aa_prev, b.cg_t, b.eps, w)
-                           : model->evaluate(b.aa_t, b.aa_prev, b.cg_t, b.eps, w);
+            *terms = train ? model->train_step(b.aa_t, b.aa_prev, b.cg_t, b.eps, w, b.cg_condition)
+                           : model->evaluate(b.aa_t, b.aa_prev, b.cg_t, b.eps, w, b.cg_condition);
           },
           [terms](Napi::Env env) -> Napi::Value { return loss_object(env, *terms); });
       b.keep.push_back(Value());

@@ -14,6 +14,11 @@ Options::Options(const Napi::CallbackInfo& info, const char* op) : env_(info.Env
 
 Napi::Value Options::get(const char* key) const { return obj_.Get(key); }
 
+bool Options::has(const char* key) const {
+  const auto v = get(key);
+  return !v.IsUndefined() && !v.IsNull();
+}
+
 Napi::TypedArray Options::float_array(const char* key) const {
   auto v = get(key);
   if (!v.IsTypedArray())

@@ -54,6 +54,8 @@ class Options {
   double number_or(const char* key, double fallback) const;
   bool bool_or(const char* key, bool fallback) const;
   std::string string_or(const char* key, const std::string& fallback) const;
+  // The key is present and neither undefined nor null.
+  bool has(const char* key) const;
 
  private:
   Napi::Value get(const char* key) const;

@@ -33,6 +33,8 @@ export interface EnergySummary {
   /** mean and standard deviation of each column over the frames, kJ/mol */
   mean: Record<string, number>;
   std: Record<string, number>;
+  /** each column's largest value and the (0-based) frame where it is */
+  max: Record<string, { value: number; frame: number }>;
   out?: string;
 }
 
@@ -68,6 +70,7 @@ export async function energyCsv(o: EnergyCsvOptions, write: (text: string) => vo
   const columns = ['total', ...energy.terms];
   const sum = new Float64Array(columns.length);
   const sq = new Float64Array(columns.length);
+  const max = columns.map(() => ({ value: -Infinity, frame: -1 }));
   let frames = 0;
   try {
     const emit = async (text: string) => (file ? void (await file.handle.write(text)) : write(text));
@@ -81,6 +84,7 @@ export async function energyCsv(o: EnergyCsvOptions, write: (text: string) => vo
         values.forEach((v, i) => {
           sum[i] += v;
           sq[i] += v * v;
+          if (v > max[i].value) max[i] = { value: v, frame: chunk.start + f };
         });
         rows += `${chunk.start + f},${values.map((v) => v.toPrecision(10)).join(',')}\n`;
       }
@@ -101,5 +105,5 @@ export async function energyCsv(o: EnergyCsvOptions, write: (text: string) => vo
     mean[c] = sum[i] / frames;
     std[c] = Math.sqrt(Math.max(sq[i] / frames - mean[c] ** 2, 0));
   });
-  return { frames, terms: columns, mean, std, out: o.out };
+  return { frames, terms: columns, mean, std, max: Object.fromEntries(columns.map((c, i) => [c, max[i]])), out: o.out };
 }

@@ -6,7 +6,7 @@ import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import * as os from 'os';
 import { packageVersion } from '../core/native';
 import { removeLiveTemps } from '../io/atomic';
-import { PRESET_NAMES } from '../model/presets';
+import { PRESET_NAMES, TRAINING_PRECISIONS, type TrainingPrecision } from '../model/presets';
 import { backmapCommand } from './backmap';
 import { coarseGrainCommand } from './coarse-grain';
 import { convertCommand } from './convert';
@@ -35,6 +35,13 @@ function integer(value: string): number {
   const n = Number(value);
   if (!Number.isSafeInteger(n)) throw new InvalidArgumentError(`expected an integer, got "${value}"`);
   return n;
+}
+
+function precision(value: string): TrainingPrecision {
+  if (!(TRAINING_PRECISIONS as readonly string[]).includes(value)) {
+    throw new InvalidArgumentError(`expected ${TRAINING_PRECISIONS.join(' or ')}, got "${value}"`);
+  }
+  return value as TrainingPrecision;
 }
 
 function collect(value: string, previous: string[]): string[] {
@@ -171,6 +178,7 @@ function program(): Command {
     .option('--preset <name>', `model preset: ${PRESET_NAMES.join(', ')} (default adp-cpu for --map adp, else cln-cpu; with --resume, continue under this preset's schedule)`)
     .option('--steps <n>', 'training steps in all, counting resumed ones (default: the preset\'s)', positiveInt)
     .option('--batch <n>', 'batch size (default: the preset\'s)', positiveInt)
+    .option('--precision <fp32|bf16>', "training arithmetic: bf16 runs the convolutions under bf16 autocast with fp32 master weights (CPU; default: the preset's, fp32)", precision)
     .option('--threads <n>', 'libtorch threads (default: every core)', threadCount)
     .option('--seed <s>', 'random seed: the same seed gives the same run on one machine', integer, 1)
     .requiredOption('--out <model.tcbm>', 'model file to write (required)')

@@ -8,6 +8,7 @@ import { TcbmError } from '../core/errors';
 import { progress } from '../core/progress';
 import { Trainer, resolvePreset, type StepReport } from '../model/train';
 import type { ValidationReport } from '../model/validation';
+import type { TrainingPrecision } from '../model/presets';
 
 export interface TrainCommandOptions {
   top: string;
@@ -18,6 +19,8 @@ export interface TrainCommandOptions {
   preset?: string;
   steps?: number;
   batch?: number;
+  /** default: the preset's (fp32) */
+  precision?: TrainingPrecision;
   threads?: number;
   seed: number;
   out: string;
@@ -77,7 +80,9 @@ async function train(o: TrainCommandOptions): Promise<TrainSummary> {
   const preset = resolvePreset(o.preset ?? (o.map === 'adp' ? 'adp-cpu' : 'cln-cpu'));
   const start = Date.now();
   const data = await loadDataset({ top: o.top, trajs: o.traj, system: o.system, map: o.map });
-  const training = { ...(o.steps ? { steps: o.steps } : {}), ...(o.batch ? { batch: o.batch } : {}) };
+  const training = {
+    ...(o.steps ? { steps: o.steps } : {}), ...(o.batch ? { batch: o.batch } : {}), ...(o.precision ? { precision: o.precision } : {}),
+  };
   const checkpointFile = o.checkpoint ?? `${o.out}.ckpt`;
   const logFile = o.log ?? `${o.out}.log.jsonl`;
   const inputs: Record<string, string> = { [o.top]: 'the topology (--top)', [o.system]: 'the System XML (--system)' };

@@ -1,7 +1,10 @@
 // Model and training presets. `adp` and `cln` are the paper's Table 1; the
 // `-cpu` ones are sized for a 2-core machine: narrower networks, fewer blocks and
 // smaller batches so a run of a few thousand steps fits in about an hour.
+import { readFileSync } from 'fs';
+import * as path from 'path';
 import type { NativeModelConfig } from '../../binding';
+import { TcbmError, fileError } from '../core/errors';
 import type { BetaSchedule, GammaSchedule } from './schedules';
 
 /**
@@ -72,7 +75,23 @@ export interface TrainingSettings {
   edmWeight?: number;
   /** every this many steps, validation on held-out pairs (0 or absent: none) */
   validateEvery?: number;
+  /**
+   * 'bf16': convolutions and linear layers under bf16 autocast (CPU, oneDNN;
+   * AVX512-BF16 where present), fp32 master weights, loss terms and energy in
+   * fp32/fp64. Absent or 'fp32': everything in fp32.
+   */
+  precision?: TrainingPrecision;
+  /**
+   * > 0: the CG frame the network is conditioned on gets Gaussian noise of this
+   * standard deviation (nm, per bead and Cartesian component) in every training
+   * pair, while the CG loss still targets the clean mapping: the network learns
+   * to denoise, for CG input rougher than the training frames (CG simulations).
+   */
+  cgNoise?: number;
 }
+
+export type TrainingPrecision = 'fp32' | 'bf16';
+export const TRAINING_PRECISIONS: readonly TrainingPrecision[] = ['fp32', 'bf16'];
 
 export interface Preset {
   name: string;
@@ -158,3 +177,49 @@ export const PRESETS: Record<string, Preset> = {
 };
 
 export const PRESET_NAMES = Object.keys(PRESETS);
+
+/**
+ * A preset by name, or from a JSON file (`*.json`): `{"base": "adp-cpu", "name": …,
+ * "architecture": {…}, "training": {…}}`, its objects merged key by key over the
+ * base preset's (so an experiment states only what it changes).
+ */
+export function resolvePreset(preset: string | Preset): Preset {
+  if (typeof preset !== 'string') return preset;
+  if (preset.endsWith('.json')) return presetFromFile(preset);
+  const p = PRESETS[preset];
+  if (!p) throw new TcbmError('ERR_INVALID_ARG_VALUE', `unknown preset "${preset}" (expected one of ${Object.keys(PRESETS).join(', ')}, or a .json file)`);
+  return p;
+}
+
+function presetFromFile(file: string): Preset {
+  let spec: { base?: unknown; name?: unknown; description?: unknown; architecture?: unknown; training?: unknown };
+  try {
+    spec = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw fileError('ERR_BAD_FORMAT', file, `not a readable JSON preset (${(e as Error).message.split('\n')[0]})`);
+  }
+  if (typeof spec !== 'object' || spec === null || typeof spec.base !== 'string' || !PRESETS[spec.base]) {
+    throw fileError('ERR_BAD_FORMAT', file, `a preset file needs "base": one of ${Object.keys(PRESETS).join(', ')}`);
+  }
+  const base = PRESETS[spec.base];
+  for (const key of ['architecture', 'training'] as const) {
+    if (spec[key] !== undefined && (typeof spec[key] !== 'object' || spec[key] === null || Array.isArray(spec[key]))) {
+      throw fileError('ERR_BAD_FORMAT', file, `"${key}" must be an object`);
+    }
+  }
+  const orientation = (spec.architecture as Partial<Architecture> | undefined)?.orientation;
+  if (![undefined, 'random', 'canonical'].includes(orientation)) throw fileError('ERR_BAD_FORMAT', file, '"orientation" must be "random" or "canonical"');
+  const training = (spec.training ?? {}) as Partial<TrainingSettings>;
+  if (training.precision !== undefined && !TRAINING_PRECISIONS.includes(training.precision)) {
+    throw fileError('ERR_BAD_FORMAT', file, `"precision" must be ${TRAINING_PRECISIONS.map((p) => `"${p}"`).join(' or ')}`);
+  }
+  if (training.cgNoise !== undefined && !(typeof training.cgNoise === 'number' && training.cgNoise >= 0 && training.cgNoise < 1)) {
+    throw fileError('ERR_BAD_FORMAT', file, '"cgNoise" must be a number of nm in [0, 1)');
+  }
+  return {
+    name: typeof spec.name === 'string' ? spec.name : path.basename(file, '.json'),
+    description: typeof spec.description === 'string' ? spec.description : `${base.name} with ${file}'s changes`,
+    architecture: { ...base.architecture, ...(spec.architecture as Partial<Architecture>) },
+    training: { ...base.training, ...(spec.training as Partial<TrainingSettings>) },
+  };
+}

@@ -6,21 +6,21 @@
 // file drives them and is what an app awaits.
 import type { LossTerms, LossWeights, NativeModel } from '../../binding';
 import type { Energy } from '../forcefield/energy';
-import { readFileSync } from 'fs';
-import * as path from 'path';
 import { TcbmError, fileError } from '../core/errors';
 import type { Topology } from '../io/types';
 import { GaussianMixture, type GaussianMixtureModel } from './gmm';
 import { applyMapping, type CgMapping } from './mapping';
 import { bytesOf, readContainer, writeContainer } from './modelfile';
 import { defaultThreads, native, packageVersion } from '../core/native';
-import { PRESETS, nativeConfig, type Architecture, type Preset, type TrainingSettings } from './presets';
+import { PRESETS, nativeConfig, resolvePreset, type Architecture, type Preset, type TrainingSettings } from './presets';
 import { canonicalFrame, canonicalReference, type CanonicalFrame } from './orientation';
 import { serialize } from '../core/queue';
 import { Rng } from '../core/rng';
 import { betaAt, clipAt, gammaAt } from './schedules';
 import { centroid, optimalRotation } from '../inference/superpose';
 import { validate, type ValidationOptions, type ValidationReport } from './validation';
+
+export { resolvePreset };
 
 /** Atomistic trajectories of one molecule, each file its own trajectory. */
 export interface TrainingData {
@@ -62,45 +62,6 @@ export interface StepReport extends LossTerms {
 interface Pair {
   trajectory: number;
   frame: number; // t; the pair is (t-1, t)
-}
-
-/**
- * A preset by name, or from a JSON file (`*.json`): `{"base": "adp-cpu", "name": …,
- * "architecture": {…}, "training": {…}}`, its objects merged key by key over the
- * base preset's (so an experiment states only what it changes).
- */
-export function resolvePreset(preset: string | Preset): Preset {
-  if (typeof preset !== 'string') return preset;
-  if (preset.endsWith('.json')) return presetFromFile(preset);
-  const p = PRESETS[preset];
-  if (!p) throw new TcbmError('ERR_INVALID_ARG_VALUE', `unknown preset "${preset}" (expected one of ${Object.keys(PRESETS).join(', ')}, or a .json file)`);
-  return p;
-}
-
-function presetFromFile(file: string): Preset {
-  let spec: { base?: unknown; name?: unknown; description?: unknown; architecture?: unknown; training?: unknown };
-  try {
-    spec = JSON.parse(readFileSync(file, 'utf8'));
-  } catch (e) {
-    throw fileError('ERR_BAD_FORMAT', file, `not a readable JSON preset (${(e as Error).message.split('\n')[0]})`);
-  }
-  if (typeof spec !== 'object' || spec === null || typeof spec.base !== 'string' || !PRESETS[spec.base]) {
-    throw fileError('ERR_BAD_FORMAT', file, `a preset file needs "base": one of ${Object.keys(PRESETS).join(', ')}`);
-  }
-  const base = PRESETS[spec.base];
-  for (const key of ['architecture', 'training'] as const) {
-    if (spec[key] !== undefined && (typeof spec[key] !== 'object' || spec[key] === null || Array.isArray(spec[key]))) {
-      throw fileError('ERR_BAD_FORMAT', file, `"${key}" must be an object`);
-    }
-  }
-  const orientation = (spec.architecture as Partial<Architecture> | undefined)?.orientation;
-  if (![undefined, 'random', 'canonical'].includes(orientation)) throw fileError('ERR_BAD_FORMAT', file, '"orientation" must be "random" or "canonical"');
-  return {
-    name: typeof spec.name === 'string' ? spec.name : path.basename(file, '.json'),
-    description: typeof spec.description === 'string' ? spec.description : `${base.name} with ${file}'s changes`,
-    architecture: { ...base.architecture, ...(spec.architecture as Partial<Architecture>) },
-    training: { ...base.training, ...(spec.training as Partial<TrainingSettings>) },
-  };
 }
 
 /** Every (t-1, t) pair inside each trajectory; none spans two files. */
@@ -230,7 +191,7 @@ export class Trainer {
   }
 
   /** The batch of the current RNG state: pairs, centring, rotations, latent noise. */
-  private batch(): { aaT: Float32Array; aaPrev: Float32Array; cgT: Float32Array; eps: Float32Array } {
+  private batch(): { aaT: Float32Array; aaPrev: Float32Array; cgT: Float32Array; eps: Float32Array; cgCondition?: Float32Array } {
     const B = this.settings.batch;
     const N = this.data.topology.atoms.length;
     const n = this.data.mapping.beads;
@@ -243,7 +204,11 @@ export class Trainer {
       this.placeRotated(this.data.trajectories[trajectory], this.cg[trajectory], frame, r, b, aaT, aaPrev, cgT);
     }
     const eps = this.rng.normals(new Float32Array(B * this.preset.architecture.latent));
-    return { aaT, aaPrev, cgT, eps };
+    const noise = this.settings.cgNoise ?? 0;
+    if (!(noise > 0)) return { aaT, aaPrev, cgT, eps };
+    const cgCondition = this.rng.normals(new Float32Array(cgT.length));
+    for (let i = 0; i < cgT.length; i++) cgCondition[i] = cgT[i] + noise * cgCondition[i];
+    return { aaT, aaPrev, cgT, eps, cgCondition };
   }
 
   /** What multiplies β: batch / training pairs under the reference's convention, else 1. */
@@ -285,6 +250,7 @@ export class Trainer {
       energyStd: stats?.std ?? 0,
       energyErrorClamp: s.energyErrorClamp ?? 0,
       edmWeight: s.edmWeight ?? 1,
+      bf16: s.precision === 'bf16',
     };
   }
 

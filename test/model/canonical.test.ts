@@ -106,6 +106,19 @@ test('a preset file turns canonical orientation on; an unknown orientation is re
   expect(() => resolvePreset(file('canonicle'))).toThrow(/"orientation" must be "random" or "canonical"/);
 });
 
+test('a preset file sets the training precision and CG noise; bad values are refused with the file named', () => {
+  const file = (name: string, training: object) => {
+    const f = path.join(dir, `${name}.json`);
+    fs.writeFileSync(f, JSON.stringify({ base: 'tiny', training }));
+    return f;
+  };
+  const good = resolvePreset(file('bf16-noise', { precision: 'bf16', cgNoise: 0.02 }));
+  expect(good.training).toEqual({ ...PRESETS.tiny.training, precision: 'bf16', cgNoise: 0.02 });
+  expect(() => resolvePreset(file('fp16', { precision: 'fp16' }))).toThrow(/fp16\.json: "precision" must be "fp32" or "bf16"/);
+  expect(() => resolvePreset(file('loud', { cgNoise: -1 }))).toThrow(/loud\.json: "cgNoise" must be a number of nm in \[0, 1\)/);
+  expect(() => resolvePreset(file('word', { cgNoise: 'lots' }))).toThrow(/"cgNoise" must be/);
+});
+
 test('a model file whose canonical orientation lacks its reference is refused', async () => {
   const t = Trainer.create(data, { preset: canonical(), seed: 2, threads: 2 });
   const file = path.join(dir, 'no-reference.tcbm');

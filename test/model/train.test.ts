@@ -179,3 +179,45 @@ test("the reference network's layers (5³ encoder stem, z as (latent/8, 2, 2, 2)
   const bad = { ...PRESETS.tiny, architecture: { ...PRESETS.tiny.architecture, ...layers, latent: 12 } };
   expect(() => Trainer.create(data, { preset: bad, seed: 4, threads: 2 })).toThrow(/latent dimension divisible by 8, got 12/);
 });
+
+test('bf16 training: the same loss as fp32 to bf16 rounding, fp32 weights that train, and the choice kept in the settings', async () => {
+  const root = `${__dirname}/../../data/adp`;
+  const d = await loadDataset({ top: `${root}/adp.pdb`, trajs: [`${root}/test-1000.dcd`], system: `${root}/system-vacuum.xml`, map: 'adp' });
+  const sample = { ...d, trajectories: [d.trajectories[0].slice(0, 40 * 66)] };
+  const fp32 = Trainer.create(sample, { preset: 'adp-cpu', seed: 5, threads: 2 });
+  const bf16 = Trainer.create(sample, { preset: 'adp-cpu', training: { precision: 'bf16' }, seed: 5, threads: 2 });
+  expect(bf16.settings.precision).toBe('bf16');
+  const batch = { batch: 2, aaT: d.trajectories[0].slice(66, 198), aaPrev: d.trajectories[0].slice(0, 132), cgT: new Float32Array(36), eps: new Float32Array(32), gamma: 0, beta: 1, energyClamp: 0, threads: 2 };
+  for (let f = 0; f < 2; f++) {
+    for (let k = 0; k < 6; k++) batch.cgT.set(batch.aaT.subarray(f * 66 + [4, 6, 8, 14, 16, 10][k] * 3, f * 66 + [4, 6, 8, 14, 16, 10][k] * 3 + 3), f * 18 + k * 3);
+  }
+  const a = await fp32.model.evaluate(batch);
+  const b = await fp32.model.evaluate({ ...batch, bf16: true }); // the same weights under autocast
+  for (const term of ['voxel', 'coord', 'edm'] as const) expect(Math.abs(b[term] / a[term] - 1)).toBeLessThan(0.05);
+  expect(b.voxel).not.toBe(a.voxel); // bf16 arithmetic really ran
+  const first = await bf16.next();
+  let last = first;
+  for (let k = 0; k < 30; k++) last = await bf16.next();
+  expect(Number.isFinite(last.total)).toBe(true);
+  expect(last.coord).toBeLessThan(first.coord);
+});
+
+test('CG noise: the network is conditioned on cgCondition while the CG loss keeps the clean target', async () => {
+  const batch = { batch: 1, aaT: data.trajectories[0].slice(66, 132), aaPrev: data.trajectories[0].slice(0, 66), cgT: new Float32Array(18), eps: new Float32Array(8), gamma: 0, beta: 1, energyClamp: 0, threads: 2 };
+  for (let k = 0; k < 6; k++) batch.cgT.set(batch.aaT.subarray([4, 6, 8, 14, 16, 10][k] * 3, [4, 6, 8, 14, 16, 10][k] * 3 + 3), k * 3);
+  const t = Trainer.create(data, { preset: 'tiny', seed: 6, threads: 2 });
+  const clean = await t.model.evaluate(batch);
+  expect(await t.model.evaluate({ ...batch, cgCondition: batch.cgT.slice() })).toEqual(clean);
+  const shifted = batch.cgT.map((x, i) => x + (i % 3 === 0 ? 0.05 : 0));
+  const noisy = await t.model.evaluate({ ...batch, cgCondition: shifted });
+  expect(noisy.voxel).not.toBe(clean.voxel); // the condition changed the decoded frame
+  expect(noisy.kl).not.toBe(clean.kl); // the encoder sees the same condition
+  expect(() => t.model.evaluate({ ...batch, cgCondition: new Float32Array(3) })).toThrow(/cgCondition: expected 18 elements/);
+  // Trainer: the noise is drawn only when asked for, so runs without it are unchanged
+  const preset = { ...PRESETS.tiny, training: { ...PRESETS.tiny.training, cgNoise: 0.02 } };
+  const plain = [await Trainer.create(data, { preset: 'tiny', seed: 6, threads: 2 }).next()];
+  const withNoise = Trainer.create(data, { preset, seed: 6, threads: 2 });
+  const report = await withNoise.next();
+  expect(report.total).not.toBe(plain[0].total);
+  expect(Number.isFinite(report.total)).toBe(true);
+});

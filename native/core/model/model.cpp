@@ -4,6 +4,8 @@
 #include "core/kernels/winograd.h"
 
 #include <ATen/Parallel.h>
+#include <ATen/autocast_mode.h>
+#include <c10/core/impl/LocalDispatchKeySet.h>
 #include <c10/core/InferenceMode.h>
 #include <torch/nn/functional/activation.h>
 #include <torch/nn/functional/pooling.h>
@@ -34,6 +36,13 @@ torch::nn::Conv3d conv(int64_t in, int64_t out, int64_t kernel, int64_t stride =
 }
 
 torch::nn::GroupNorm layer_norm(int64_t channels) { return torch::nn::GroupNorm(torch::nn::GroupNormOptions(1, channels)); }
+
+// Normalisation runs in fp32 whatever the convolution before it produced: under
+// bf16 autocast its output is bf16, and libtorch 1.13's CPU group_norm refuses
+// a bf16 input with fp32 weights (and its statistics want fp32 anyway).
+at::Tensor norm(torch::nn::GroupNorm& gn, const at::Tensor& x) {
+  return gn(x.scalar_type() == at::kFloat ? x : x.to(at::kFloat));
+}
 
 // Parameter initialisation uses libtorch's global generator: seed it and build
 // under one lock so concurrent constructions stay reproducible.
@@ -71,8 +80,8 @@ ResidualBlockImpl::ResidualBlockImpl(int64_t in, int64_t out, int64_t stride_) :
 }
 
 at::Tensor ResidualBlockImpl::forward(const at::Tensor& x, const FastConvs* fast) {
-  auto h = leaky(norm1(run(conv1, x, fast)));
-  h = norm2(run(conv2, h, fast));
+  auto h = leaky(norm(norm1, run(conv1, x, fast)));
+  h = norm(norm2, run(conv2, h, fast));
   auto shortcut = stride > 1 ? at::max_pool3d(x, {stride, stride, stride}) : x;
   if (project) shortcut = project(shortcut);
   return leaky(h + shortcut);
@@ -92,10 +101,10 @@ EncoderImpl::EncoderImpl(const ModelConfig& c) {
 }
 
 std::pair<at::Tensor, at::Tensor> EncoderImpl::forward(const at::Tensor& voxels) {
-  auto h = leaky(stem_norm(stem(voxels)));
+  auto h = leaky(norm(stem_norm, stem(voxels)));
   for (const auto& block : *blocks) h = block->as<ResidualBlock>()->forward(h);
   h = h.flatten(1);
-  return {mu(h), logvar(h)};
+  return {mu(h).to(at::kFloat), logvar(h).to(at::kFloat)};
 }
 
 DecoderImpl::DecoderImpl(const ModelConfig& c) : grid(c.grid), latent_reference(c.latent_reference) {
@@ -124,7 +133,7 @@ DecoderImpl::DecoderImpl(const ModelConfig& c) : grid(c.grid), latent_reference(
 }
 
 at::Tensor DecoderImpl::forward(const at::Tensor& condition, const at::Tensor& z, const FastConvs* fast) {
-  auto h = leaky(condition_norm(run(condition_stem, condition, fast)));
+  auto h = leaky(norm(condition_norm, run(condition_stem, condition, fast)));
   for (const auto& block : *condition_blocks) h = block->as<ResidualBlock>()->forward(h, fast);
   at::Tensor l;
   if (latent_reference) {
@@ -135,11 +144,11 @@ at::Tensor DecoderImpl::forward(const at::Tensor& condition, const at::Tensor& z
   } else {
     // (z, 1, 1, 1) replication-padded to the grid is z broadcast over it.
     auto zg = z.view({z.size(0), z.size(1), 1, 1, 1}).expand({-1, -1, grid, grid, grid}).contiguous();
-    l = leaky(latent_norm(run(latent_stem, zg, fast)));
+    l = leaky(norm(latent_norm, run(latent_stem, zg, fast)));
   }
   h = at::cat({h, l}, 1);
   for (const auto& block : *trunk) h = block->as<ResidualBlock>()->forward(h, fast);
-  return at::sigmoid(run(head, h, fast));
+  return at::sigmoid(run(head, h, fast).to(at::kFloat));
 }
 
 // ------------------------------------------------------------------- Model
@@ -222,6 +231,27 @@ at::Tensor Model::condition_input(const at::Tensor& aa_prev, const at::Tensor& c
 namespace {
 // Pairwise distances [B,N,N]; the tiny offset keeps the gradient of the zero
 // diagonal finite and cancels between reconstruction and target.
+// bf16 autocast on the CPU for the scope's lifetime: convolutions and linear
+// layers run in bf16 (oneDNN, AVX512-BF16 where present) on bf16 casts of the
+// fp32 master weights; everything autocast does not list stays fp32. Toggles
+// the thread's AutocastCPU dispatch key directly (stable from libtorch 1.13 to
+// 2.x; the CPU autocast dtype defaults to bf16 in both).
+class CpuBf16Autocast {
+ public:
+  explicit CpuBf16Autocast(bool on) : was_on_(!c10::impl::tls_is_dispatch_key_excluded(c10::DispatchKey::AutocastCPU)) {
+    c10::impl::tls_set_dispatch_key_excluded(c10::DispatchKey::AutocastCPU, !on);
+  }
+  ~CpuBf16Autocast() {
+    c10::impl::tls_set_dispatch_key_excluded(c10::DispatchKey::AutocastCPU, !was_on_);
+    if (!was_on_) at::autocast::clear_cache();
+  }
+  CpuBf16Autocast(const CpuBf16Autocast&) = delete;
+  CpuBf16Autocast& operator=(const CpuBf16Autocast&) = delete;
+
+ private:
+  bool was_on_;
+};
+
 at::Tensor distance_matrix(const at::Tensor& x) {
   auto d = x.unsqueeze(2) - x.unsqueeze(1);
   return (d.square().sum(-1) + 1e-12).sqrt();
@@ -229,7 +259,7 @@ at::Tensor distance_matrix(const at::Tensor& x) {
 }  // namespace
 
 LossTerms Model::loss(const at::Tensor& aa_t_in, const at::Tensor& aa_prev_in, const at::Tensor& cg_t_in,
-                      const at::Tensor& eps_in, const StepWeights& w, at::Tensor* total_out) {
+                      const at::Tensor& eps_in, const StepWeights& w, at::Tensor* total_out, const at::Tensor& cg_condition) {
   TORCH_CHECK(mapping_.defined(), "model has no CG mapping");
   auto aa_t = aa_t_in.to(device_, at::kFloat);
   auto aa_prev = aa_prev_in.to(device_, at::kFloat);
@@ -239,10 +269,15 @@ LossTerms Model::loss(const at::Tensor& aa_t_in, const at::Tensor& aa_prev_in, c
   // input, and A(t-1), C(t) feed both the encoder and the decoder's condition.
   auto target = voxels(aa_t);
   auto v_prev = config_.previous_frame ? voxels(aa_prev) : at::Tensor();
-  auto v_cg = voxels(cg_t);
-  auto [mu, logvar] = encoder_->forward(encoder_input_of(target, v_prev, v_cg));
-  auto z = mu + eps * at::exp(0.5 * logvar);
-  auto density = decoder_->forward(config_.previous_frame ? at::cat({v_prev, v_cg}, 1) : v_cg, z);
+  auto v_cg = voxels(cg_condition.defined() ? cg_condition.to(device_, at::kFloat) : cg_t);
+  TORCH_CHECK(!w.bf16 || device_.is_cpu(), "bf16 training is implemented for the CPU only (device ", device_.str(), ")");
+  at::Tensor mu, logvar, density;
+  {
+    CpuBf16Autocast autocast(w.bf16);
+    std::tie(mu, logvar) = encoder_->forward(encoder_input_of(target, v_prev, v_cg));
+    auto z = mu + eps * at::exp(0.5 * logvar);
+    density = decoder_->forward(config_.previous_frame ? at::cat({v_prev, v_cg}, 1) : v_cg, z);
+  }
   auto coords = collapse(density, config_.width);
   // Centred on their own means, the targets say nothing of where the decoded
   // frame sits: compare shapes, as the reference does.
@@ -294,11 +329,11 @@ LossTerms Model::loss(const at::Tensor& aa_t_in, const at::Tensor& aa_prev_in, c
 }
 
 LossTerms Model::train_step(const at::Tensor& aa_t, const at::Tensor& aa_prev, const at::Tensor& cg_t,
-                            const at::Tensor& eps, const StepWeights& w) {
+                            const at::Tensor& eps, const StepWeights& w, const at::Tensor& cg_condition) {
   root_->train();
   optimizer_->zero_grad();
   at::Tensor total;
-  auto terms = loss(aa_t, aa_prev, cg_t, eps, w, &total);
+  auto terms = loss(aa_t, aa_prev, cg_t, eps, w, &total, cg_condition);
   TORCH_CHECK(std::isfinite(terms.total), "training diverged: the loss is not finite (voxel ", terms.voxel, ", coord ",
               terms.coord, ", energy ", terms.energy, ", kl ", terms.kl, ")");
   total.backward();
@@ -327,10 +362,10 @@ std::vector<std::pair<std::string, double>> Model::parameter_gradients(const at:
 }
 
 LossTerms Model::evaluate(const at::Tensor& aa_t, const at::Tensor& aa_prev, const at::Tensor& cg_t,
-                          const at::Tensor& eps, const StepWeights& w) {
+                          const at::Tensor& eps, const StepWeights& w, const at::Tensor& cg_condition) {
   root_->eval();
   at::NoGradGuard no_grad;
-  return loss(aa_t, aa_prev, cg_t, eps, w, nullptr);
+  return loss(aa_t, aa_prev, cg_t, eps, w, nullptr, cg_condition);
 }
 
 std::pair<at::Tensor, at::Tensor> Model::encode(const at::Tensor& aa_t, const at::Tensor& aa_prev,

@@ -103,6 +103,7 @@ struct StepWeights {
   double energy_std = 0;
   double energy_error_clamp = 0;
   double edm_weight = 1;     // the reference weighs the distance-matrix term by 1/2
+  bool bf16 = false;         // convolutions and linear layers under bf16 autocast (CPU), fp32 master weights
 };
 
 // Differentiable per-frame internal energy [B] of coords [B, N, 3] nm, soft-clamped above `clamp` when > 0.
@@ -139,11 +140,13 @@ class Model {
 
   // One optimisation step on a batch. Inputs are centred and rotated by the
   // caller: aa_t, aa_prev [B,N,3], cg_t [B,n,3], eps [B,latent] standard normal.
+  // cg_condition [B,n,3], when defined, is the CG frame the network is conditioned
+  // on in place of cg_t (e.g. cg_t with noise); cg_t stays the CG loss's target.
   LossTerms train_step(const at::Tensor& aa_t, const at::Tensor& aa_prev, const at::Tensor& cg_t,
-                       const at::Tensor& eps, const StepWeights& w);
+                       const at::Tensor& eps, const StepWeights& w, const at::Tensor& cg_condition = {});
   // The same loss without gradients or updates (validation).
   LossTerms evaluate(const at::Tensor& aa_t, const at::Tensor& aa_prev, const at::Tensor& cg_t,
-                     const at::Tensor& eps, const StepWeights& w);
+                     const at::Tensor& eps, const StepWeights& w, const at::Tensor& cg_condition = {});
   // Gradient norm of every named parameter for one batch, without an update.
   std::vector<std::pair<std::string, double>> parameter_gradients(const at::Tensor& aa_t, const at::Tensor& aa_prev,
                                                                     const at::Tensor& cg_t, const at::Tensor& eps,
@@ -182,7 +185,7 @@ class Model {
   // The decoder's Winograd filters, built on first use after the weights last changed (null off CPU).
   const FastConvs* fast_convs(bool wanted);
   LossTerms loss(const at::Tensor& aa_t, const at::Tensor& aa_prev, const at::Tensor& cg_t, const at::Tensor& eps,
-                 const StepWeights& w, at::Tensor* total);
+                 const StepWeights& w, at::Tensor* total, const at::Tensor& cg_condition = {});
 
   ModelConfig config_;
   std::shared_ptr<CvaeImpl> root_;  // owns encoder and decoder: one archive holds every weight
