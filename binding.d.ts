@@ -92,6 +92,8 @@ export interface LossWeights {
   edmWeight?: number;
   /** convolutions and linear layers under bf16 autocast (CPU only; fp32 master weights); default false */
   bf16?: boolean;
+  /** trainStep: Adam's learning rate from this step on (a schedule); absent or 0: unchanged */
+  learningRate?: number;
 }
 
 export interface NativeModelConfig {

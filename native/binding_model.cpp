@@ -177,6 +177,7 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
     w.energy_error_clamp = o.number_or("energyErrorClamp", 0);
     w.edm_weight = o.number_or("edmWeight", 1);
     w.bf16 = o.bool_or("bf16", false);
+    w.learning_rate = o.number_or("learningRate", 0);
     return w;
   }
 

@@ -88,6 +88,11 @@ export interface TrainingSettings {
    * to denoise, for CG input rougher than the training frames (CG simulations).
    */
   cgNoise?: number;
+  /**
+   * Exponential learning-rate decay: the rate is learningRate · decay^(max(0, step − from) / 1000),
+   * never below `floor` (absent: constant, as the paper's presets).
+   */
+  learningRateDecay?: { perThousand: number; from?: number; floor?: number };
 }
 
 export type TrainingPrecision = 'fp32' | 'bf16';
@@ -215,6 +220,14 @@ function presetFromFile(file: string): Preset {
   }
   if (training.cgNoise !== undefined && !(typeof training.cgNoise === 'number' && training.cgNoise >= 0 && training.cgNoise < 1)) {
     throw fileError('ERR_BAD_FORMAT', file, '"cgNoise" must be a number of nm in [0, 1)');
+  }
+  const decay = training.learningRateDecay;
+  if (decay !== undefined) {
+    const number = (x: unknown) => typeof x === 'number' && Number.isFinite(x);
+    if (typeof decay !== 'object' || decay === null || !number(decay.perThousand) || !(decay.perThousand > 0 && decay.perThousand <= 1) ||
+      (decay.from !== undefined && !number(decay.from)) || (decay.floor !== undefined && !(number(decay.floor) && decay.floor >= 0))) {
+      throw fileError('ERR_BAD_FORMAT', file, '"learningRateDecay" must be {"perThousand": (0, 1], "from": step, "floor": rate >= 0}');
+    }
   }
   return {
     name: typeof spec.name === 'string' ? spec.name : path.basename(file, '.json'),

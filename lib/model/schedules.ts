@@ -9,6 +9,13 @@ export interface GammaSchedule {
   end?: number;
 }
 
+/** The learning rate at a step: constant, or decayed exponentially from `from` (per 1,000 steps), never below `floor`. */
+export function learningRateAt(step: number, rate: number, decay?: { perThousand: number; from?: number; floor?: number }): number {
+  if (!decay) return rate;
+  const decayed = rate * Math.pow(decay.perThousand, Math.max(0, step - (decay.from ?? 0)) / 1000);
+  return Math.max(decayed, decay.floor ?? 0);
+}
+
 /** Paper Eq. 5: 0 before n0, then start·(end/start)^((step−n0)/n1), then end. Defaults 1e-6 → 1. */
 export function gammaAt(step: number, s: GammaSchedule): number {
   const start = s.start ?? 1e-6;

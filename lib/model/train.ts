@@ -16,7 +16,7 @@ import { PRESETS, nativeConfig, resolvePreset, type Architecture, type Preset, t
 import { canonicalFrame, canonicalReference, type CanonicalFrame } from './orientation';
 import { serialize } from '../core/queue';
 import { Rng } from '../core/rng';
-import { betaAt, clipAt, gammaAt } from './schedules';
+import { betaAt, clipAt, gammaAt, learningRateAt } from './schedules';
 import { centroid, optimalRotation } from '../inference/superpose';
 import { validate, type ValidationOptions, type ValidationReport } from './validation';
 
@@ -56,6 +56,8 @@ export interface StepReport extends LossTerms {
   beta: number;
   /** what multiplies the KL term: β, times batch / training pairs under the reference's convention */
   klWeight: number;
+  /** Adam's learning rate for the step */
+  learningRate: number;
   ms: number;
 }
 
@@ -260,13 +262,14 @@ export class Trainer {
     const gamma = gammaAt(this.step, s.gamma);
     const beta = betaAt(this.step, s.beta);
     const klWeight = beta * this.klFactor;
-    const weights = { ...(await this.lossWeights()), gamma, beta: klWeight };
+    const learningRate = learningRateAt(this.step, s.learningRate, s.learningRateDecay);
+    const weights = { ...(await this.lossWeights()), gamma, beta: klWeight, learningRate };
     const batch = this.batch();
     const start = Date.now();
     const terms = await serialize(() =>
       this.model.trainStep({ ...batch, ...weights, batch: s.batch, clipNorm: clipAt(this.step, s.gamma, s.clipNorm), threads: this.threads }),
     );
-    const report: StepReport = { step: this.step, gamma, beta, klWeight, ...terms, ms: Date.now() - start };
+    const report: StepReport = { step: this.step, gamma, beta, klWeight, learningRate, ...terms, ms: Date.now() - start };
     this.step++;
     return report;
   }

@@ -117,6 +117,9 @@ test('a preset file sets the training precision and CG noise; bad values are ref
   expect(() => resolvePreset(file('fp16', { precision: 'fp16' }))).toThrow(/fp16\.json: "precision" must be "fp32" or "bf16"/);
   expect(() => resolvePreset(file('loud', { cgNoise: -1 }))).toThrow(/loud\.json: "cgNoise" must be a number of nm in \[0, 1\)/);
   expect(() => resolvePreset(file('word', { cgNoise: 'lots' }))).toThrow(/"cgNoise" must be/);
+  const decay = { perThousand: 0.7, from: 3000, floor: 1e-5 };
+  expect(resolvePreset(file('decay', { learningRateDecay: decay })).training.learningRateDecay).toEqual(decay);
+  expect(() => resolvePreset(file('grow', { learningRateDecay: { perThousand: 2 } }))).toThrow(/grow\.json: "learningRateDecay" must be/);
 });
 
 test('a model file whose canonical orientation lacks its reference is refused', async () => {

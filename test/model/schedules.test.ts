@@ -1,5 +1,5 @@
-// The paper's loss schedules at chosen points (Eq. 5 gamma, Eq. 6 cyclic sigmoid beta).
-import { betaAt, clipAt, gammaAt } from '../../lib/model/schedules';
+// The paper's loss schedules at chosen points (Eq. 5 gamma, Eq. 6 cyclic sigmoid beta) and the learning rate's.
+import { betaAt, clipAt, gammaAt, learningRateAt } from '../../lib/model/schedules';
 
 describe('gamma (paper Eq. 5)', () => {
   const s = { n0: 100, n1: 60 };
@@ -38,4 +38,14 @@ describe('beta (paper Eq. 6)', () => {
 test('gradient clipping starts with the energy term', () => {
   expect(clipAt(99, { n0: 100, n1: 10 }, 1)).toBe(0);
   expect(clipAt(100, { n0: 100, n1: 10 }, 1)).toBe(1);
+});
+
+test('the learning rate: constant without a decay; exponential per 1,000 steps from `from`, floored', () => {
+  expect(learningRateAt(12345, 5e-4)).toBe(5e-4);
+  const decay = { perThousand: 0.5, from: 3000, floor: 1e-4 };
+  expect(learningRateAt(0, 5e-4, decay)).toBe(5e-4);
+  expect(learningRateAt(3000, 5e-4, decay)).toBe(5e-4);
+  expect(learningRateAt(4000, 5e-4, decay)).toBeCloseTo(2.5e-4, 15);
+  expect(learningRateAt(4500, 5e-4, decay)).toBeCloseTo(5e-4 * Math.SQRT1_2 / 2, 15);
+  expect(learningRateAt(9000, 5e-4, decay)).toBe(1e-4);
 });

@@ -221,3 +221,20 @@ test('CG noise: the network is conditioned on cgCondition while the CG loss keep
   expect(report.total).not.toBe(plain[0].total);
   expect(Number.isFinite(report.total)).toBe(true);
 });
+
+test("the learning-rate schedule reaches Adam: a vanishing rate leaves the weights as they were", async () => {
+  const batch = { batch: 1, aaT: data.trajectories[0].slice(66, 132), aaPrev: data.trajectories[0].slice(0, 66), cgT: new Float32Array(18), eps: new Float32Array(8), gamma: 0, beta: 1, energyClamp: 0, threads: 2 };
+  const after = async (learningRateDecay?: { perThousand: number; from: number }) => {
+    const preset = { ...PRESETS.tiny, training: { ...PRESETS.tiny.training, learningRateDecay } };
+    const t = Trainer.create(data, { preset, seed: 8, threads: 2 });
+    const before = await t.model.evaluate(batch);
+    const reports = [await t.next(), await t.next()];
+    return { before, after: await t.model.evaluate(batch), reports };
+  };
+  const frozen = await after({ perThousand: 1e-30, from: -1000 });
+  expect(frozen.reports[0].learningRate).toBeCloseTo(PRESETS.tiny.training.learningRate * 1e-30, 40);
+  expect(frozen.after).toEqual(frozen.before);
+  const plain = await after();
+  expect(plain.reports[1].learningRate).toBe(PRESETS.tiny.training.learningRate);
+  expect(plain.after.voxel).not.toBe(plain.before.voxel);
+});

@@ -339,6 +339,9 @@ LossTerms Model::train_step(const at::Tensor& aa_t, const at::Tensor& aa_prev, c
   total.backward();
   const double max_norm = w.clip_norm > 0 ? w.clip_norm : std::numeric_limits<double>::infinity();
   terms.grad_norm = torch::nn::utils::clip_grad_norm_(root_->parameters(), max_norm);
+  if (w.learning_rate > 0) {
+    for (auto& group : optimizer_->param_groups()) static_cast<torch::optim::AdamOptions&>(group.options()).lr(w.learning_rate);
+  }
   optimizer_->step();
   fast_.reset();
   return terms;

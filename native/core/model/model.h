@@ -104,6 +104,7 @@ struct StepWeights {
   double energy_error_clamp = 0;
   double edm_weight = 1;     // the reference weighs the distance-matrix term by 1/2
   bool bf16 = false;         // convolutions and linear layers under bf16 autocast (CPU), fp32 master weights
+  double learning_rate = 0;  // > 0: Adam's learning rate from this step on (a schedule); 0: unchanged
 };
 
 // Differentiable per-frame internal energy [B] of coords [B, N, 3] nm, soft-clamped above `clamp` when > 0.
