@@ -6,11 +6,13 @@
 #
 #   bash scripts/reproduce.sh [adp|cln|all] [OUT_DIR]
 #
-# Budgets (one core each; README "Results"): ADP full model and frame-based
-# ablation 2,000 structural steps each (~30 min), then the full model continues
-# from its step-2,000 checkpoint into the adp-cpu preset's energy phase (to its
-# 6,000 steps); chignolin full and ablation 1,500 steps each (~1 h). Runs
-# checkpoint every 250 steps; rerunning after an interruption resumes from them.
+# Budgets (one core each; README "Results", docs/fidelity.md): every model
+# trains its preset's whole schedule, the ablation with --frame-based: ADP
+# adp-cpu 6,000 steps (3,000 structural, then the energy phase; ~10 min in bf16,
+# ~15 min in fp32), chignolin cln-cpu's steps. Training runs in bf16
+# (--precision bf16) where the CPU has AVX512-BF16, else fp32 (PRECISION=…
+# overrides). Runs checkpoint every 250 steps; rerunning after an interruption
+# resumes from them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 which=${1:-all}
@@ -18,6 +20,10 @@ out=${2:-runs}
 shared=${SHARED_DATA:-../shared/data}
 tcbm() { node bin/tcbackmap.js "$@"; }
 mkdir -p "$out"
+if [ -z "${PRECISION:-}" ]; then
+  PRECISION=fp32
+  grep -qw avx512_bf16 /proc/cpuinfo 2>/dev/null && PRECISION=bf16
+fi
 
 train() { # name preset steps map top system ablation-flag trajs...
   local name=$1 preset=$2 steps=$3 map=$4 top=$5 system=$6 flag=$7
@@ -29,21 +35,7 @@ train() { # name preset steps map top system ablation-flag trajs...
   [ -f "$out/$name.tcbm.ckpt" ] && resume=(--resume "$out/$name.tcbm.ckpt")
   echo "[reproduce] training $name ($preset, $steps steps${flag:+, $flag})"
   tcbm train --top "$top" "${trajs[@]}" --system "$system" --map "$map" --preset "$preset" --steps "$steps" --threads 1 \
-    --seed 1 --checkpoint-every 250 --out "$out/$name.tcbm" ${flag:+$flag} "${resume[@]}"
-}
-
-# continue NAME's checkpoint under PRESET's whole schedule into NEW
-continue_as() { # name preset new map top system trajs...
-  local name=$1 preset=$2 new=$3 map=$4 top=$5 system=$6
-  shift 6
-  local trajs=()
-  for t in "$@"; do trajs+=(--traj "$t"); done
-  if [ -f "$out/$new.tcbm" ]; then echo "[reproduce] $new: model exists"; return; fi
-  local from="$out/$name.tcbm.ckpt"
-  [ -f "$out/$new.tcbm.ckpt" ] && from="$out/$new.tcbm.ckpt"
-  echo "[reproduce] continuing $name under $preset's schedule as $new"
-  tcbm train --top "$top" "${trajs[@]}" --system "$system" --map "$map" --preset "$preset" --threads 1 \
-    --checkpoint-every 250 --resume "$from" --out "$out/$new.tcbm"
+    --precision "$PRECISION" --seed 1 --checkpoint-every 250 --out "$out/$name.tcbm" ${flag:+$flag} "${resume[@]}"
 }
 
 # Each model is evaluated twice: as `backmap` writes by default (the network's
@@ -71,21 +63,19 @@ backmap_and_evaluate() { # name top system ref-trajs...
 
 if [ "$which" = adp ] || [ "$which" = all ]; then
   d=$shared/adp
-  train adp-cpu-2000 adp-cpu 2000 adp "$d/adp.pdb" "$d/system-vacuum.xml" "" "$d/train.dcd"
-  train adp-cpu-framebased adp-cpu 2000 adp "$d/adp.pdb" "$d/system-vacuum.xml" --frame-based "$d/train.dcd"
-  continue_as adp-cpu-2000 adp-cpu adp-cpu adp "$d/adp.pdb" "$d/system-vacuum.xml" "$d/train.dcd"
-  for v in adp-cpu-2000 adp-cpu-framebased adp-cpu; do
+  train adp-cpu adp-cpu 6000 adp "$d/adp.pdb" "$d/system-vacuum.xml" "" "$d/train.dcd"
+  train adp-cpu-framebased adp-cpu 6000 adp "$d/adp.pdb" "$d/system-vacuum.xml" --frame-based "$d/train.dcd"
+  for v in adp-cpu adp-cpu-framebased; do
     backmap_and_evaluate "$v" "$d/adp.pdb" "$d/system-vacuum.xml" "$d/test.dcd"
   done
-  node scripts/results-table.js "full (2000)=$out/adp-cpu-2000-report/metrics.json" \
-    "frame-based (2000)=$out/adp-cpu-framebased-report/metrics.json" \
-    "full + energy phase (6000)=$out/adp-cpu-report/metrics.json" "the same, CG-exact=$out/adp-cpu-exact-report/metrics.json"
+  node scripts/results-table.js "full=$out/adp-cpu-report/metrics.json" "frame-based=$out/adp-cpu-framebased-report/metrics.json" \
+    "full, CG-exact=$out/adp-cpu-exact-report/metrics.json" "frame-based, CG-exact=$out/adp-cpu-framebased-exact-report/metrics.json"
 fi
 if [ "$which" = cln ] || [ "$which" = all ]; then
   d=$shared/chignolin
   for v in cln-cpu cln-cpu-framebased; do
     flag=""; [ "$v" = cln-cpu-framebased ] && flag=--frame-based
-    train "$v" cln-cpu 1500 ca "$d/cln.pdb" "$d/system-vacuum.xml" "$flag" "$d"/train-0*.dcd
+    train "$v" cln-cpu "$(node -e "console.log(require('./dist/lib/model/presets').PRESETS['cln-cpu'].training.steps)")" ca "$d/cln.pdb" "$d/system-vacuum.xml" "$flag" "$d"/train-0*.dcd
     backmap_and_evaluate "$v" "$d/cln.pdb" "$d/system-vacuum.xml" "$d/test.dcd" "$d/test-02.dcd"
   done
   node scripts/results-table.js "full=$out/cln-cpu-report/metrics.json" "frame-based=$out/cln-cpu-framebased-report/metrics.json" \

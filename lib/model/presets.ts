@@ -89,6 +89,12 @@ export interface TrainingSettings {
    */
   cgNoise?: number;
   /**
+   * 'fixed' (default): every sample's noise has standard deviation cgNoise.
+   * 'mixed': half the samples clean, the others uniform in (0, cgNoise], so the
+   * network can tell clean input (which it should follow) from noisy.
+   */
+  cgNoiseLevels?: 'fixed' | 'mixed';
+  /**
    * Exponential learning-rate decay: the rate is learningRate · decay^(max(0, step − from) / 1000),
    * never below `floor` (absent: constant, as the paper's presets).
    */
@@ -221,6 +227,7 @@ function presetFromFile(file: string): Preset {
   if (training.cgNoise !== undefined && !(typeof training.cgNoise === 'number' && training.cgNoise >= 0 && training.cgNoise < 1)) {
     throw fileError('ERR_BAD_FORMAT', file, '"cgNoise" must be a number of nm in [0, 1)');
   }
+  if (![undefined, 'fixed', 'mixed'].includes(training.cgNoiseLevels)) throw fileError('ERR_BAD_FORMAT', file, '"cgNoiseLevels" must be "fixed" or "mixed"');
   const decay = training.learningRateDecay;
   if (decay !== undefined) {
     const number = (x: unknown) => typeof x === 'number' && Number.isFinite(x);

@@ -209,7 +209,11 @@ export class Trainer {
     const noise = this.settings.cgNoise ?? 0;
     if (!(noise > 0)) return { aaT, aaPrev, cgT, eps };
     const cgCondition = this.rng.normals(new Float32Array(cgT.length));
-    for (let i = 0; i < cgT.length; i++) cgCondition[i] = cgT[i] + noise * cgCondition[i];
+    const perSample = cgT.length / B;
+    for (let b = 0; b < B; b++) {
+      const level = this.settings.cgNoiseLevels === 'mixed' ? (this.rng.uniform() < 0.5 ? 0 : noise * (1 - this.rng.uniform())) : noise;
+      for (let i = b * perSample; i < (b + 1) * perSample; i++) cgCondition[i] = cgT[i] + level * cgCondition[i];
+    }
     return { aaT, aaPrev, cgT, eps, cgCondition };
   }
 

@@ -220,6 +220,32 @@ test('CG noise: the network is conditioned on cgCondition while the CG loss keep
   const report = await withNoise.next();
   expect(report.total).not.toBe(plain[0].total);
   expect(Number.isFinite(report.total)).toBe(true);
+  // the noise per sample: fixed at cgNoise, or under 'mixed' half clean and the rest uniform in (0, cgNoise]
+  const levels = async (cgNoiseLevels: 'fixed' | 'mixed') => {
+    const p = { ...PRESETS.tiny, training: { ...PRESETS.tiny.training, batch: 64, cgNoise: 0.02, cgNoiseLevels } };
+    const trainer = Trainer.create(data, { preset: p, seed: 9, threads: 2 });
+    const seen: number[] = [];
+    const model = trainer.model;
+    const spy: typeof model.trainStep = (o) => {
+      for (let b = 0; b < o.batch; b++) {
+        let sq = 0;
+        for (let i = b * 18; i < (b + 1) * 18; i++) sq += (o.cgCondition![i] - o.cgT[i]) ** 2;
+        seen.push(Math.sqrt(sq / 18));
+      }
+      return model.trainStep(o);
+    };
+    // the native object's methods are read-only: look through a proxy that sees every step's batch
+    Object.assign(trainer, { model: new Proxy(model, { get: (t, k) => (k === 'trainStep' ? spy : Reflect.get(t, k)) }) });
+    await trainer.next();
+    return seen;
+  };
+  const fixed = await levels('fixed');
+  expect(Math.min(...fixed)).toBeGreaterThan(0.005);
+  const mixed = await levels('mixed');
+  const cleanSamples = mixed.filter((x) => x === 0).length;
+  expect(cleanSamples).toBeGreaterThan(16);
+  expect(cleanSamples).toBeLessThan(48);
+  expect(Math.max(...mixed)).toBeLessThan(0.05);
 });
 
 test("the learning-rate schedule reaches Adam: a vanishing rate leaves the weights as they were", async () => {
