@@ -2,7 +2,7 @@
 # backmap --relax against the raw network output on the shared test sets, with
 # the shipped models: chignolin test + test-02, alanine dipeptide test. Writes
 # $OUT/{cln,adp}-{raw,relax}/metrics.json and prints one line per run.
-#   scripts/relax-measure.sh [OUT] [--relax options…]
+#   [MOLECULES="cln adp"] scripts/relax-measure.sh [OUT] [--relax options…]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=${1:-$HOME/tcbm-runs/relax}
@@ -35,5 +35,10 @@ console.log(JSON.stringify({ molecule: '$mol', kind: '$kind', framesPerSecond: f
   done
 }
 RELAX=("$@")
-run cln models/cln-cpu.tcbm "$DATA/chignolin/cln.pdb" "$DATA/chignolin/system-vacuum.xml" "$DATA/chignolin/test.dcd" "$DATA/chignolin/test-02.dcd"
-run adp models/adp-cpu.tcbm "$DATA/adp/adp.pdb" "$DATA/adp/system-vacuum.xml" "$DATA/adp/test.dcd"
+for mol in ${MOLECULES:-cln adp}; do
+  case $mol in
+    cln) run cln models/cln-cpu.tcbm "$DATA/chignolin/cln.pdb" "$DATA/chignolin/system-vacuum.xml" "$DATA/chignolin/test.dcd" "$DATA/chignolin/test-02.dcd" ;;
+    adp) run adp models/adp-cpu.tcbm "$DATA/adp/adp.pdb" "$DATA/adp/system-vacuum.xml" "$DATA/adp/test.dcd" ;;
+    *) echo "relax-measure.sh: unknown molecule $mol (MOLECULES takes cln and adp)" >&2; exit 2 ;;
+  esac
+done

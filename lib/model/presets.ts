@@ -167,12 +167,18 @@ export const PRESETS: Record<string, Preset> = {
   },
   'cln-cpu': {
     name: 'cln-cpu',
-    description: 'chignolin for a 2-core CPU: encoder 16 / decoder 32 wide, 1 condition + 1 trunk block, batch 16 (~0.9M parameters)',
-    architecture: { grid: 12, width: 5.5, sigma: 0.30757, latent: 32, encoderWidth: 16, decoderWidth: 32, conditionBlocks: 1, trunkBlocks: 1, ...reference.architecture },
+    description: 'chignolin for a 2-core CPU: encoder 16 / decoder 32 wide, 1 condition + 1 trunk block, batch 16, canonical orientation (~0.9M parameters)',
+    architecture: {
+      grid: 12, width: 5.5, sigma: 0.30757, latent: 32, encoderWidth: 16, decoderWidth: 32, conditionBlocks: 1, trunkBlocks: 1,
+      ...reference.architecture, orientation: 'canonical',
+    },
     training: {
-      batch: 16, learningRate: 5e-4, steps: 2000,
-      gamma: { n0: 2000, n1: 0 }, beta: { kind: 'cyclic', cycles: 2, length: 600, width: 12, centre: 0.5, max: 1 },
-      clipNorm: 1, energyClamp: 1e5, klPerPair: true, edmWeight: 0.5, validateEvery: 250,
+      // adp-cpu's recipe (docs/fidelity.md run L, the shipped model): 3,000 structural
+      // steps, then the robust energy term on 166 atoms · kT ≈ 415 kJ/mol, annealed
+      // 1e-5 → 1e-3 over 600 steps and held to step 6,000.
+      batch: 16, learningRate: 5e-4, steps: 6000,
+      gamma: { n0: 3000, n1: 600, start: 1e-5, end: 1e-3 }, beta: { kind: 'cyclic', cycles: 2, length: 600, width: 12, centre: 0.5, max: 1 },
+      clipNorm: 1, energyClamp: 1e5, energyScale: 415, klPerPair: true, edmWeight: 0.5, validateEvery: 250,
     },
   },
   tiny: {
