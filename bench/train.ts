@@ -3,6 +3,8 @@
 // architecture (bench/train_torch.py), on the same batch, in one run. Two
 // cases: without the energy term, and with it (γ = 1, the ADP force field; the
 // mirror evaluates the same force field as float64 autograd tensor code).
+// Each in fp32 and under bf16 autocast on both sides (ours: `precision: 'bf16'`,
+// the mirror: torch.autocast with fp32 GroupNorm, as ours).
 // Sides alternate in rounds so drift of a shared machine hits both alike.
 import * as fs from 'fs';
 import * as os from 'os';
@@ -90,70 +92,82 @@ export async function benchTrain({ threads, repeats }: TrainBenchOptions): Promi
   }
   fs.writeFileSync(inputs, Buffer.from(all.buffer));
 
-  const ours: { noEnergy: number[]; energy: number[] } = { noEnergy: [], energy: [] };
-  const mirror: { noEnergy: number[]; energy: number[] } = { noEnergy: [], energy: [] };
+  // Both sides in fp32 and under bf16 autocast (ours: --precision bf16; the mirror: torch.autocast),
+  // without and with the energy term.
+  type Case = 'noEnergy' | 'energy';
+  type Precision = 'fp32' | 'bf16';
+  const PRECISIONS: Precision[] = ['fp32', 'bf16'];
+  const times = (): Record<Precision, Record<Case, number[]>> => ({ fp32: { noEnergy: [], energy: [] }, bf16: { noEnergy: [], energy: [] } });
+  const ours = times();
+  const mirror = times();
   let ourParameters = 0;
   let mirrorInfo: MirrorResult | null = null;
   const perRound = Math.max(1, Math.ceil(repeats / 2));
   try {
     for (let round = 0; round < 2; round++) {
-      for (const withEnergy of [false, true]) {
-        const model = newModel(arch, { topology, mapping }, preset.training.learningRate, 1, true);
-        ourParameters = model.parameterCount();
-        if (withEnergy) model.setEnergy(energy.handle);
-        const times = await timeSteps(model, { batch: B, aaT, aaPrev, cgT, eps, threads }, withEnergy, perRound);
-        (withEnergy ? ours.energy : ours.noEnergy).push(...times);
+      for (const precision of PRECISIONS) {
+        for (const withEnergy of [false, true]) {
+          const model = newModel(arch, { topology, mapping }, preset.training.learningRate, 1, true);
+          ourParameters = model.parameterCount();
+          if (withEnergy) model.setEnergy(energy.handle);
+          const t = await timeSteps(model, { batch: B, aaT, aaPrev, cgT, eps, threads, bf16: precision === 'bf16' }, withEnergy, perRound);
+          ours[precision][withEnergy ? 'energy' : 'noEnergy'].push(...t);
+        }
+        const py = runPython<MirrorResult>('train_torch.py', [
+          '--inputs', inputs, '--batch', String(B), '--atoms', String(N), '--beads', String(n),
+          '--grid', String(arch.grid), '--width', String(arch.width), '--sigma', String(arch.sigma), '--latent', String(L),
+          '--gaussian', arch.gaussian ?? 'std', '--centring', arch.centring ?? 'cg', '--edm-weight', String(preset.training.edmWeight ?? 1),
+          '--encoder-stem', String(arch.encoderStem ?? 3), '--latent-path', arch.latentPath ?? 'broadcast',
+          '--enc', String(arch.encoderWidth), '--dec', String(arch.decoderWidth),
+          '--condition', String(arch.conditionBlocks), '--trunk', String(arch.trunkBlocks),
+          '--lr', String(preset.training.learningRate), '--clip', String(preset.training.clipNorm),
+          '--system', xml, '--gamma', String(GAMMA), '--clamp', String(CLAMP),
+          '--threads', String(threads), '--repeats', String(perRound), ...(precision === 'bf16' ? ['--bf16'] : []),
+        ]);
+        if (!py) continue;
+        mirrorInfo = py;
+        mirror[precision].noEnergy.push(...py.noEnergy);
+        mirror[precision].energy.push(...(py.energy ?? []));
       }
-      const py = runPython<MirrorResult>('train_torch.py', [
-        '--inputs', inputs, '--batch', String(B), '--atoms', String(N), '--beads', String(n),
-        '--grid', String(arch.grid), '--width', String(arch.width), '--sigma', String(arch.sigma), '--latent', String(L),
-        '--gaussian', arch.gaussian ?? 'std', '--centring', arch.centring ?? 'cg', '--edm-weight', String(preset.training.edmWeight ?? 1),
-        '--encoder-stem', String(arch.encoderStem ?? 3), '--latent-path', arch.latentPath ?? 'broadcast',
-        '--enc', String(arch.encoderWidth), '--dec', String(arch.decoderWidth),
-        '--condition', String(arch.conditionBlocks), '--trunk', String(arch.trunkBlocks),
-        '--lr', String(preset.training.learningRate), '--clip', String(preset.training.clipNorm),
-        '--system', xml, '--gamma', String(GAMMA), '--clamp', String(CLAMP),
-        '--threads', String(threads), '--repeats', String(perRound),
-      ]);
-      if (!py) break;
-      mirrorInfo = py;
-      mirror.noEnergy.push(...py.noEnergy);
-      mirror.energy.push(...(py.energy ?? []));
     }
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
 
-  const ms: Record<string, number> = {
-    'ours, no energy term': median(ours.noEnergy),
-    [`ours, energy term (γ = ${GAMMA})`]: median(ours.energy),
-  };
-  const rows: (string | number)[][] = [['case', 'ours ms/step', 'PyTorch ms/step', 'ours / PyTorch']];
   if (mirrorInfo) {
-    ms[`PyTorch ${mirrorInfo.torch}, no energy term`] = median(mirror.noEnergy);
-    ms[`PyTorch ${mirrorInfo.torch}, energy term`] = median(mirror.energy);
     console.log(`  parameters: ours ${ourParameters.toLocaleString('en')}, PyTorch mirror ${mirrorInfo.parameters.toLocaleString('en')}` +
       (ourParameters === mirrorInfo.parameters ? ' (equal)' : ' (DIFFERENT: the mirror is not the same network)'));
   } else {
     console.log(`  parameters: ours ${ourParameters.toLocaleString('en')}`);
   }
-  const noE = ms['ours, no energy term'];
-  const withE = ms[`ours, energy term (γ = ${GAMMA})`];
-  const pyNoE = median(mirror.noEnergy);
-  const pyE = median(mirror.energy);
-  rows.push(['five terms (γ = 0, no force field on either side)', noE, mirrorInfo ? pyNoE : '-', mirrorInfo ? (noE / pyNoE).toFixed(2) : '-']);
-  rows.push([`six terms (γ = ${GAMMA}, ADP force field, clamp ${CLAMP.toExponential(0)})`, withE, mirrorInfo ? pyE : '-', mirrorInfo ? (withE / pyE).toFixed(2) : '-']);
+  const ms: Record<string, number> = {};
+  const rows: (string | number)[][] = [['case', 'ours fp32', 'ours bf16', `PyTorch fp32`, 'PyTorch bf16', 'ours bf16 / PyTorch fp32', 'ours bf16 / PyTorch bf16']];
+  const label: Record<Case, string> = {
+    noEnergy: 'five terms (γ = 0, no force field on either side)',
+    energy: `six terms (γ = ${GAMMA}, ADP force field, clamp ${CLAMP.toExponential(0)})`,
+  };
+  for (const c of ['noEnergy', 'energy'] as Case[]) {
+    const o = { fp32: median(ours.fp32[c]), bf16: median(ours.bf16[c]) };
+    const m = { fp32: median(mirror.fp32[c]), bf16: median(mirror.bf16[c]) };
+    for (const p of PRECISIONS) {
+      ms[`ours ${p}, ${c === 'energy' ? `energy term (γ = ${GAMMA})` : 'no energy term'}`] = o[p];
+      if (mirrorInfo) ms[`PyTorch ${mirrorInfo.torch} ${p}, ${c === 'energy' ? 'energy term' : 'no energy term'}`] = m[p];
+    }
+    const ratio = (a: number, b: number) => (mirrorInfo && Number.isFinite(b) ? (a / b).toFixed(2) : '-');
+    rows.push([label[c], o.fp32, o.bf16, mirrorInfo ? m.fp32 : '-', mirrorInfo ? m.bf16 : '-', ratio(o.bf16, m.fp32), ratio(o.bf16, m.bf16)]);
+  }
   table(rows);
   if (mirrorInfo) {
-    console.log(`  ours vs PyTorch mirror: ${(noE / pyNoE).toFixed(2)}x the step time without the energy term, ` +
-      `${(withE / pyE).toFixed(2)}x with it (goal <= 0.8x)`);
+    const o = median(ours.bf16.noEnergy);
+    console.log(`  ours in bf16 vs the PyTorch mirror (ms per step, ${threads} threads): ${(o / median(mirror.fp32.noEnergy)).toFixed(2)}x its fp32 step (goal <= 0.3x), ` +
+      `${(o / median(mirror.bf16.noEnergy)).toFixed(2)}x its bf16-autocast step (goal <= 0.8x); ours bf16 / ours fp32 ${(o / median(ours.fp32.noEnergy)).toFixed(2)}`);
   }
   return ms;
 }
 
 async function timeSteps(
   model: NativeModel,
-  batch: { batch: number; aaT: Float32Array; aaPrev: Float32Array; cgT: Float32Array; eps: Float32Array; threads: number },
+  batch: { batch: number; aaT: Float32Array; aaPrev: Float32Array; cgT: Float32Array; eps: Float32Array; threads: number; bf16: boolean },
   withEnergy: boolean,
   repeats: number,
 ): Promise<number[]> {
