@@ -229,6 +229,12 @@ export interface Binding {
   Model: NativeModelConstructor;
   info(): NativeInfo;
   setThreads(threads: number): void;
+  /**
+   * The best rate of one kernel for the roofline bench (GFLOP/s of its nominal FLOPs): "ours-gemm-fp32",
+   * "libtorch-mm-fp32" / "-bf16" (size³), "libtorch-conv3d-fp32" / "-bf16" (size → size channels, 3×3×3, 12³, batch 32),
+   * with "-train" appended: forward and backward.
+   */
+  roofline(o: { op: string; size: number; threads?: number; repeats?: number }): Promise<{ seconds: number; gflops: number }>;
   createForceField(spec: ForceFieldSpec): NativeForceField;
   /** Decodes XTC frames starting at bytes[offsets[k]] (frame k ends at offsets[k+1] or bytes.length); rejects on corrupt data with "frame k: …". */
   xtcDecode(o: {

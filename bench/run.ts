@@ -10,8 +10,9 @@ import { benchTrain } from './train';
 import { benchIo } from './io';
 import { benchBackmap } from './backmap';
 import { benchRelax } from './relax';
+import { benchRoofline } from './roofline';
 
-const SECTIONS = ['voxel', 'energy', 'train', 'io', 'backmap', 'relax'] as const;
+const SECTIONS = ['roofline', 'voxel', 'energy', 'train', 'io', 'backmap', 'relax'] as const;
 type Section = (typeof SECTIONS)[number];
 
 function sections(list: string): Section[] {
@@ -37,6 +38,7 @@ async function main(): Promise<void> {
   const i = info();
   console.log(`tcbackmap ${i.version} bench: libtorch ${i.torchVersion}, ${machine()}`);
   const run = new Set(opts.only);
+  if (run.has('roofline')) await benchRoofline({ repeats: opts.repeats });
   if (run.has('voxel')) await benchVoxel(opts);
   if (run.has('energy')) await benchEnergy(opts);
   if (run.has('train')) await benchTrain({ threads: opts.threads, repeats: opts.trainRepeats });

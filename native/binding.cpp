@@ -84,6 +84,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitModel(env, exports);
   InitEnergy(env, exports);
   InitRelax(env, exports);
+  InitBench(env, exports);
   return exports;
 }
 

@@ -16,6 +16,7 @@ void InitXtc(Napi::Env env, Napi::Object exports);
 void InitModel(Napi::Env env, Napi::Object exports);
 void InitEnergy(Napi::Env env, Napi::Object exports);
 void InitRelax(Napi::Env env, Napi::Object exports);
+void InitBench(Napi::Env env, Napi::Object exports);
 // The EnergyModel behind a createForceField() handle; TypeError for anything else.
 std::shared_ptr<EnergyModel> energy_model_of(const Napi::Value& value, const std::string& what);
 }  // namespace tcbm::binding

@@ -1,4 +1,5 @@
-// The decoder's Winograd F(2x2x2, 3x3x3) convolutions (inference) against at::conv3d.
+// The decoder's Winograd F(2x2x2, 3x3x3) convolutions (inference) against at::conv3d, and the roofline bench's kernels.
+import { native } from '../../lib/core/native';
 import { presetMapping } from '../../lib/model/mapping';
 import { PRESETS } from '../../lib/model/presets';
 import { Rng } from '../../lib/core/rng';
@@ -83,4 +84,16 @@ test('a rollout of K trajectories (in per-thread groups on CPU) equals each traj
     const alone = await t.model.rollout({ prev: prev.slice(k * N, (k + 1) * N), cg: pick(cg, n), z: pick(z, L), steps: T, batch: 1, threads: 1 });
     expect(maxDiff(pick(all, N), alone)).toBeLessThan(1e-6);
   }
+});
+
+test('the roofline kernels run off the JS thread and report a rate; an unknown op is refused', async () => {
+  const n = native();
+  for (const [op, size] of [['ours-gemm-fp32', 96], ['libtorch-mm-fp32', 64], ['libtorch-mm-bf16', 64], ['libtorch-conv3d-fp32', 8],
+    ['libtorch-conv3d-bf16-train', 8]] as const) {
+    const r = await n.roofline({ op, size, threads: 1, repeats: 1 });
+    expect(r.gflops).toBeGreaterThan(0);
+    expect(Number.isFinite(r.seconds)).toBe(true);
+  }
+  await expect(n.roofline({ op: 'gemm-fp64', size: 64 })).rejects.toThrow('roofline: unknown op "gemm-fp64"');
+  await expect(n.roofline({ op: 'ours-gemm-fp32', size: 40 })).rejects.toThrow('size must be at least 48');
 });

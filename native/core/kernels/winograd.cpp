@@ -168,6 +168,20 @@ bool have_avx2() { return false; }
 
 }  // namespace
 
+bool winograd_gemm(const float* a, const float* b, float* c, int64_t M, int64_t K, int64_t N) {
+  TORCH_CHECK(M % 6 == 0 && N % 16 == 0 && K > 0, "winograd_gemm: M must be a multiple of 6 and N of 16");
+#ifdef TCBM_WINOGRAD_GEMM
+  if (!have_avx2()) return false;
+  at::parallel_for(0, M / 6, 1, [&](int64_t r0, int64_t r1) {
+    for (int64_t rb = r0; rb < r1; ++rb)
+      for (int64_t cb = 0; cb < N / 16; ++cb) gemm_6x16(a + rb * 6 * K, K, b + cb * 16, N, K, c + rb * 6 * N + cb * 16, N);
+  });
+  return true;
+#else
+  return false;
+#endif
+}
+
 int64_t round_up(int64_t n, int64_t k) { return (n + k - 1) / k * k; }
 
 float* scratch(int64_t n) {

@@ -28,4 +28,10 @@ class WinogradConv {
   int64_t in_, out_, out16_;
 };
 
+// The GEMM kernel of the Winograd products on its own, for the roofline bench:
+// c [M, N] = a [M, K] . b [K, N], row-major float32, M a multiple of 6 and N of 16,
+// row blocks split over libtorch's threads. False (nothing computed) on a CPU
+// without AVX2/FMA.
+bool winograd_gemm(const float* a, const float* b, float* c, int64_t M, int64_t K, int64_t N);
+
 }  // namespace tcbm
