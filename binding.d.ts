@@ -94,6 +94,8 @@ export interface LossWeights {
   bf16?: boolean;
   /** trainStep: Adam's learning rate from this step on (a schedule); absent or 0: unchanged */
   learningRate?: number;
+  /** weight of the local-geometry term (needs setLocalPairs); default 0 */
+  localWeight?: number;
 }
 
 export interface NativeModelConfig {
@@ -128,6 +130,8 @@ export interface LossTerms {
   energy: number;
   kl: number;
   gradNorm: number;
+  /** the local-geometry term (bond and 1-3 distances, nm²), when the model has local pairs */
+  local?: number;
 }
 
 /** Centred, rotated training inputs, float32: aaT/aaPrev [B,N,3], cgT [B,n,3], eps [B,latent]. */
@@ -180,6 +184,8 @@ export interface NativeModel {
    * is superposed on it, decodes, and rotates the frame back.
    */
   setCanonicalReference(reference: Float32Array | null): void;
+  /** atom pairs [P*2] of the local-geometry loss term (its weight: `localWeight`), or null for none */
+  setLocalPairs(pairs: Int32Array | null): void;
   save(o: { optimizer: boolean; threads?: number }): Promise<Uint8Array>;
   load(o: { bytes: Uint8Array; optimizer: boolean; threads?: number }): Promise<void>;
 }

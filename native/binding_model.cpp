@@ -54,6 +54,7 @@ Napi::Object loss_object(Napi::Env env, const LossTerms& t) {
   o.Set("energy", t.energy);
   o.Set("kl", t.kl);
   o.Set("gradNorm", t.grad_norm);
+  if (t.has_local) o.Set("local", t.local);
   return o;
 }
 
@@ -65,6 +66,7 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
                         InstanceMethod("setEnergy", &ModelWrap::SetEnergy),
                         InstanceMethod("setCgProjection", &ModelWrap::SetCgProjection),
                         InstanceMethod("setCanonicalReference", &ModelWrap::SetCanonicalReference),
+                        InstanceMethod("setLocalPairs", &ModelWrap::SetLocalPairs),
                         InstanceMethod("trainStep", &ModelWrap::TrainStep),
                         InstanceMethod("evaluate", &ModelWrap::Evaluate),
                         InstanceMethod("parameterGradients", &ModelWrap::ParameterGradients),
@@ -140,6 +142,23 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
     });
   }
 
+  // Atom pairs (Int32Array [P*2]) of the local-geometry loss, or null for none; on the calling thread.
+  Napi::Value SetLocalPairs(const Napi::CallbackInfo& info) {
+    return guarded(info.Env(), [&] {
+      if (info.Length() < 1 || info[0].IsNull() || info[0].IsUndefined()) {
+        model_->set_local_pairs(at::Tensor());
+        return info.Env().Undefined();
+      }
+      if (!info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array ||
+          info[0].As<Napi::TypedArray>().ElementLength() % 2 != 0)
+        throw Napi::TypeError::New(info.Env(), "setLocalPairs: expected Int32Array [pairs * 2] or null");
+      auto a = info[0].As<Napi::Int32Array>();
+      auto pairs = at::from_blob(a.Data(), {static_cast<int64_t>(a.ElementLength() / 2), 2}, at::kInt).to(at::kLong);
+      model_->set_local_pairs(pairs);
+      return info.Env().Undefined();
+    });
+  }
+
   struct Batch {
     at::Tensor aa_t, aa_prev, cg_t, eps;
     at::Tensor cg_condition;  // optional: the CG frames conditioned on, when not cg_t
@@ -178,6 +197,7 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
     w.edm_weight = o.number_or("edmWeight", 1);
     w.bf16 = o.bool_or("bf16", false);
     w.learning_rate = o.number_or("learningRate", 0);
+    w.local_weight = o.number_or("localWeight", 0);
     return w;
   }
 

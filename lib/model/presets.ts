@@ -99,6 +99,12 @@ export interface TrainingSettings {
    * never below `floor` (absent: constant, as the paper's presets).
    */
   learningRateDecay?: { perThousand: number; from?: number; floor?: number };
+  /**
+   * > 0: a local-geometry term, the MSE (nm²) between the decoded and the target
+   * frame's bond lengths and 1-3 distances (the bond graph's bonds and angles),
+   * times this weight. Absent or 0: not trained on (and not reported).
+   */
+  localWeight?: number;
 }
 
 export type TrainingPrecision = 'fp32' | 'bf16';
@@ -234,6 +240,9 @@ function presetFromFile(file: string): Preset {
     throw fileError('ERR_BAD_FORMAT', file, '"cgNoise" must be a number of nm in [0, 1)');
   }
   if (![undefined, 'fixed', 'mixed'].includes(training.cgNoiseLevels)) throw fileError('ERR_BAD_FORMAT', file, '"cgNoiseLevels" must be "fixed" or "mixed"');
+  if (training.localWeight !== undefined && !(typeof training.localWeight === 'number' && training.localWeight >= 0 && Number.isFinite(training.localWeight))) {
+    throw fileError('ERR_BAD_FORMAT', file, '"localWeight" must be a number >= 0');
+  }
   const decay = training.learningRateDecay;
   if (decay !== undefined) {
     const number = (x: unknown) => typeof x === 'number' && Number.isFinite(x);

@@ -66,6 +66,29 @@ interface Pair {
   frame: number; // t; the pair is (t-1, t)
 }
 
+/** The bond graph's 1-2 and 1-3 atom pairs (bonds and angles), i < j, each once, as Int32Array [P*2]. */
+export function localPairs(bonds: [number, number][], atoms: number): Int32Array {
+  const neighbours: number[][] = Array.from({ length: atoms }, () => []);
+  for (const [i, j] of bonds) {
+    neighbours[i].push(j);
+    neighbours[j].push(i);
+  }
+  const seen = new Set<number>();
+  const out: number[] = [];
+  const add = (i: number, j: number) => {
+    const [a, b] = i < j ? [i, j] : [j, i];
+    if (a === b || seen.has(a * atoms + b)) return;
+    seen.add(a * atoms + b);
+    out.push(a, b);
+  };
+  for (const [i, j] of bonds) add(i, j);
+  for (let centre = 0; centre < atoms; centre++) {
+    const n = neighbours[centre];
+    for (let x = 0; x < n.length; x++) for (let y = x + 1; y < n.length; y++) add(n[x], n[y]);
+  }
+  return Int32Array.from(out);
+}
+
 /** Every (t-1, t) pair inside each trajectory; none spans two files. */
 export function framePairs(frameCounts: number[]): Pair[] {
   const pairs: Pair[] = [];
@@ -118,6 +141,7 @@ export class Trainer {
       this.reference = reference ?? canonicalReference(this.cg[trajectory], frame, data.mapping.beads);
       model.setCanonicalReference(this.reference);
     }
+    if ((settings.localWeight ?? 0) > 0) model.setLocalPairs(localPairs(data.topology.bonds, atoms));
   }
 
   static create(data: TrainingData, options: TrainerOptions): Trainer {
@@ -257,6 +281,7 @@ export class Trainer {
       energyErrorClamp: s.energyErrorClamp ?? 0,
       edmWeight: s.edmWeight ?? 1,
       bf16: s.precision === 'bf16',
+      localWeight: s.localWeight ?? 0,
     };
   }
 

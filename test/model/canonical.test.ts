@@ -120,6 +120,8 @@ test('a preset file sets the training precision and CG noise; bad values are ref
   const decay = { perThousand: 0.7, from: 3000, floor: 1e-5 };
   expect(resolvePreset(file('decay', { learningRateDecay: decay })).training.learningRateDecay).toEqual(decay);
   expect(() => resolvePreset(file('grow', { learningRateDecay: { perThousand: 2 } }))).toThrow(/grow\.json: "learningRateDecay" must be/);
+  expect(resolvePreset(file('local', { localWeight: 100 })).training.localWeight).toBe(100);
+  expect(() => resolvePreset(file('negative', { localWeight: -1 }))).toThrow(/negative\.json: "localWeight" must be a number >= 0/);
 });
 
 test('a model file whose canonical orientation lacks its reference is refused', async () => {

@@ -3,7 +3,7 @@ import { loadDataset } from '../../lib/model/dataset';
 import { presetMapping } from '../../lib/model/mapping';
 import { PRESETS } from '../../lib/model/presets';
 import { Rng } from '../../lib/core/rng';
-import { Trainer, framePairs, type TrainingData } from '../../lib/model/train';
+import { Trainer, framePairs, localPairs, type TrainingData } from '../../lib/model/train';
 import { adpSample, adpTwoTrajectories } from '../support/data';
 
 let data: TrainingData;
@@ -263,4 +263,25 @@ test("the learning-rate schedule reaches Adam: a vanishing rate leaves the weigh
   const plain = await after();
   expect(plain.reports[1].learningRate).toBe(PRESETS.tiny.training.learningRate);
   expect(plain.after.voxel).not.toBe(plain.before.voxel);
+});
+
+test('local geometry: the 1-2 and 1-3 pairs of the bond graph, matched in distance to the target when weighted', async () => {
+  // a chain 0-1-2-3 with a branch 1-4: bonds 01 12 23 14; angles 02 04 24 13
+  const pairs = Array.from(localPairs([[0, 1], [1, 2], [2, 3], [1, 4]], 5));
+  const asSet = new Set(Array.from({ length: pairs.length / 2 }, (_, k) => `${pairs[2 * k]}-${pairs[2 * k + 1]}`));
+  expect(asSet).toEqual(new Set(['0-1', '1-2', '2-3', '1-4', '0-2', '0-4', '2-4', '1-3']));
+  expect(pairs.length / 2).toBe(asSet.size); // each once
+
+  const batch = { batch: 1, aaT: data.trajectories[0].slice(66, 132), aaPrev: data.trajectories[0].slice(0, 66), cgT: new Float32Array(18), eps: new Float32Array(8), gamma: 0, beta: 1, energyClamp: 0, threads: 2 };
+  const plain = Trainer.create(data, { preset: 'tiny', seed: 10, threads: 2 });
+  expect((await plain.model.evaluate(batch)).local).toBeUndefined(); // no pairs: neither trained nor reported
+  const preset = { ...PRESETS.tiny, training: { ...PRESETS.tiny.training, localWeight: 50 } };
+  const t = Trainer.create(data, { preset, seed: 10, threads: 2 });
+  const off = await t.model.evaluate(batch);
+  const on = await t.model.evaluate({ ...batch, localWeight: 50 });
+  expect(off.local).toBeGreaterThan(0);
+  expect(on.local).toBe(off.local);
+  expect((on.total - off.total) / (50 * off.local!)).toBeCloseTo(1, 4); // float32 sums
+  expect(() => t.model.setLocalPairs(new Int32Array([0, 99]))).toThrow(/atom index out of range/);
+  expect((await t.next()).local).toBeGreaterThan(0);
 });

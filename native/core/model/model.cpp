@@ -209,6 +209,17 @@ void Model::set_canonical_reference(const at::Tensor& reference) {
   canonical_ = reference.to(device_, at::kDouble).contiguous();
 }
 
+void Model::set_local_pairs(const at::Tensor& pairs) {
+  if (!pairs.defined() || pairs.numel() == 0) {
+    local_pairs_ = at::Tensor();
+    return;
+  }
+  TORCH_CHECK(pairs.dim() == 2 && pairs.size(1) == 2, "local pairs must be [P, 2]");
+  auto p = pairs.to(at::kLong);
+  TORCH_CHECK(p.min().item<int64_t>() >= 0 && p.max().item<int64_t>() < config_.atoms, "local pairs: atom index out of range");
+  local_pairs_ = p.to(device_);
+}
+
 at::Tensor Model::voxels(const at::Tensor& coords) const {
   at::NoGradGuard no_grad;
   return voxelize(coords, {config_.grid, config_.width, config_.sigma});
@@ -289,6 +300,14 @@ LossTerms Model::loss(const at::Tensor& aa_t_in, const at::Tensor& aa_prev_in, c
   auto edm = at::mse_loss(distance_matrix(coords), distance_matrix(aa_t));
   auto kl = (-0.5 * (1 + logvar - mu.square() - logvar.exp()).sum(1)).mean();
   auto total = voxel + coord + cg + w.edm_weight * edm + w.beta * kl;
+  at::Tensor local;
+  if (local_pairs_.defined()) {
+    // bond lengths and 1-3 distances (angles) of the decoded frame against the target's, nm^2
+    auto i = local_pairs_.select(1, 0), j = local_pairs_.select(1, 1);
+    auto dist = [&](const at::Tensor& x) { return ((x.index_select(1, i) - x.index_select(1, j)).square().sum(-1) + 1e-12).sqrt(); };
+    local = at::mse_loss(dist(coords), dist(aa_t));
+    if (w.local_weight > 0) total = total + w.local_weight * local;
+  }
 
   at::Tensor energy = at::zeros({}, coords.options());
   if (energy_) {
@@ -323,6 +342,10 @@ LossTerms Model::loss(const at::Tensor& aa_t_in, const at::Tensor& aa_prev_in, c
   t.edm = edm.item<double>();
   t.energy = energy.item<double>();
   t.kl = kl.item<double>();
+  if (local.defined()) {
+    t.local = local.item<double>();
+    t.has_local = true;
+  }
   t.total = total.item<double>();
   if (total_out) *total_out = total;
   return t;

@@ -87,6 +87,8 @@ struct CvaeImpl;
 
 struct LossTerms {
   double total = 0, voxel = 0, coord = 0, cg = 0, edm = 0, energy = 0, kl = 0, grad_norm = 0;
+  double local = 0;        // the local-geometry term (set_local_pairs), when has_local
+  bool has_local = false;
 };
 
 struct StepWeights {
@@ -104,6 +106,7 @@ struct StepWeights {
   double energy_error_clamp = 0;
   double edm_weight = 1;     // the reference weighs the distance-matrix term by 1/2
   bool bf16 = false;         // convolutions and linear layers under bf16 autocast (CPU), fp32 master weights
+  double local_weight = 0;   // weight of the local-geometry term (needs set_local_pairs)
   double learning_rate = 0;  // > 0: Adam's learning rate from this step on (a schedule); 0: unchanged
 };
 
@@ -137,6 +140,9 @@ class Model {
   // rollout step then rotates its centred condition so that C(t) is superposed
   // on it (Kabsch), decodes, and rotates the frame back. Undefined: lab frame.
   void set_canonical_reference(const at::Tensor& reference);
+  // Atom pairs [P,2] (int64) whose distances the local-geometry loss matches to the
+  // target's (e.g. the bond graph's 1-2 and 1-3 pairs: bonds and angles); undefined: none.
+  void set_local_pairs(const at::Tensor& pairs);
   void to(const at::Device& device);
 
   // One optimisation step on a batch. Inputs are centred and rotated by the
@@ -197,6 +203,7 @@ class Model {
   at::Tensor mapping_;
   at::Tensor bonds_;       // [E,2] int64 of set_cg_projection, or undefined
   at::Tensor projection_;  // P [atoms, beads], made from bonds_ on first use
+  at::Tensor local_pairs_;  // [P,2] int64 of set_local_pairs, or undefined
   at::Tensor canonical_;   // [beads, 3] float64 of set_canonical_reference, or undefined
   const at::Tensor& projection();
   EnergyFn energy_;
