@@ -1,7 +1,7 @@
 // Structure: bond lengths and angles against the reference (Wasserstein-1 per term), CA chirality
 // and heavy-atom clashes.
 import { chiralCenters, chiralVolumes, clashes, wasserstein1, type Coordinates } from '../analysis';
-import type { ForceField } from '../forcefield/system';
+import { bondedTriplets, type ForceField } from '../forcefield/system';
 import type { Atom, Topology } from '../io/types';
 import { atomLabel, column, concat, finite, histogramSet, meanOf, median, moments, plotRange, strided } from './common';
 import type { GeometryItem, GeometrySection, Metrics } from './metrics';
@@ -19,14 +19,7 @@ export function angleTriplets(ff: ForceField, topology: Topology): { triplets: n
   };
   for (let i = 0; i < ff.angles.p1.length; i++) add(ff.angles.p1[i], ff.angles.p2[i], ff.angles.p3[i]);
   if (triplets.length > 0) return { triplets, source: 'HarmonicAngleForce' };
-  const adj: number[][] = topology.atoms.map(() => []);
-  for (const [a, b] of topology.bonds) {
-    adj[a].push(b);
-    adj[b].push(a);
-  }
-  adj.forEach((nb, b) => {
-    for (let i = 0; i < nb.length; i++) for (let j = i + 1; j < nb.length; j++) add(nb[i], b, nb[j]);
-  });
+  for (const [a, b, c] of bondedTriplets(topology.bonds, topology.atoms.length)) add(a, b, c);
   return { triplets, source: 'bond graph' };
 }
 

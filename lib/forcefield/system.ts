@@ -231,6 +231,27 @@ export function bondGraph(ff: ForceField): [number, number][] {
   return pairs.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
 }
 
+/** Each atom's bonded neighbours, from bonds as index pairs. */
+export function neighbourLists(bonds: [number, number][], atoms: number): number[][] {
+  const neighbours: number[][] = Array.from({ length: atoms }, () => []);
+  for (const [a, b] of bonds) {
+    neighbours[a].push(b);
+    neighbours[b].push(a);
+  }
+  return neighbours;
+}
+
+/** Every bonded triplet [x, centre, z] of the bond graph, x < z, each once, by centre. */
+export function bondedTriplets(bonds: [number, number][], atoms: number): [number, number, number][] {
+  const triplets: [number, number, number][] = [];
+  neighbourLists(bonds, atoms).forEach((nb, centre) => {
+    for (let i = 0; i < nb.length; i++) {
+      for (let j = i + 1; j < nb.length; j++) if (nb[i] !== nb[j]) triplets.push([Math.min(nb[i], nb[j]), centre, Math.max(nb[i], nb[j])]);
+    }
+  });
+  return triplets;
+}
+
 /** Term counts, shaped as energies.json records them. */
 export function forceFieldCounts(ff: ForceField): ForceFieldCounts {
   const counts: ForceFieldCounts = {

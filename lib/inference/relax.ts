@@ -9,7 +9,7 @@ import { native } from '../core/native';
 import { serialize } from '../core/queue';
 import { positiveInteger } from '../core/validate';
 import { Energy } from '../forcefield/energy';
-import type { ForceField } from '../forcefield/system';
+import { neighbourLists, type ForceField } from '../forcefield/system';
 import { applyMapping, type CgMapping } from '../model/mapping';
 import { applySuperposition, superpose } from './superpose';
 
@@ -79,11 +79,7 @@ export function stereoCentres(topology: Topology, reference: Float32Array): Ster
   const centres = chiralCenters(atoms);
   const frames = reference.length / (N * 3);
   const volumes = chiralVolumes({ coords: reference, frames, atoms: N }, centres);
-  const neighbours: number[][] = Array.from({ length: N }, () => []);
-  for (const [a, b] of topology.bonds) {
-    neighbours[a].push(b);
-    neighbours[b].push(a);
-  }
+  const neighbours = neighbourLists(topology.bonds, N);
   const chiral = new Int32Array(centres.length * 4);
   const sign = new Float64Array(centres.length);
   const reflect = new Int32Array(centres.length * N);

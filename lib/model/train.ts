@@ -6,6 +6,7 @@
 // file drives them and is what an app awaits.
 import type { LossTerms, LossWeights, NativeModel } from '../../binding';
 import type { Energy } from '../forcefield/energy';
+import { bondedTriplets } from '../forcefield/system';
 import { TcbmError, fileError } from '../core/errors';
 import type { Topology } from '../io/types';
 import { GaussianMixture, type GaussianMixtureModel } from './gmm';
@@ -68,23 +69,14 @@ interface Pair {
 
 /** The bond graph's 1-2 and 1-3 atom pairs (bonds and angles), i < j, each once, as Int32Array [P*2]. */
 export function localPairs(bonds: [number, number][], atoms: number): Int32Array {
-  const neighbours: number[][] = Array.from({ length: atoms }, () => []);
-  for (const [i, j] of bonds) {
-    neighbours[i].push(j);
-    neighbours[j].push(i);
-  }
   const seen = new Set<number>();
   const out: number[] = [];
-  const add = (i: number, j: number) => {
+  const pairs: [number, number][] = [...bonds, ...bondedTriplets(bonds, atoms).map(([x, , z]): [number, number] => [x, z])];
+  for (const [i, j] of pairs) {
     const [a, b] = i < j ? [i, j] : [j, i];
-    if (a === b || seen.has(a * atoms + b)) return;
+    if (a === b || seen.has(a * atoms + b)) continue;
     seen.add(a * atoms + b);
     out.push(a, b);
-  };
-  for (const [i, j] of bonds) add(i, j);
-  for (let centre = 0; centre < atoms; centre++) {
-    const n = neighbours[centre];
-    for (let x = 0; x < n.length; x++) for (let y = x + 1; y < n.length; y++) add(n[x], n[y]);
   }
   return Int32Array.from(out);
 }

@@ -240,8 +240,6 @@ at::Tensor Model::condition_input(const at::Tensor& aa_prev, const at::Tensor& c
 }
 
 namespace {
-// Pairwise distances [B,N,N]; the tiny offset keeps the gradient of the zero
-// diagonal finite and cancels between reconstruction and target.
 // bf16 autocast on the CPU for the scope's lifetime: convolutions and linear
 // layers run in bf16 (oneDNN, AVX512-BF16 where present) on bf16 casts of the
 // fp32 master weights; everything autocast does not list stays fp32. Toggles
@@ -263,6 +261,8 @@ class CpuBf16Autocast {
   bool was_on_;
 };
 
+// Pairwise distances [B,N,N]; the tiny offset keeps the gradient of the zero
+// diagonal finite and cancels between reconstruction and target.
 at::Tensor distance_matrix(const at::Tensor& x) {
   auto d = x.unsqueeze(2) - x.unsqueeze(1);
   return (d.square().sum(-1) + 1e-12).sqrt();
@@ -297,15 +297,16 @@ LossTerms Model::loss(const at::Tensor& aa_t_in, const at::Tensor& aa_prev_in, c
   auto voxel = at::mse_loss(density, target);
   auto coord = at::mse_loss(own_centre(coords), aa_t);
   auto cg = at::mse_loss(own_centre(at::matmul(mapping_, coords)), cg_t);
-  auto edm = at::mse_loss(distance_matrix(coords), distance_matrix(aa_t));
+  const auto d_decoded = distance_matrix(coords), d_target = distance_matrix(aa_t);
+  auto edm = at::mse_loss(d_decoded, d_target);
   auto kl = (-0.5 * (1 + logvar - mu.square() - logvar.exp()).sum(1)).mean();
   auto total = voxel + coord + cg + w.edm_weight * edm + w.beta * kl;
   at::Tensor local;
   if (local_pairs_.defined()) {
-    // bond lengths and 1-3 distances (angles) of the decoded frame against the target's, nm^2
-    auto i = local_pairs_.select(1, 0), j = local_pairs_.select(1, 1);
-    auto dist = [&](const at::Tensor& x) { return ((x.index_select(1, i) - x.index_select(1, j)).square().sum(-1) + 1e-12).sqrt(); };
-    local = at::mse_loss(dist(coords), dist(aa_t));
+    // bond lengths and 1-3 distances (angles) of the decoded frame against the target's, nm^2:
+    // the distance matrices' entries at the local pairs
+    const auto flat = local_pairs_.select(1, 0) * config_.atoms + local_pairs_.select(1, 1);
+    local = at::mse_loss(d_decoded.flatten(1).index_select(1, flat), d_target.flatten(1).index_select(1, flat));
     if (w.local_weight > 0) total = total + w.local_weight * local;
   }
 
