@@ -28,6 +28,8 @@ export interface GridOptions {
 export interface NativeInfo {
   torchVersion: string;
   cuda: boolean;
+  /** CUDA devices libtorch sees (0 without CUDA) */
+  cudaDevices: number;
   threads: number;
   parallel: string;
 }

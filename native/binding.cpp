@@ -4,6 +4,7 @@
 
 #include <ATen/Context.h>
 #include <ATen/Parallel.h>
+#include <ATen/detail/CUDAHooksInterface.h>
 #include <torch/version.h>
 
 #include <filesystem>
@@ -20,6 +21,8 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
     auto out = Napi::Object::New(env);
     out.Set("torchVersion", TORCH_VERSION);
     out.Set("cuda", at::hasCUDA());
+    // 0 without a CUDA build, GPU or driver (the hooks answer without linking CUDA)
+    out.Set("cudaDevices", static_cast<double>(at::hasCUDA() ? at::detail::getCUDAHooks().getNumGPUs() : 0));
     out.Set("threads", at::get_num_threads());
     out.Set("parallel", at::get_parallel_info());
     return out;

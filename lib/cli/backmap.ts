@@ -10,7 +10,10 @@ export interface BackmapCommandOptions {
   out: string;
   segments: number;
   seed: number;
+  samples?: number;
   threads?: number;
+  /** libtorch device of the network (checked by the option parser) */
+  device?: string;
   exactCg?: boolean;
   relax?: boolean;
   relaxSteps?: number;
@@ -27,7 +30,7 @@ export async function backmapCommand(opts: BackmapCommandOptions): Promise<Backm
   checkOutput(opts.out, { [opts.model]: 'the model (--model)', [opts.cg]: 'the CG input (--cg)', ...(opts.system ? { [opts.system]: 'the System XML (--system)' } : {}) });
   const bar = lazyBar('backmap', opts.json);
   try {
-    const bm = await Backmapper.load(opts.model, { threads: opts.threads });
+    const bm = await Backmapper.load(opts.model, { threads: opts.threads, device: opts.device });
     if (opts.system) await bm.useSystem(opts.system);
     const relax = opts.relax
       ? { steps: opts.relaxSteps, restraint: opts.restraint, condition: opts.relaxCondition as 'raw' | 'refined', temperature: opts.relaxTemperature }
@@ -36,6 +39,7 @@ export async function backmapCommand(opts: BackmapCommandOptions): Promise<Backm
       bm.backmapFile(opts.cg, opts.out, {
         segments: opts.segments,
         seed: opts.seed,
+        samples: opts.samples,
         exactCg: opts.exactCg ?? false,
         relax,
         signal,
@@ -47,7 +51,12 @@ export async function backmapCommand(opts: BackmapCommandOptions): Promise<Backm
     const refined = r.relax
       ? `; refined ${r.relax.frames} frames: mean energy ${r.relax.energyBefore.toPrecision(4)} -> ${r.relax.energyAfter.toPrecision(4)} kJ/mol, ${r.relax.repairs} stereo centres repaired, ${r.relax.retried} entangled frames refined again from the previous one`
       : '';
-    report(opts.json, r, `backmapped ${r.frames} frames in ${r.seconds.toFixed(1)} s (${(r.frames / r.seconds).toFixed(0)} frames/s, ${r.segments} segment${r.segments > 1 ? 's' : ''}${seams}) to ${r.out}${refined}`);
+    const nm = (x: number) => x.toFixed(4);
+    const group = (name: string, g: { rms: number; max: number } | null | undefined) => (g ? `${name} RMS ${nm(g.rms)} (max ${nm(g.max)})` : '');
+    const spread = r.spread ? `; spread across samples, nm: ${[group('bead atoms', r.spread.bead), group('other atoms', r.spread.nonBead)].filter(Boolean).join(', ')}` : '';
+    const frames = (r.samples ?? 1) > 1 ? `${r.samples} x ${r.frames}` : `${r.frames}`;
+    const to = r.outputs.length > 1 ? `${r.outputs[0]} ... ${r.outputs[r.outputs.length - 1]}` : r.out;
+    report(opts.json, r, `backmapped ${frames} frames in ${r.seconds.toFixed(1)} s (${(((r.samples ?? 1) * r.frames) / r.seconds).toFixed(0)} frames/s, ${r.segments} segment${r.segments > 1 ? 's' : ''}${seams}) to ${to}${spread}${refined}`);
     return r;
   } finally {
     bar.stop();

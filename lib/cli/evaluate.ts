@@ -19,7 +19,14 @@ export interface EvaluateCommandOptions {
   clusters?: number;
   bootstrap: number;
   seed: number;
+  /** each --traj is an ensemble of this many sample files (backmap --samples) */
+  samples?: number;
+  /** a model file: adds the latent-space section */
+  model?: string;
+  latentPairs?: number;
   threads?: number;
+  /** libtorch device of the energies (checked by the option parser) */
+  device?: string;
   json?: boolean;
 }
 
@@ -58,7 +65,10 @@ export async function evaluateCommand(opts: EvaluateCommandOptions): Promise<Eva
       result,
       `evaluated ${r.metrics.inputs.framesTraj.reduce((a, b) => a + b, 0)} frames vs ${r.metrics.inputs.framesRef.reduce((a, b) => a + b, 0)} reference frames: ` +
         `energy W1 ${f(s.energyW1)} kJ/mol, bonds ${f(s.bondMeanW1Nm)} nm, angles ${f(s.angleMeanW1Deg)} deg, FES JS ${f(s.fesJensenShannon)}, ` +
-        `slowest timescale ${f(s.slowestTimescalePs.backmapped)} vs ${f(s.slowestTimescalePs.reference)} ps, velocity scale ${f(s.velocityScale)}; ` +
+        `slowest timescale ${f(s.slowestTimescalePs.backmapped)} vs ${f(s.slowestTimescalePs.reference)} ps, velocity scale ${f(s.velocityScale)}` +
+        (r.metrics.latent ? `, latent KL ${f(r.metrics.latent.kl.total)} nats (${r.metrics.latent.kl.activeDimensions} of ${r.metrics.latent.dimensions} dimensions active)` : '') +
+        (r.metrics.ensemble ? `, ${r.metrics.ensemble.samples} samples spread ${f(r.metrics.ensemble.spread.other)} nm RMS (bead atoms ${f(r.metrics.ensemble.spread.bead)}) vs reference frame-to-frame ${f(r.metrics.ensemble.referenceFrameToFrame.other)}` : '') +
+        '; ' +
         `report in ${r.files.html} (${r.metrics.seconds.toFixed(1)} s)`,
     );
     return result;

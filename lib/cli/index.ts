@@ -4,6 +4,7 @@
 // This file builds the program; each command's action is lib/cli/<command>.ts.
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import * as os from 'os';
+import { deviceProblem, isDeviceName, type Device } from '../core/device';
 import { packageVersion } from '../core/native';
 import { removeLiveTemps } from '../io/atomic';
 import { PRESET_NAMES, TRAINING_PRECISIONS, type TrainingPrecision } from '../model/presets';
@@ -44,6 +45,22 @@ function precision(value: string): TrainingPrecision {
   return value as TrainingPrecision;
 }
 
+/**
+ * An option refused with a message that is the whole story (no usage hint):
+ * one line and exit 2, like commander's own usage errors.
+ */
+class OptionError extends Error {}
+
+/** --device: well formed, and one this libtorch can run on, before any work starts. */
+function device(value: string): Device {
+  if (!isDeviceName(value)) throw new OptionError(`--device ${value}: expected cpu, cuda or cuda:N`);
+  const problem = deviceProblem(value);
+  if (problem) throw new OptionError(`--device ${value}: ${problem}; use --device cpu`);
+  return value;
+}
+
+const DEVICE_HELP = 'libtorch device: cpu, cuda or cuda:N (CUDA is untested: no GPU on the development machines)';
+
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
@@ -71,9 +88,9 @@ function program(): Command {
   const cli = new Command('tcbackmap')
     .description('Temporally coherent backmapping of coarse-grained trajectories to atomistic resolution')
     .version(packageVersion(), '-V, --version', 'print the version')
-    .showHelpAfterError('(run "tcbackmap --help" for usage)')
     .exitOverride()
-    .configureOutput({ outputError: (str, write) => write(`tcbackmap: ${str.replace(/^error: /, '')}`) });
+    // usage errors are one line too, with the pointer to --help on it
+    .configureOutput({ outputError: (str, write) => write(`tcbackmap: ${str.replace(/^error: /, '').trimEnd()} (run "tcbackmap --help" for usage)\n`) });
 
   cli
     .command('info')
@@ -119,7 +136,9 @@ function program(): Command {
     .requiredOption('--out <file>', 'atomistic trajectory to write (.dcd, .xtc, .pdb) (required)')
     .option('--segments <k>', 'split into K contiguous segments rolled out as one batch (K-1 seams)', positiveInt, 1)
     .option('--seed <s>', 'seed of the latent samples: the same seed gives the same output', integer, 1)
+    .option('--samples <S>', 'S independent rollouts (seeds seed..seed+S-1) run in lockstep, written to S files: out.0.dcd, out.1.dcd, ...', positiveInt, 1)
     .option('--threads <n>', 'libtorch threads (default: every core)', threadCount)
+    .option('--device <cpu|cuda|cuda:N>', `${DEVICE_HELP}; --relax runs on the CPU`, device, 'cpu')
     .option('--exact-cg', "move each frame onto its CG frame exactly (bead atoms on their beads); default: the network's output as is")
     .option('--relax', "refine each frame with the model's force field (restrained FIRE minimisation, chirality repair) before it is written")
     .option('--relax-steps <n>', 'minimisation steps per frame with --relax', positiveInt, 200)
@@ -164,7 +183,11 @@ function program(): Command {
     .option('--clusters <k>', 'k-means centres (default 100 for φ/ψ, 150 for TICA)', positiveInt)
     .option('--bootstrap <n>', 'bootstrap samples for the timescale error bars', positiveInt, 20)
     .option('--seed <s>', 'seed of k-means++ and the bootstrap', integer, 1)
-    .option('--threads <n>', 'libtorch threads for the energies (default: every core)', threadCount)
+    .option('--samples <S>', 'each --traj names a `backmap --samples S` output: read its S files (out.0.dcd …), pool them, and report their spread', positiveInt, 1)
+    .option('--model <model.tcbm>', "add a latent-space section: the model's encoder on the reference pairs (PCA of the posterior means coloured by energy, the latent mixture, KL per dimension)")
+    .option('--latent-pairs <n>', 'with --model: at most this many reference pairs encoded, evenly spaced', positiveInt, 5000)
+    .option('--threads <n>', 'libtorch threads for the energies and the --model encoder (default: every core)', threadCount)
+    .option('--device <cpu|cuda|cuda:N>', `${DEVICE_HELP}, for the energies`, device, 'cpu')
     .option('--json', 'print one JSON object')
     .action(run(evaluateCommand));
 
@@ -180,6 +203,7 @@ function program(): Command {
     .option('--batch <n>', 'batch size (default: the preset\'s)', positiveInt)
     .option('--precision <fp32|bf16>', "training arithmetic: bf16 runs the convolutions under bf16 autocast with fp32 master weights (CPU; default: the preset's, fp32)", precision)
     .option('--threads <n>', 'libtorch threads (default: every core)', threadCount)
+    .option('--device <cpu|cuda|cuda:N>', DEVICE_HELP, device, 'cpu')
     .option('--seed <s>', 'random seed: the same seed gives the same run on one machine', integer, 1)
     .requiredOption('--out <model.tcbm>', 'model file to write (required)')
     .option('--resume <checkpoint>', 'continue a run from its checkpoint, exactly as if uninterrupted')
@@ -224,6 +248,10 @@ export async function main(argv: string[]): Promise<number> {
     return typeof process.exitCode === 'number' ? process.exitCode : 0; // e.g. 130 after an interrupted train
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2; // commander printed its one line
+    if (err instanceof OptionError) {
+      console.error(`tcbackmap: ${err.message}`);
+      return 2;
+    }
     console.error(`tcbackmap: ${(err as Error).message.split('\n')[0]}`);
     return 1;
   }

@@ -22,6 +22,9 @@ export async function infoCommand(opts: InfoCommandOptions): Promise<InfoSummary
   } else {
     console.log(`tcbackmap ${i.version}`);
     console.log(`libtorch ${i.torchVersion}, ${i.cuda ? 'CUDA available' : 'CPU only'}, ${i.threads} threads`);
+    const devices = `${i.cudaDevices} device${i.cudaDevices === 1 ? '' : 's'}`;
+    console.log(`device: ${i.device} (what train, backmap and evaluate use; choose with --device)`);
+    console.log(`cuda: ${i.cuda ? 'available' : 'not available'}, ${devices}`);
     if (check) {
       console.log(
         `check ${check.ok ? 'passed' : 'FAILED'}: voxelize -> collapse of ${check.particles} particles back to ` +

@@ -22,6 +22,8 @@ export interface TrainCommandOptions {
   /** default: the preset's (fp32) */
   precision?: TrainingPrecision;
   threads?: number;
+  /** libtorch device of the model (checked by the option parser) */
+  device?: string;
   seed: number;
   out: string;
   resume?: string;
@@ -93,9 +95,9 @@ async function train(o: TrainCommandOptions): Promise<TrainSummary> {
   checkOutput(checkpointFile, inputs);
   const trainer = o.resume
     ? await Trainer.resumeFrom(o.resume, data, {
-      threads: o.threads, energy: data.energy, preset: o.preset ? preset : undefined, training: Object.keys(training).length ? training : undefined,
+      threads: o.threads, device: o.device, energy: data.energy, preset: o.preset ? preset : undefined, training: Object.keys(training).length ? training : undefined,
     })
-    : Trainer.create(data, { preset, training, seed: o.seed, threads: o.threads, previousFrame: !o.frameBased, energy: data.energy });
+    : Trainer.create(data, { preset, training, seed: o.seed, threads: o.threads, device: o.device, previousFrame: !o.frameBased, energy: data.energy });
   const steps = o.steps ?? trainer.settings.steps;
   const summary: TrainSummary = {
     preset: trainer.preset.name,

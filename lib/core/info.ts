@@ -1,10 +1,16 @@
 // What this install runs on: package and libtorch versions, device, threads.
+import { DEFAULT_DEVICE, cudaInfo, type Device } from './device';
 import { defaultThreads, native, packageVersion } from './native';
 
 export interface Info {
   version: string;
   torchVersion: string;
+  /** whether this libtorch can run on CUDA (a CUDA build that sees a GPU) */
   cuda: boolean;
+  /** CUDA devices seen: 0 without CUDA; null when CUDA is there but the addon cannot count them */
+  cudaDevices: number;
+  /** the device train, backmap and evaluate use unless given another (--device, options.device) */
+  device: Device;
   /** Threads libtorch jobs use by default (TCBM_THREADS or every core). */
   threads: number;
   /** libtorch's own report of its parallel backend. */
@@ -13,5 +19,9 @@ export interface Info {
 
 export function info(): Info {
   const n = native().info();
-  return { version: packageVersion(), torchVersion: n.torchVersion, cuda: n.cuda, threads: defaultThreads(), parallel: n.parallel };
+  const cuda = cudaInfo();
+  return {
+    version: packageVersion(), torchVersion: n.torchVersion, cuda: cuda.available, cudaDevices: cuda.devices, device: DEFAULT_DEVICE,
+    threads: defaultThreads(), parallel: n.parallel,
+  };
 }

@@ -5,7 +5,8 @@ import type { ForceField } from '../forcefield/system';
 import { concat, histogramSet, moments, plotRange } from './common';
 import type { Metrics } from './metrics';
 
-export async function energySection(ff: ForceField, ref: Coordinates[], traj: Coordinates[], threads?: number): Promise<Metrics['energy']> {
+/** The section, and the reference's total energy per frame (files in order) for the sections that colour by it. */
+export async function energySection(ff: ForceField, ref: Coordinates[], traj: Coordinates[], threads?: number, device?: string): Promise<{ section: Metrics['energy']; referenceTotal: Float64Array }> {
   const energy = Energy.fromForceField(ff);
   const columns = ['total', ...energy.terms];
   const run = async (trajs: Coordinates[]) => {
@@ -15,7 +16,7 @@ export async function energySection(ff: ForceField, ref: Coordinates[], traj: Co
       // Chunks bound the native job's memory for long trajectories.
       for (let s = 0; s < t.frames; s += 1024) {
         const n = Math.min(1024, t.frames - s);
-        const e = await energy.evaluate({ data: t.coords.subarray(s * size, (s + n) * size), shape: [n, t.atoms, 3] }, { threads });
+        const e = await energy.evaluate({ data: t.coords.subarray(s * size, (s + n) * size), shape: [n, t.atoms, 3] }, { threads, device });
         for (const c of columns) out[c].push(Float64Array.from(c === 'total' ? e.total : e.terms[c]));
       }
     }
@@ -24,7 +25,7 @@ export async function energySection(ff: ForceField, ref: Coordinates[], traj: Co
   const r = await run(ref);
   const b = await run(traj);
   const stats = (x: Record<string, Float64Array>) => Object.fromEntries(columns.map((c) => [c, moments(x[c])]));
-  return {
+  const section: Metrics['energy'] = {
     unit: 'kJ/mol',
     terms: columns,
     reference: stats(r),
@@ -32,4 +33,5 @@ export async function energySection(ff: ForceField, ref: Coordinates[], traj: Co
     w1: Object.fromEntries(columns.map((c) => [c, wasserstein1(r[c], b[c])])),
     histogram: histogramSet({ reference: r.total, backmapped: b.total }, plotRange(r.total, b.total), 60),
   };
+  return { section, referenceTotal: r.total };
 }

@@ -5,6 +5,7 @@
 // This module reads the inputs and runs the stages; each metric family is computed in its own module.
 import { backboneDihedrals, bondAngles, bondLengths, type Coordinates } from '../analysis';
 import { loadTopology } from '../model/dataset';
+import { checkDevice } from '../core/device';
 import { TcbmError, invalidType, outOfRange } from '../core/errors';
 import { loadForceField, type ForceField } from '../forcefield/system';
 import { readTrajectory } from '../io/trajectory';
@@ -14,7 +15,9 @@ import { checkReportDir, writeReport, type ReportFiles } from './report';
 import { positiveInteger, positiveNumber } from '../core/validate';
 import { strided } from './common';
 import { energySection } from './energy';
+import { ensembleFiles, ensembleSection } from './ensemble';
 import { kineticsSection, timescaleAt } from './kinetics';
+import { latentSection, loadLatentModel } from './latent';
 import type { Metrics } from './metrics';
 import type { EvaluateOptions } from './options';
 import { sidechainSection } from './sidechains';
@@ -28,6 +31,7 @@ export type {
   GeometryItem,
   GeometrySection,
   HistogramSet,
+  LatentSection,
   Metrics,
   Moments,
   RotamerSummary,
@@ -37,6 +41,8 @@ export type {
 } from './metrics';
 
 const STAGES = ['reading', 'energy', 'bonds and angles', 'chirality and clashes', 'free energy', 'kinetics', 'velocities', 'side chains'] as const;
+/** with a model (options.model), after STAGES */
+const LATENT_STAGE = 'latent space';
 const RAD = 180 / Math.PI;
 
 /** Evaluates a backmapped trajectory against reference MD; resolves to metrics.json's content. */
@@ -49,7 +55,8 @@ async function evaluateStages(o: EvaluateOptions, laterStages: number): Promise<
   const start = Date.now();
   if (typeof o !== 'object' || o === null) throw invalidType('options object', 'options', o);
   const refFiles = fileList('ref', o.ref);
-  const trajFiles = fileList('traj', o.traj);
+  const samples = positiveInteger('samples', o.samples ?? 1);
+  const trajFiles = samples > 1 ? ensembleFiles(fileList('traj', o.traj), samples) : fileList('traj', o.traj);
   const dtPs = positiveNumber('dtPs', o.dtPs ?? 1);
   const seed = o.seed ?? 1;
   if (!Number.isSafeInteger(seed)) throw invalidType('integer', 'seed', seed);
@@ -57,13 +64,17 @@ async function evaluateStages(o: EvaluateOptions, laterStages: number): Promise<
   if (!Number.isSafeInteger(bootstrap) || bootstrap < 0) throw outOfRange('non-negative integer', 'bootstrap', bootstrap);
   const maxFitFrames = positiveInteger('maxFitFrames', o.maxFitFrames ?? 10000);
   const maxStructureFrames = positiveInteger('maxStructureFrames', o.maxStructureFrames ?? 20000);
+  if (o.model !== undefined && (typeof o.model !== 'string' || o.model.length === 0)) throw invalidType('a model file path', 'model', o.model);
+  const latentPairs = positiveInteger('latentPairs', o.latentPairs ?? 5000);
+  const stageCount = evaluateStageCount(o);
+  const device = checkDevice(o.device, 'device');
   const subsampling: string[] = [];
   let stage = 0;
-  const next = async (name: (typeof STAGES)[number]) => {
+  const next = async (name: (typeof STAGES)[number] | typeof LATENT_STAGE) => {
     // Yield so a SIGINT handler can run between the synchronous stages.
     await new Promise((r) => setImmediate(r));
     if (o.signal?.aborted) throw new TcbmError('ERR_CANCELLED', 'evaluate: cancelled');
-    o.onProgress?.(name, stage++, STAGES.length + laterStages);
+    o.onProgress?.(name, stage++, stageCount + laterStages);
   };
 
   await next('reading');
@@ -75,9 +86,11 @@ async function evaluateStages(o: EvaluateOptions, laterStages: number): Promise<
   const backbone = backboneDihedrals(topology);
   const dipeptide = backbone.phi.length === 1 && backbone.psi.length === 1;
   const beads = await resolveBeads(o, topology, ff, dipeptide);
+  // Read now, so a model that does not fit is refused before the long stages.
+  const latentModel = o.model === undefined ? undefined : await loadLatentModel(o.model, atoms, o.threads, device);
 
   await next('energy');
-  const energy = await energySection(ff, ref, traj, o.threads);
+  const { section: energy, referenceTotal } = await energySection(ff, ref, traj, o.threads, device);
 
   await next('bonds and angles');
   const refS = strided(ref, maxStructureFrames);
@@ -105,6 +118,15 @@ async function evaluateStages(o: EvaluateOptions, laterStages: number): Promise<
 
   await next('side chains');
   const sidechains = sidechainSection(topology.atoms, ref, traj, dtPs);
+
+  const ensemble = samples > 1 ? ensembleSection(traj, trajFiles, samples, ref, beads?.atoms ?? null) : undefined;
+
+  let latent: Metrics['latent'];
+  if (latentModel) {
+    await next(LATENT_STAGE);
+    latent = await latentSection(latentModel, ref, referenceTotal, { maxPairs: latentPairs, signal: o.signal });
+    if (latent.pairs < latent.available) subsampling.push(`latent space: ${latent.pairs} evenly spaced of the ${latent.available} reference pairs`);
+  }
 
   const summary: Metrics['summary'] = {
     energyW1: energy.w1.total ?? null,
@@ -160,6 +182,8 @@ async function evaluateStages(o: EvaluateOptions, laterStages: number): Promise<
     kinetics,
     velocities,
     sidechains,
+    ...(latent ? { latent } : {}),
+    ...(ensemble ? { ensemble } : {}),
     seconds: (Date.now() - start) / 1000,
   };
 }
@@ -174,9 +198,14 @@ export async function evaluateReport(o: EvaluateReportOptions): Promise<{ metric
   if (typeof o?.out !== 'string' || o.out.length === 0) throw invalidType('a folder path', 'out', o?.out);
   checkReportDir(o.out);
   const metrics = await evaluateStages(o, 1);
-  o.onProgress?.('report', STAGES.length, STAGES.length + 1);
+  o.onProgress?.('report', evaluateStageCount(o), evaluateStageCount(o) + 1);
   const files = await writeReport(metrics, o.out);
   return { metrics, files };
+}
+
+/** Stages evaluate() reports through onProgress: the latent space's only with a model. */
+function evaluateStageCount(o: EvaluateOptions): number {
+  return STAGES.length + (o.model === undefined ? 0 : 1);
 }
 
 // ───────────────────────────── inputs ─────────────────────────────

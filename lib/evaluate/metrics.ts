@@ -92,6 +92,54 @@ export interface SidechainItem {
   acfDifference: number | null;
 }
 
+/** A model's encoder on the reference (evaluate --model): posterior means, their PCA, the latent mixture and the KL. */
+export interface LatentSection {
+  /** the model file */
+  model: string;
+  /** latent dimensions */
+  dimensions: number;
+  /** false: a frame-based model, whose encoder sees (A(t), C(t)) only, so every frame is a sample */
+  previousFrame: boolean;
+  /** reference pairs (A(t-1), A(t), C(t)), t ≥ 1 within a file (frames for a frame-based model): encoded, and in all */
+  pairs: number;
+  available: number;
+  /** PCA of the posterior means: their mean [dimensions], the first two unit components [2][dimensions] and the variance fraction each explains */
+  centre: number[];
+  components: number[][];
+  explainedVariance: (number | null)[];
+  /** mean over the pairs of KL(N(mu, exp(logvar)) ‖ N(0, 1)), nats, per dimension and summed */
+  kl: { perDimension: number[]; total: number; activeDimensions: number };
+  /** the model's latent mixture in the PCA plane: per component its weight, projected mean, 2x2 covariance [xx, xy, yy] and 2σ ellipse */
+  mixture: { weight: number; mean: number[]; covariance: number[]; ellipse: { semiAxes: number[]; angleDeg: number } }[];
+  /** what colours the points: the reference frame's total internal energy */
+  energyUnit: 'kJ/mol';
+  /** up to maxPoints evenly spaced pairs in the plane, with the energy of their frame A(t) */
+  points: { pc1: number[]; pc2: number[]; energy: (number | null)[] };
+}
+
+/** An ensemble's samples' spread (RMS distance of each atom from the samples' mean), nm. */
+export interface EnsembleSpread {
+  rms: number;
+  max: number;
+  /** the frame of the largest */
+  maxFrame: number;
+}
+
+/** evaluate --samples: S backmappings of each CG trajectory (`backmap --samples`), spread vs the reference's motion. */
+export interface EnsembleSection {
+  samples: number;
+  unit: 'nm';
+  /** per ensemble (each --traj): its sample files and frames, and the spread of bead atoms and of the other atoms (all atoms when no beads are known) */
+  ensembles: { files: string[]; frames: number; bead: EnsembleSpread | null; other: EnsembleSpread | null }[];
+  /** the spread's RMS over every ensemble's frames */
+  spread: { bead: number | null; other: number | null };
+  /** RMS displacement of an atom between consecutive frames, each superposed on the one before: the reference's, and the backmapped samples' own */
+  referenceFrameToFrame: { bead: number | null; other: number };
+  backmappedFrameToFrame: { bead: number | null; other: number };
+  /** spread / the reference's frame-to-frame RMS displacement */
+  spreadOverFluctuation: { bead: number | null; other: number | null };
+}
+
 /** metrics.json, key by key (units in the key names or the section's `unit`; null where a value is undefined, e.g. NaN). */
 export interface Metrics {
   format: 'tcbackmap-metrics';
@@ -215,5 +263,9 @@ export interface Metrics {
     meanAcfDifference: number | null;
     reason?: string;
   };
+  /** with a model (evaluate --model): its latent space on the reference */
+  latent?: LatentSection;
+  /** with samples (evaluate --samples): the ensembles' spread; every other section pools the samples */
+  ensemble?: EnsembleSection;
   seconds: number;
 }

@@ -9,6 +9,11 @@ export interface EvaluateOptions {
   ref: string | readonly string[];
   /** backmapped trajectory file(s), same atoms; each file is its own trajectory */
   traj: string | readonly string[];
+  /**
+   * > 1: each `traj` names an ensemble written by backmap's `samples`, read from
+   * its S files (traj.0.dcd …); the sections pool them and `ensemble` reports their spread
+   */
+  samples?: number;
   /** ps between frames (default 1) */
   dtPs?: number;
   /** atom indices that are CG beads (their speeds are left out of the non-bead velocity distribution) */
@@ -33,8 +38,14 @@ export interface EvaluateOptions {
   maxFitFrames?: number;
   /** at most this many frames per side for bond, angle, chirality and clash statistics, evenly strided (default 20000) */
   maxStructureFrames?: number;
-  /** libtorch threads of the energy evaluation */
+  /** a model file (.tcbm) of this molecule: adds the latent-space section (its encoder's posteriors of reference pairs) */
+  model?: string;
+  /** at most this many reference pairs are encoded for the latent-space section, evenly spaced (default 5000) */
+  latentPairs?: number;
+  /** libtorch threads of the energy evaluation and the encoder */
   threads?: number;
+  /** libtorch device of the energy evaluation: "cpu" (default), "cuda" or "cuda:N" (CUDA untested: no GPU on the development machines) */
+  device?: string;
   signal?: AbortSignal;
   /** called as each of `total` stages starts (done = stages finished) */
   onProgress?: (stage: string, done: number, total: number) => void;

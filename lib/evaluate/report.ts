@@ -3,27 +3,21 @@
 // no script, no network and no plotting library in the browser.
 import { promises as fsp, statSync } from 'fs';
 import * as path from 'path';
-import * as vega from 'vega';
-import { compile, type TopLevelSpec } from 'vega-lite';
+import type { TopLevelSpec } from 'vega-lite';
 import type { GeometrySection, HistogramSet, Metrics, SpeedSection, TimescaleCurves } from './metrics';
 import { fileError } from '../core/errors';
 import { openAtomic } from '../io/atomic';
+import { esc, fmt, pct, renderSvg, table } from './html';
+import { ensembleBlock } from './ensemble';
+import { latentBlock } from './latent-report';
+
+export { renderSvg };
 
 const COLORS = { reference: '#1f77b4', backmapped: '#d62728', rescaled: '#2ca02c' };
 const SET_SCALE = {
   domain: ['reference', 'backmapped', 'backmapped × s'],
   range: [COLORS.reference, COLORS.backmapped, COLORS.rescaled],
 };
-
-/** Renders one Vega-Lite spec to an SVG string (no browser, no canvas: text widths are estimated). */
-export async function renderSvg(spec: TopLevelSpec): Promise<string> {
-  const view = new vega.View(vega.parse(compile(spec).spec), { renderer: 'none' });
-  try {
-    return await view.toSVG();
-  } finally {
-    view.finalize();
-  }
-}
 
 export interface ReportFiles {
   dir: string;
@@ -72,31 +66,6 @@ async function writeAtomically(file: string, text: string): Promise<void> {
     await out.abort();
     throw err;
   }
-}
-
-// ───────────────────────────── formatting ─────────────────────────────
-
-function esc(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
-}
-
-function fmt(x: number | null | undefined, digits = 3): string {
-  if (x === null || x === undefined || !Number.isFinite(x)) return '–';
-  if (x === 0) return '0';
-  const a = Math.abs(x);
-  return a >= 1e4 || a < 1e-3 ? x.toExponential(digits - 1) : x.toPrecision(digits);
-}
-
-function pct(x: number | null | undefined): string {
-  return x === null || x === undefined || !Number.isFinite(x) ? '–' : `${(100 * x).toPrecision(3)} %`;
-}
-
-function table(head: string[], rows: string[][]): string {
-  // Numbers align right, words left.
-  const cell = (c: string) => (/^[-−+]?[\d.–]/.test(c) ? `<td class="num">${c}</td>` : `<td>${c}</td>`);
-  return `<table><thead><tr>${head.map((h) => `<th>${h}</th>`).join('')}</tr></thead><tbody>${rows
-    .map((r) => `<tr>${r.map(cell).join('')}</tr>`)
-    .join('')}</tbody></table>`;
 }
 
 // ───────────────────────────── plot specs ─────────────────────────────
@@ -336,8 +305,8 @@ export async function renderReport(m: Metrics): Promise<string> {
   const vNon = speedBlock(m.velocities.nonBead, 'non-bead atoms');
   const acf = acfSpec(m);
   const acfSvg = acf ? renderSvg(acf) : null;
-  const [energyPlot, bondPlots, anglePlots, fesPlot, itsPlot, vAllPlot, vNonPlot, acfPlot] = await Promise.all([
-    energySvg, bondSvgs, angleSvgs, fesSvg, itsSvg, vAll.svg, vNon.svg, acfSvg,
+  const [energyPlot, bondPlots, anglePlots, fesPlot, itsPlot, vAllPlot, vNonPlot, acfPlot, latentSection] = await Promise.all([
+    energySvg, bondSvgs, angleSvgs, fesSvg, itsSvg, vAll.svg, vNon.svg, acfSvg, latentBlock(m.latent),
   ]);
 
   const s = m.summary;
@@ -366,6 +335,7 @@ ${m.inputs.atoms} atoms, ${fmt(m.inputs.dtPs)} ps between frames; topology ${esc
         ['velocity rescale s', `${fmt(s.velocityScale, 4)} (JS after ${fmt(s.velocityJsAfter)})`, 'factor matching mean RMS speeds, all atoms; JS of the shapes after rescaling'],
         ['non-bead velocity rescale s', `${fmt(s.nonBeadVelocityScale, 4)} (JS after ${fmt(s.nonBeadVelocityJsAfter)})`, `atoms that are not CG beads (${esc(m.settings.beads ?? 'no beads given')})`],
         ['side-chain rate ratio (median)', fmt(s.sidechainMedianRateRatio), 'backmapped / reference rotamer transition rate over χ1/χ2'],
+        ...(m.latent ? [['latent KL (total)', `${fmt(m.latent.kl.total)} nats`, `model's posteriors on the reference; ${m.latent.kl.activeDimensions} of ${m.latent.dimensions} dimensions above 0.01 nats`]] : []),
       ],
     ),
   );
@@ -458,6 +428,8 @@ ${m.inputs.atoms} atoms, ${fmt(m.inputs.dtPs)} ps between frames; topology ${esc
   } else {
     parts.push(`<p class="note">${esc(m.sidechains.reason ?? 'none')}.</p>`);
   }
+  if (m.ensemble) parts.push(ensembleBlock(m.ensemble));
+  if (latentSection) parts.push(latentSection);
   parts.push('<p class="note">Every number on this page is in metrics.json beside it.</p>');
 
   return `<!DOCTYPE html>

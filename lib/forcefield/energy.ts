@@ -4,6 +4,7 @@
 import type { Impl, NativeForceField } from '../../binding';
 import { TcbmError, invalidType, outOfRange } from '../core/errors';
 import { type EnergyTermName, type ForceField, loadForceField } from './system';
+import { deviceName } from '../core/device';
 import { defaultThreads, native } from '../core/native';
 import { serialize } from '../core/queue';
 import { type FloatArray, checkFinite, checkShape, floatArray, oneOf, positiveInteger, positiveNumber } from '../core/validate';
@@ -139,12 +140,6 @@ export class Energy {
       this.handle.time({ coords: data, batch: coords.shape[0], impl, threads, repeats: options.repeats, warmup: options.warmup }),
     );
   }
-}
-
-function deviceName(device: unknown): string {
-  if (typeof device !== 'string') throw invalidType('device string', 'options.device', device);
-  if (!/^(cpu|cuda)(:\d+)?$/.test(device)) throw outOfRange('"cpu", "cuda" or "cuda:N"', 'options.device', device);
-  return device;
 }
 
 function isTag(x: FloatArray, tag: string): boolean {

@@ -6,13 +6,14 @@ import { promises as fsp } from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import type { NativeModel } from '../../binding';
-import { TcbmError, fileError } from '../core/errors';
+import { TcbmError, fileError, outOfRange } from '../core/errors';
 import { GaussianMixtureModel, type GaussianMixtureJSON } from '../model/gmm';
 import { createTrajectory, openTrajectory } from '../io/trajectory';
 import { checkOutput, scratchPrefix, trackTemp, untrackTemp } from '../io/atomic';
 import type { FrameChunk, Topology, TrajectoryReader } from '../io/types';
 import { applyMapping, type CgMapping } from '../model/mapping';
 import { floatsOf, readContainer } from '../model/modelfile';
+import { checkDevice } from '../core/device';
 import { defaultThreads } from '../core/native';
 import type { Preset } from '../model/presets';
 import type { CanonicalFrame } from '../model/orientation';
@@ -22,6 +23,8 @@ import { applySuperposition, superpose } from './superpose';
 import { Relaxer, type RelaxOptions, type RelaxSummary } from './relax';
 import { loadForceField, parseForceField, type ForceField } from '../forcefield/system';
 import { newModel } from '../model/train';
+import { beadAtoms } from '../model/validation';
+import { SpreadAccumulator, sampleFile, type EnsembleSpread } from './ensemble';
 
 export interface ModelInfo {
   preset: Preset;
@@ -156,7 +159,13 @@ export interface BackmapOptions {
    * beads, substituents travel with them)
    */
   exactCg?: boolean;
-  /** called after every rollout step with frames done and total */
+  /**
+   * S independent rollouts of the whole trajectory (default 1), run as S lockstep
+   * batches: sample i draws its latents from seed + i, so it equals a run with
+   * that seed alone
+   */
+  samples?: number;
+  /** called after every rollout step with frames done and total (frames of one sample) */
   onProgress?: (done: number, total: number) => void;
   /**
    * refine each frame with the model's force field before it is written (see
@@ -172,8 +181,17 @@ export interface BackmapSummary {
   seeds: { start: number; seedIndex: number; rmsd: number }[];
   /** K−1 seams between segments: the frame where a new seed starts */
   seams: number[];
+  /** independent rollouts of the whole trajectory (options.samples) */
+  samples?: number;
+  /** with samples > 1: how far the samples spread around each other, per atom */
+  spread?: EnsembleSpread;
   /** with options.relax */
   relax?: RelaxSummary;
+}
+
+/** A chunk of backmapped frames, of sample `sample` (0 unless options.samples > 1). */
+export interface BackmapChunk extends FrameChunk {
+  sample: number;
 }
 
 export class Backmapper {
@@ -206,11 +224,14 @@ export class Backmapper {
    * `winograd` (default true): the decoder's 3x3x3 convolutions by Winograd
    * F(2x2x2, 3x3x3) on x86-64 CPUs with AVX2 (same result to float32 rounding);
    * false runs libtorch's conv3d (the benchmark's baseline).
+   * `device`: "cpu" (default), "cuda" or "cuda:N" for the network (CUDA untested:
+   * no GPU on the development machines); relax always runs on the CPU.
    */
-  static async load(file: string, options: { threads?: number; winograd?: boolean } = {}): Promise<Backmapper> {
+  static async load(file: string, options: { threads?: number; winograd?: boolean; device?: string } = {}): Promise<Backmapper> {
+    const device = checkDevice(options.device);
     const { info, weights } = await readModelFile(file);
     const threads = options.threads ?? defaultThreads();
-    const model = newModel(info.preset.architecture, info, info.preset.training.learningRate, 0, info.previousFrame);
+    const model = newModel(info.preset.architecture, info, info.preset.training.learningRate, 0, info.previousFrame, device);
     try {
       await serialize(() => model.load({ bytes: weights, optimizer: false, threads }));
     } catch (err) {
@@ -241,40 +262,47 @@ export class Backmapper {
 
   /**
    * Backmaps every frame of `cg` (a trajectory of CG beads in the model's bead
-   * order), yielding atomistic chunks in the original frame order.
+   * order), yielding atomistic chunks in the original frame order; with
+   * `samples` S > 1, each sample's chunks in that order (chunk.sample tells which).
    */
-  async *backmap(cg: TrajectoryReader, options: BackmapOptions = {}, summary?: BackmapSummary): AsyncIterableIterator<FrameChunk> {
+  async *backmap(cg: TrajectoryReader, options: BackmapOptions = {}, summary?: BackmapSummary): AsyncIterableIterator<BackmapChunk> {
     if (cg.atoms !== this.beads) {
       throw fileError('ERR_ATOM_COUNT', cg.path, `has ${cg.atoms} particles per frame, the model's ${this.info.mapping.name} mapping has ${this.beads} beads`);
     }
     const total = await cg.frameCount();
     const K = Math.max(1, Math.min(options.segments ?? 1, total));
+    const S = sampleCount(options.samples);
     const chunk = options.chunkFrames ?? 256;
     const starts = Array.from({ length: K + 1 }, (_, k) => Math.floor((k * total) / K));
-    const rng = new Rng(options.seed ?? 1);
+    // Sample i draws its latents from seed + i exactly as a run of that seed alone would.
+    const seed = options.seed ?? 1;
+    const rngs = Array.from({ length: S }, (_, i) => new Rng(seed + i));
     const N = this.atoms;
     const n = this.beads;
+    const L = this.info.preset.architecture.latent;
     const relaxer = options.relax ? await this.relaxer({ exactCg: options.exactCg, ...options.relax }) : undefined;
     // the refined frame conditions the next step: one frame per native rollout call
     const stepsPerCall = relaxer?.options.condition === 'refined' ? 1 : ROLLOUT_STEPS;
     const relaxed = { frames: 0, before: 0, after: 0, repairs: 0, retried: 0 };
+    const spread = S > 1 ? new SpreadAccumulator(S, N, beadAtoms(this.info.mapping)) : undefined;
     const info: BackmapSummary = summary ?? { frames: 0, segments: K, seeds: [], seams: [] };
     info.segments = K;
+    info.samples = S;
     info.seams = starts.slice(1, K);
 
-    // One seed per segment, from its first CG frame.
-    const prev = new Float32Array(K * N * 3);
+    // One seed per segment, from its first CG frame, shared by the samples. Lane i*K + k is sample i's segment k.
+    const prev = new Float32Array(S * K * N * 3);
     for (let k = 0; k < K; k++) {
       const first = await cg.read(starts[k], 1);
       const choice = chooseSeed(this.info.seedCg, this.info.seedPrevAa, n, N, first.coords);
-      prev.set(choice.frame, k * N * 3);
+      for (let i = 0; i < S; i++) prev.set(choice.frame, (i * K + k) * N * 3);
       info.seeds.push({ start: starts[k], seedIndex: choice.index, rmsd: choice.rmsd });
     }
 
-    // K > 1: each segment's frames go to its own temporary file, concatenated in order at the end.
+    // K > 1: each lane's frames go to its own temporary file, concatenated in order at the end.
     const tmp = K > 1 ? await fsp.mkdtemp(scratchPrefix(options.scratchDir ?? os.tmpdir())) : undefined;
     if (tmp) trackTemp(tmp);
-    const parts = tmp ? await Promise.all(Array.from({ length: K }, (_, k) => fsp.open(path.join(tmp, `${k}.f32`), 'w'))) : [];
+    const parts = tmp ? await Promise.all(Array.from({ length: S * K }, (_, j) => fsp.open(path.join(tmp, `${j}.f32`), 'w'))) : [];
     try {
       const length = (k: number) => starts[k + 1] - starts[k];
       const longest = Math.max(...Array.from({ length: K }, (_, k) => length(k)));
@@ -283,21 +311,30 @@ export class Backmapper {
         const active = Array.from({ length: K }, (_, k) => k).filter((k) => offset < length(k));
         const counts = active.map((k) => Math.min(chunk, length(k) - offset));
         const cgChunks = await Promise.all(active.map((k, i) => cg.read(starts[k] + offset, counts[i])));
-        const outs = counts.map((c) => new Float32Array(c * N * 3));
+        // outs[i][a]: sample i's frames of active segment a in this chunk
+        const outs = Array.from({ length: S }, () => counts.map((c) => new Float32Array(c * N * 3)));
         for (let s = 0; s < Math.max(...counts); ) {
           if (options.signal?.aborted) throw new TcbmError('ERR_CANCELLED', 'backmap: cancelled');
-          const live = active.map((_, i) => i).filter((i) => s < counts[i]);
-          const B = live.length;
+          const live = active.map((_, a) => a).filter((a) => s < counts[a]);
+          const Bk = live.length;
+          const B = S * Bk; // batch row i*Bk + b: sample i, live segment b
           // Steps every live segment still has, in native rollouts of at most ROLLOUT_STEPS.
-          const T = Math.min(stepsPerCall, ...live.map((i) => counts[i] - s));
+          const T = Math.min(stepsPerCall, ...live.map((a) => counts[a] - s));
           const prevB = new Float32Array(B * N * 3);
           const cgT = new Float32Array(T * B * n * 3);
-          live.forEach((i, b) => {
-            const k = active[i];
-            prevB.set(prev.subarray(k * N * 3, (k + 1) * N * 3), b * N * 3);
-            for (let t = 0; t < T; t++) cgT.set(cgChunks[i].coords.subarray((s + t) * n * 3, (s + t + 1) * n * 3), (t * B + b) * n * 3);
-          });
-          const z = this.info.mixture.sample(rng, T * B);
+          const z = new Float32Array(T * B * L);
+          for (let i = 0; i < S; i++) {
+            const zi = this.info.mixture.sample(rngs[i], T * Bk);
+            live.forEach((a, b) => {
+              const row = i * Bk + b;
+              const lane = i * K + active[a];
+              prevB.set(prev.subarray(lane * N * 3, (lane + 1) * N * 3), row * N * 3);
+              for (let t = 0; t < T; t++) {
+                cgT.set(cgChunks[a].coords.subarray((s + t) * n * 3, (s + t + 1) * n * 3), (t * B + row) * n * 3);
+                z.set(zi.subarray((t * Bk + b) * L, (t * Bk + b + 1) * L), (t * B + row) * L);
+              }
+            });
+          }
           const raw = await serialize(() => this.model.rollout({ prev: prevB, cg: cgT, z, steps: T, batch: B, threads: this.threads, winograd: this.winograd, project: options.exactCg ?? false }));
           let out = raw;
           if (relaxer) {
@@ -314,31 +351,36 @@ export class Backmapper {
             relaxed.repairs += r.repairs;
           }
           const next = relaxer?.options.condition === 'refined' ? out : raw;
-          live.forEach((i, b) => {
-            const k = active[i];
-            for (let t = 0; t < T; t++) outs[i].set(out.subarray((t * B + b) * N * 3, (t * B + b + 1) * N * 3), (s + t) * N * 3);
-            prev.set(next.subarray(((T - 1) * B + b) * N * 3, ((T - 1) * B + b + 1) * N * 3), k * N * 3);
-          });
+          for (let i = 0; i < S; i++) {
+            live.forEach((a, b) => {
+              const row = i * Bk + b;
+              const lane = i * K + active[a];
+              for (let t = 0; t < T; t++) outs[i][a].set(out.subarray((t * B + row) * N * 3, (t * B + row + 1) * N * 3), (s + t) * N * 3);
+              prev.set(next.subarray(((T - 1) * B + row) * N * 3, ((T - 1) * B + row + 1) * N * 3), lane * N * 3);
+            });
+          }
           s += T;
-          done += T * B;
+          done += T * Bk;
           options.onProgress?.(done, total);
         }
+        if (spread) active.forEach((k, a) => spread.add(outs.map((o) => o[a]), counts[a], starts[k] + offset));
         if (K === 1) {
-          yield { atoms: N, frames: counts[0], coords: outs[0], start: offset };
+          for (let i = 0; i < S; i++) yield { atoms: N, frames: counts[0], coords: outs[i][0], start: offset, sample: i };
         } else {
-          await Promise.all(active.map((k, i) => parts[k].write(new Uint8Array(outs[i].buffer))));
+          await Promise.all(outs.flatMap((o, i) => active.map((k, a) => parts[i * K + k].write(new Uint8Array(o[a].buffer)))));
         }
       }
       if (tmp) {
         await Promise.all(parts.map((p) => p.close()));
-        for (let k = 0; k < K; k++) {
-          const file = await fsp.open(path.join(tmp, `${k}.f32`), 'r');
+        for (let j = 0; j < S * K; j++) {
+          const k = j % K;
+          const file = await fsp.open(path.join(tmp, `${j}.f32`), 'r');
           try {
             for (let offset = 0; offset < length(k); offset += chunk) {
               const frames = Math.min(chunk, length(k) - offset);
               const coords = new Float32Array(frames * N * 3);
               await file.read(new Uint8Array(coords.buffer), 0, coords.byteLength, offset * N * 12);
-              yield { atoms: N, frames, coords, start: starts[k] + offset };
+              yield { atoms: N, frames, coords, start: starts[k] + offset, sample: Math.floor(j / K) };
             }
           } finally {
             await file.close();
@@ -346,6 +388,7 @@ export class Backmapper {
         }
       }
       info.frames = total;
+      if (spread) info.spread = spread.result();
       if (relaxer) {
         const frames = Math.max(1, relaxed.frames);
         info.relax = { frames: relaxed.frames, energyBefore: relaxed.before / frames, energyAfter: relaxed.after / frames, repairs: relaxed.repairs, retried: relaxed.retried };
@@ -359,26 +402,39 @@ export class Backmapper {
     }
   }
 
-  /** Backmaps the CG trajectory `cgFile` into `outFile` (any format), atomically. */
-  async backmapFile(cgFile: string, outFile: string, options: BackmapOptions = {}): Promise<BackmapSummary & { seconds: number; out: string }> {
+  /**
+   * Backmaps the CG trajectory `cgFile` into `outFile` (any format), atomically;
+   * with `samples` S > 1 into S files, sampleFile(outFile, i) (`out.0.dcd`, …).
+   */
+  async backmapFile(cgFile: string, outFile: string, options: BackmapOptions = {}): Promise<BackmapSummary & { seconds: number; out: string; outputs: string[] }> {
     const start = Date.now();
-    checkOutput(outFile, { [cgFile]: 'the CG input' });
+    const S = sampleCount(options.samples);
+    const outputs = S > 1 ? Array.from({ length: S }, (_, i) => sampleFile(outFile, i)) : [outFile];
+    for (const out of outputs) checkOutput(out, { [cgFile]: 'the CG input' });
     // Opened without an expected count: backmap() names the model's bead count when they differ.
     const reader = await openTrajectory(cgFile);
-    const summary: BackmapSummary = { frames: 0, segments: 1, seeds: [], seams: [] };
+    const summary: BackmapSummary = { frames: 0, segments: 1, samples: S, seeds: [], seams: [] };
     try {
-      const writer = await createTrajectory(outFile, { atoms: this.atoms, topology: this.info.topology });
+      const writers: Awaited<ReturnType<typeof createTrajectory>>[] = [];
       try {
+        for (const out of outputs) writers.push(await createTrajectory(out, { atoms: this.atoms, topology: this.info.topology }));
         const scratchDir = options.scratchDir ?? path.dirname(path.resolve(outFile));
-        for await (const c of this.backmap(reader, { ...options, scratchDir }, summary)) await writer.write(c);
-        await writer.close();
+        for await (const c of this.backmap(reader, { ...options, scratchDir }, summary)) await writers[c.sample].write(c);
+        for (const w of writers) await w.close();
       } catch (err) {
-        await writer.abort();
+        await Promise.all(writers.map((w) => w.abort()));
         throw err;
       }
     } finally {
       await reader.close();
     }
-    return { ...summary, seconds: (Date.now() - start) / 1000, out: outFile };
+    return { ...summary, seconds: (Date.now() - start) / 1000, out: outFile, outputs };
   }
+}
+
+/** options.samples checked: a positive integer, default 1. */
+function sampleCount(samples: number | undefined): number {
+  if (samples === undefined) return 1;
+  if (!Number.isSafeInteger(samples) || samples < 1) throw outOfRange('a positive integer', 'samples', samples);
+  return samples;
 }

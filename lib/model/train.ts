@@ -12,13 +12,14 @@ import type { Topology } from '../io/types';
 import { GaussianMixture, type GaussianMixtureModel } from './gmm';
 import { applyMapping, type CgMapping } from './mapping';
 import { bytesOf, readContainer, writeContainer } from './modelfile';
+import { DEFAULT_DEVICE, checkDevice, type Device } from '../core/device';
 import { defaultThreads, native, packageVersion } from '../core/native';
 import { PRESETS, nativeConfig, resolvePreset, type Architecture, type Preset, type TrainingSettings } from './presets';
 import { canonicalFrame, canonicalReference, type CanonicalFrame } from './orientation';
 import { serialize } from '../core/queue';
 import { Rng } from '../core/rng';
 import { betaAt, clipAt, gammaAt, learningRateAt } from './schedules';
-import { centroid, optimalRotation } from '../inference/superpose';
+import { IDENTITY, pairRotation, placePair as placeInLayout, placeRotated, type PairLayout } from './placement';
 import { validate, type ValidationOptions, type ValidationReport } from './validation';
 
 export { resolvePreset };
@@ -47,6 +48,8 @@ export interface TrainerOptions {
   augment?: boolean;
   /** the internal energy for the γ term; without it the energy loss is 0 */
   energy?: Energy;
+  /** libtorch device of the model and its steps: "cpu" (default), "cuda" or "cuda:N" (CUDA untested: no GPU on the development machines) */
+  device?: string;
 }
 
 /** One step: its schedule values, every loss term, the gradient norm and the time it took. */
@@ -90,20 +93,6 @@ export function framePairs(frameCounts: number[]): Pair[] {
   return pairs;
 }
 
-const IDENTITY = Float64Array.of(1, 0, 0, 0, 1, 0, 0, 0, 1);
-
-/** Applies the row-major 3x3 rotation r to `count` points of `src` (after subtracting c) into `dst`. */
-function centreRotate(src: Float32Array, srcOffset: number, count: number, c: number[], r: Float64Array, dst: Float32Array, dstOffset: number): void {
-  for (let i = 0; i < count; i++) {
-    const x = src[srcOffset + 3 * i] - c[0];
-    const y = src[srcOffset + 3 * i + 1] - c[1];
-    const z = src[srcOffset + 3 * i + 2] - c[2];
-    dst[dstOffset + 3 * i] = r[0] * x + r[1] * y + r[2] * z;
-    dst[dstOffset + 3 * i + 1] = r[3] * x + r[4] * y + r[5] * z;
-    dst[dstOffset + 3 * i + 2] = r[6] * x + r[7] * y + r[8] * z;
-  }
-}
-
 export class Trainer {
   step = 0;
   private readonly pairs: Pair[];
@@ -122,6 +111,7 @@ export class Trainer {
     readonly augment: boolean,
     readonly energy?: Energy,
     reference?: Float32Array,
+    readonly device: Device = DEFAULT_DEVICE,
   ) {
     const atoms = data.topology.atoms.length;
     this.pairs = framePairs(data.trajectories.map((t) => t.length / (atoms * 3)));
@@ -150,10 +140,12 @@ export class Trainer {
     });
     const seed = options.seed ?? 1;
     const previousFrame = options.previousFrame ?? true;
-    const model = newModel(preset.architecture, data, settings.learningRate, seed, previousFrame);
+    const device = checkDevice(options.device);
+    const model = newModel(preset.architecture, data, settings.learningRate, seed, previousFrame, device);
     if (options.energy) model.setEnergy(options.energy.handle);
     return new Trainer(
       preset, settings, data, model, new Rng(seed), options.threads ?? defaultThreads(), previousFrame, seed, options.augment ?? true, options.energy,
+      undefined, device,
     );
   }
 
@@ -165,30 +157,14 @@ export class Trainer {
     return this.pairs.length;
   }
 
-  /**
-   * Writes pair (t−1, t) of `aa` (with its CG frames `cg`), rotated by r, as item
-   * b of a batch, centred as the architecture says: each configuration on its own
-   * mean, or all on C(t)'s centroid.
-   */
-  private placeRotated(aa: Float32Array, cg: Float32Array, frame: number, r: Float64Array, b: number, aaT: Float32Array, aaPrev: Float32Array, cgT: Float32Array): void {
-    const N = this.data.topology.atoms.length;
-    const n = this.data.mapping.beads;
-    const c = centroid(cg, frame * n * 3, n);
-    const own = this.preset.architecture.centring === 'own';
-    centreRotate(aa, frame * N * 3, N, own ? centroid(aa, frame * N * 3, N) : c, r, aaT, b * N * 3);
-    centreRotate(aa, (frame - 1) * N * 3, N, own ? centroid(aa, (frame - 1) * N * 3, N) : c, r, aaPrev, b * N * 3);
-    centreRotate(cg, frame * n * 3, n, c, r, cgT, b * n * 3);
+  /** How this model places pairs: its sizes, centring and canonical reference (placement.ts). */
+  get layout(): PairLayout {
+    return { atoms: this.data.topology.atoms.length, beads: this.data.mapping.beads, centring: this.preset.architecture.centring, reference: this.reference };
   }
 
-  /** The same without random rotation (encoding, validation): onto the reference under canonical orientation, else none. */
+  /** Pair (t−1, t) as item b, without random rotation (encoding, validation): onto the reference under canonical orientation, else none. */
   placePair(aa: Float32Array, cg: Float32Array, frame: number, b: number, aaT: Float32Array, aaPrev: Float32Array, cgT: Float32Array): void {
-    this.placeRotated(aa, cg, frame, this.rotationOf(cg, frame, () => IDENTITY), b, aaT, aaPrev, cgT);
-  }
-
-  /** A pair's rotation: the one superposing its centred C(t) = frame of `cg` on the reference under canonical orientation, else `other()`. */
-  private rotationOf(cg: Float32Array, frame: number, other: () => Float64Array): Float64Array {
-    const n = this.data.mapping.beads;
-    return this.reference ? optimalRotation(cg, frame * n * 3, this.reference, 0, n) : other();
+    placeInLayout(this.layout, aa, cg, frame, frame - 1, b, { aaT, aaPrev, cgT });
   }
 
   get latent(): number {
@@ -216,10 +192,11 @@ export class Trainer {
     const aaT = new Float32Array(B * N * 3);
     const aaPrev = new Float32Array(B * N * 3);
     const cgT = new Float32Array(B * n * 3);
+    const layout = this.layout;
     for (let b = 0; b < B; b++) {
       const { trajectory, frame } = this.pairs[this.rng.int(this.pairs.length)];
-      const r = this.rotationOf(this.cg[trajectory], frame, () => (this.augment ? this.rng.rotation() : IDENTITY));
-      this.placeRotated(this.data.trajectories[trajectory], this.cg[trajectory], frame, r, b, aaT, aaPrev, cgT);
+      const r = pairRotation(layout, this.cg[trajectory], frame, () => (this.augment ? this.rng.rotation() : IDENTITY));
+      placeRotated(layout, this.data.trajectories[trajectory], this.cg[trajectory], frame, frame - 1, r, b, { aaT, aaPrev, cgT });
     }
     const eps = this.rng.normals(new Float32Array(B * this.preset.architecture.latent));
     const noise = this.settings.cgNoise ?? 0;
@@ -252,7 +229,7 @@ export class Trainer {
       const picks = spaced(frames.length, 2000).map((i) => frames[i]);
       const coords = new Float32Array(picks.length * N * 3);
       picks.forEach(({ trajectory, frame }, k) => coords.set(this.data.trajectories[trajectory].subarray(frame * N * 3, (frame + 1) * N * 3), k * N * 3));
-      const { total } = await this.energy.evaluate({ data: coords, shape: [picks.length, N, 3] }, { threads: this.threads });
+      const { total } = await this.energy.evaluate({ data: coords, shape: [picks.length, N, 3] }, { threads: this.threads, device: this.device });
       let mean = 0;
       for (const e of total) mean += e / total.length;
       let variance = 0;
@@ -413,12 +390,13 @@ export class Trainer {
       const base = options.preset ? options.preset.training : state.settings;
       state = { ...state, preset, settings: { ...base, ...options.training } };
     }
-    const model = newModel(state.preset.architecture, data, state.settings.learningRate, state.seed, state.previousFrame);
+    const device = checkDevice(options.device);
+    const model = newModel(state.preset.architecture, data, state.settings.learningRate, state.seed, state.previousFrame, device);
     if (options.energy) model.setEnergy(options.energy.handle);
     const trainer = new Trainer(
       state.preset, state.settings, data, model, Rng.fromState(state.rng),
       options.threads ?? defaultThreads(), state.previousFrame, state.seed, state.augment, options.energy,
-      state.canonical && Float32Array.from(state.canonical.reference),
+      state.canonical && Float32Array.from(state.canonical.reference), device,
     );
     await serialize(() => model.load({ bytes: state.weights, optimizer: true, threads: trainer.threads }));
     trainer.step = state.step;
@@ -426,7 +404,7 @@ export class Trainer {
   }
 }
 
-export interface ResumeOptions extends Pick<TrainerOptions, 'threads' | 'energy'> {
+export interface ResumeOptions extends Pick<TrainerOptions, 'threads' | 'energy' | 'device'> {
   /** continue under this preset's training settings (its architecture must be the checkpoint's) */
   preset?: Preset;
   /** overrides of the training settings (e.g. more steps) */
@@ -449,7 +427,7 @@ export interface FinalizeReport {
 }
 
 /** Evenly spaced picks of `count` out of `n` indices. */
-function spaced(n: number, count: number): number[] {
+export function spaced(n: number, count: number): number[] {
   const m = Math.min(n, count);
   return Array.from({ length: m }, (_, i) => Math.floor((i * n) / m));
 }
@@ -474,12 +452,15 @@ export interface TrainerState {
   weights: Uint8Array;
 }
 
-export function newModel(arch: Architecture, data: Pick<TrainingData, 'topology' | 'mapping'>, learningRate: number, seed: number, previousFrame: boolean): NativeModel {
+export function newModel(
+  arch: Architecture, data: Pick<TrainingData, 'topology' | 'mapping'>, learningRate: number, seed: number, previousFrame: boolean, device: Device = DEFAULT_DEVICE,
+): NativeModel {
   const Model = native().Model;
   return new Model({
     config: nativeConfig(arch, data.topology.atoms.length, data.mapping.beads, previousFrame),
     learningRate,
     seed,
     mapping: data.mapping.matrix,
+    device,
   });
 }

@@ -18,6 +18,8 @@ export interface Validatable {
   readonly step: number;
   readonly threads: number;
   readonly energy?: Energy;
+  /** libtorch device of the energies (default cpu) */
+  readonly device?: string;
   readonly latent: number;
   readonly topology: Topology;
   readonly mapping: CgMapping;
@@ -55,6 +57,20 @@ export interface ValidationReport {
     energy: number | null;
   } | null;
   ms: number;
+}
+
+/** Mean KL(N(mu, exp(logvar)) ‖ N(0, 1)) over the pairs, per dimension (nats). */
+export function klPerDimension(mu: ArrayLike<number>, logvar: ArrayLike<number>, latent: number): number[] {
+  const count = mu.length / latent;
+  const kl = new Array<number>(latent).fill(0);
+  for (let p = 0; p < count; p++) {
+    for (let d = 0; d < latent; d++) {
+      const m = mu[p * latent + d];
+      const lv = logvar[p * latent + d];
+      kl[d] += (0.5 * (m * m + Math.exp(lv) - 1 - lv)) / count;
+    }
+  }
+  return kl;
 }
 
 /** The atoms a bead sits on: the mapping's indices, or atoms of non-zero weight. */
@@ -105,19 +121,12 @@ export async function validate(t: Validatable, held: Float32Array[], options: Va
   const beadRmsd = Math.sqrt(beadSq / Math.max(1, count * beads.size));
   const otherRmsd = Math.sqrt(otherSq / Math.max(1, count * (N - beads.size)));
 
-  const klPerDimension = new Array<number>(L).fill(0);
-  for (let b = 0; b < count; b++) {
-    for (let d = 0; d < L; d++) {
-      const m = mu[b * L + d];
-      const lv = logvar[b * L + d];
-      klPerDimension[d] += (0.5 * (m * m + Math.exp(lv) - 1 - lv)) / count;
-    }
-  }
+  const klPerDim = klPerDimension(mu, logvar, L);
 
   let energy: ValidationReport['energy'] = null;
   if (t.energy) {
     const e = t.energy;
-    const [dec, ref] = await Promise.all([decoded, aaT].map((x) => e.evaluate({ data: x, shape: [count, N, 3] }, { threads: t.threads })));
+    const [dec, ref] = await Promise.all([decoded, aaT].map((x) => e.evaluate({ data: x, shape: [count, N, 3] }, { threads: t.threads, device: t.device })));
     energy = { decoded: mean(dec.total), reference: mean(ref.total) };
   }
 
@@ -152,7 +161,7 @@ export async function validate(t: Validatable, held: Float32Array[], options: Va
       phiPsiJs = jensenShannon(surface(traj, frames), surface(held[0], held[0].length / (N * 3)));
     }
     let rolloutEnergy: number | null = null;
-    if (t.energy) rolloutEnergy = mean((await t.energy.evaluate({ data: traj, shape: [frames, N, 3] }, { threads: t.threads })).total);
+    if (t.energy) rolloutEnergy = mean((await t.energy.evaluate({ data: traj, shape: [frames, N, 3] }, { threads: t.threads, device: t.device })).total);
     rollout = { frames, phiPsiJs, energy: rolloutEnergy };
   }
 
@@ -162,8 +171,8 @@ export async function validate(t: Validatable, held: Float32Array[], options: Va
     beadRmsd,
     otherRmsd,
     energy,
-    klPerDimension,
-    activeDimensions: klPerDimension.filter((k) => k > 0.01).length,
+    klPerDimension: klPerDim,
+    activeDimensions: klPerDim.filter((k) => k > 0.01).length,
     rollout,
     ms: Date.now() - start,
   };

@@ -2,6 +2,7 @@
 // (Shmilovich et al. 2022, Eq. 1-2). Async; the work runs on a libuv thread.
 import type { Impl } from '../../binding';
 import { invalidType, outOfRange } from '../core/errors';
+import { deviceName } from '../core/device';
 import { defaultThreads, native } from '../core/native';
 import { serialize } from '../core/queue';
 import { FloatArray, checkFinite, checkShape, floatArray, oneOf, positiveInteger, positiveNumber } from '../core/validate';
@@ -44,12 +45,6 @@ function jobOptions(options: OpOptions = {}) {
     threads: options.threads === undefined ? defaultThreads() : positiveInteger('options.threads', options.threads),
     device: options.device === undefined ? 'cpu' : deviceName(options.device),
   };
-}
-
-function deviceName(device: unknown): string {
-  if (typeof device !== 'string') throw invalidType('device string', 'options.device', device);
-  if (!/^(cpu|cuda)(:\d+)?$/.test(device)) throw outOfRange('"cpu", "cuda" or "cuda:N"', 'options.device', device);
-  return device;
 }
 
 function checkGrid(grid: unknown, withSigma: boolean): void {

@@ -4,6 +4,8 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { info } from '../../lib/core/info';
+import { createTrajectory, openTrajectory } from '../../lib/io/trajectory';
 import { expectOneLineError, runCli } from '../support/cli';
 import { DATA } from '../support/data';
 
@@ -101,4 +103,70 @@ test.each([
 
 test('demo: an unknown molecule is one line', async () => {
   expectOneLineError(await run('demo', '--molecule', 'lysozyme', '--out', path.join(dir, 'demo-x')), /--molecule must be adp or cln, got lysozyme/);
+});
+
+// --device: refused before any work when this libtorch cannot use it, one line, exit 2.
+describe('--device', () => {
+  const oneLine = (r: { code: number; err: string }, pattern: RegExp) => {
+    expect(r.code).toBe(2);
+    expect(r.err.trim().split('\n')).toEqual([expect.stringMatching(pattern)]);
+  };
+  const adp = (f: string) => path.join(ADP, f);
+  const model = path.resolve(__dirname, '../../models/adp-cpu.tcbm');
+  const commands: Record<string, string[]> = {
+    backmap: ['backmap', '--model', model, '--cg', 'cg.dcd', '--out', path.join(dir, 'never.dcd')],
+    train: ['train', '--top', adp('adp.pdb'), '--traj', adp('test-1000.dcd'), '--system', adp('system-vacuum.xml'), '--map', 'adp', '--out', path.join(dir, 'never.tcbm')],
+    evaluate: ['evaluate', '--top', adp('adp.pdb'), '--system', adp('system-vacuum.xml'), '--ref', adp('test-1000.dcd'), '--traj', adp('test-1000.dcd'), '--out', path.join(dir, 'never-report')],
+  };
+
+  test.each(Object.keys(commands))('%s --device cuda without CUDA: one line naming the problem, exit 2, nothing written', async (name) => {
+    if (info().cuda) return; // a CUDA libtorch runs it
+    for (const d of ['cuda', 'cuda:1']) {
+      oneLine(await run(...commands[name], '--device', d), new RegExp(`^tcbackmap: --device ${d}: this libtorch has no CUDA .*; use --device cpu$`));
+    }
+    expect(fs.readdirSync(dir).filter((f) => f.startsWith('never'))).toEqual([]);
+  });
+
+  test('a malformed device is one line, exit 2', async () => {
+    for (const name of Object.keys(commands)) oneLine(await run(...commands[name], '--device', 'gpu'), /^tcbackmap: --device gpu: expected cpu, cuda or cuda:N$/);
+  });
+
+  test('info names the device and CUDA', async () => {
+    const j = JSON.parse((await run('info', '--json')).out);
+    expect(j).toMatchObject({ device: 'cpu', cuda: info().cuda });
+    if (!j.cuda) expect(j.cudaDevices).toBe(0);
+    const t = await run('info');
+    expect(t.out).toMatch(/^device: cpu /m);
+    expect(t.out).toMatch(/^cuda: (available|not available), /m);
+  });
+
+  test('backmap --device cpu backmaps (8 frames)', async () => {
+    const reader = await openTrajectory(adp('test-1000.dcd'));
+    const head = await reader.read(0, 8);
+    await reader.close();
+    const aa = path.join(dir, 'aa20.dcd');
+    const w = await createTrajectory(aa, { atoms: head.atoms });
+    await w.write(head);
+    await w.close();
+    const cg = path.join(dir, 'cg20.dcd');
+    expect((await run('coarse-grain', '--model', model, '--traj', aa, '--out', cg)).code).toBe(0);
+    const out = path.join(dir, 'bm20.dcd');
+    const r = await run('backmap', '--model', model, '--cg', cg, '--out', out, '--device', 'cpu', '--json');
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.out).frames).toBe(8);
+    expect(fs.statSync(out).size).toBeGreaterThan(8 * 22 * 12);
+
+    // --samples 3: three files, out.0.dcd … out.2.dcd, and the spread in the summary; none named out.dcd
+    const ens = path.join(dir, 'ens8.dcd');
+    const e = await run('backmap', '--model', model, '--cg', cg, '--out', ens, '--samples', '3', '--seed', '4', '--json');
+    expect(e.code).toBe(0);
+    const summary = JSON.parse(e.out);
+    expect(summary).toMatchObject({ frames: 8, samples: 3, outputs: [0, 1, 2].map((i) => path.join(dir, `ens8.${i}.dcd`)) });
+    expect(summary.spread.bead.rms).toBeLessThan(summary.spread.nonBead.rms);
+    expect(fs.existsSync(ens)).toBe(false);
+    for (const f of summary.outputs) expect(fs.statSync(f).size).toBeGreaterThan(8 * 22 * 12);
+    const text = await run('backmap', '--model', model, '--cg', cg, '--out', path.join(dir, 'ens8b.dcd'), '--samples', '2');
+    expect(text.out).toMatch(/^backmapped 2 x 8 frames .* to .*ens8b\.0\.dcd \.\.\. .*ens8b\.1\.dcd; spread across samples, nm: bead atoms RMS [\d.]+ \(max [\d.]+\), other atoms RMS/);
+    oneLine(await run('backmap', '--model', model, '--cg', cg, '--out', path.join(dir, 'never.dcd'), '--samples', '0'), /samples.*expected a positive integer, got "0"/);
+  }, 60_000);
 });

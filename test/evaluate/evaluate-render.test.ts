@@ -34,7 +34,7 @@ if (!available) console.log(`skipping the report rendering test: ${CHROMIUM} is 
 const maybe = available ? test : test.skip;
 
 maybe(
-  'the report renders in headless Chromium: every plot drawn, no console error, no network request',
+  'the report renders in headless Chromium: every plot drawn (the latent space\'s too), no console error, no network request',
   async () => {
     // ADP test (reference) vs train when the shared data are there, else the bundled sample vs a noisy copy.
     const shared = hasSharedData && fs.existsSync(sharedData('adp', 'train.dcd'));
@@ -46,8 +46,10 @@ maybe(
       await writeSubset(ref, traj, { noise: 0.01 });
     }
     const out = path.join(dir, 'report');
-    // Five bootstrap samples keep the run short; the page has the same plots as with the default 20.
-    const { files } = await evaluateReport({ top: path.join(adp, 'adp.pdb'), system: path.join(adp, 'system-vacuum.xml'), ref, traj, out, map: 'auto', bootstrap: 5 });
+    // Five bootstrap samples keep the run short; the page has the same plots as with the default 20. The shipped ADP
+    // model adds the latent-space section (1,000 encoded pairs draw the same plots as the default 5,000).
+    const model = path.resolve(__dirname, '../../models/adp-cpu.tcbm');
+    const { files } = await evaluateReport({ top: path.join(adp, 'adp.pdb'), system: path.join(adp, 'system-vacuum.xml'), ref, traj, out, map: 'auto', bootstrap: 5, model, latentPairs: 1000 });
 
     const browser = await chromium.launch({
       executablePath: CHROMIUM,
@@ -62,8 +64,41 @@ maybe(
       await page.goto(`file://${files.html}`, { waitUntil: 'load' });
       // Every inline SVG plot has a visible size.
       const sizes = await page.$$eval('svg.marks', (svgs) => svgs.map((s) => s.getBoundingClientRect()).map((r) => [r.width, r.height]));
-      expect(sizes.length).toBeGreaterThanOrEqual(13);
+      expect(sizes.length).toBeGreaterThanOrEqual(15);
       for (const [w, h] of sizes) expect(w > 100 && h > 100).toBe(true);
+      // The latent space: PCA axes with their variance fractions, an energy colour bar, the mixture's ellipses and means, the KL bars.
+      const latent = await page.$$eval('svg.marks', (svgs) =>
+        svgs
+          .filter((s) => [...s.querySelectorAll('.role-axis-title text, text.role-axis-title, .role-axis-title')].some((t) => (t.textContent ?? '').startsWith('PC 1')))
+          .map((s) => {
+            const texts = (sel: string) => [...s.querySelectorAll(sel)].map((t) => t.textContent ?? '');
+            const box = (sel: string) => [...s.querySelectorAll(sel)].map((e) => e.getBoundingClientRect()).map((r) => [r.width, r.height]);
+            return {
+              axes: texts('.role-axis-title'),
+              legendTitles: texts('.role-legend-title'),
+              gradients: box('.role-legend-gradient path, .role-legend-gradient rect'),
+              ellipses: box('.ellipses_marks path'),
+              means: s.querySelectorAll('.mixtureMeans_marks path').length,
+              points: s.querySelectorAll('.posteriors_marks path').length,
+            };
+          }),
+      );
+      expect(latent.length).toBeGreaterThanOrEqual(1);
+      const plane = latent[0];
+      expect(plane.axes.some((t) => /^PC 1 \(\d+(\.\d)? %\)$/.test(t))).toBe(true);
+      expect(plane.axes.some((t) => /^PC 2 \(\d+(\.\d)? %\)$/.test(t))).toBe(true);
+      expect(plane.legendTitles).toContain('reference energy (kJ/mol)');
+      expect(plane.gradients.some(([w, h]) => w > 5 && h > 100)).toBe(true);
+      expect(plane.ellipses).toHaveLength(10); // one 2σ ellipse per mixture component
+      for (const [w, h] of plane.ellipses) expect(w > 5 && h > 5).toBe(true);
+      expect(plane.means).toBe(10);
+      expect(plane.points).toBe(1000);
+      const kl = await page.$$eval('svg.marks', (svgs) => svgs.filter((s) => (s.textContent ?? '').includes('KL per latent dimension')).map((s) => s.querySelectorAll('.role-mark path, .role-mark rect').length));
+      expect(kl).toHaveLength(1);
+      expect(kl[0]).toBeGreaterThanOrEqual(16);
+      const latentPng = path.join(shared ? os.tmpdir() : dir, 'tcbackmap-report-latent.png');
+      await page.locator('div.plots').last().screenshot({ path: latentPng }); // the latent section comes last
+      console.log(`latent-space screenshot: ${latentPng}`);
       const png = path.join(shared ? os.tmpdir() : dir, shared ? 'tcbackmap-report-adp-test-vs-train.png' : 'report.png');
       await page.screenshot({ path: png, fullPage: true });
       const bytes = fs.statSync(png).size;

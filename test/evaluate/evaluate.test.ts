@@ -6,6 +6,8 @@ import * as path from 'path';
 import { main } from '../../lib/cli';
 import { backboneDihedrals, evaluate, evaluateReport, type Metrics } from '../../lib/evaluate';
 import { topologyFromPdb } from '../../lib/io/pdb';
+import { createTrajectory, readTrajectory } from '../../lib/io/trajectory';
+import { sampleFile } from '../../lib/inference/ensemble';
 import { DATA } from '../support/data';
 import { tempDir } from '../support/helpers';
 import { writeSubset } from '../support/evaluate-data';
@@ -132,4 +134,40 @@ test('CLI: evaluate --json writes the report; bad input is one line and writes n
     error.mockRestore();
     stderr.mockRestore();
   }
+});
+
+test('--samples: an ensemble of S files is pooled, and its spread is set against the reference frame-to-frame motion', async () => {
+  // Three "samples" of one trajectory: the first 300 frames with independent noise of 0.02 nm on the non-bead atoms.
+  const beads = new Set([4, 6, 8, 14, 16, 10]);
+  const base = path.join(dir, 'ens.dcd');
+  const clean = await readTrajectory(SAMPLE);
+  const F = 300;
+  let seed = 11;
+  const rand = () => ((seed = (seed * 16807) % 2147483647) / 2147483647) * 2 - 1;
+  for (let i = 0; i < 3; i++) {
+    const coords = clean.coords.slice(0, F * 66);
+    for (let k = 0; k < coords.length; k++) if (!beads.has(Math.floor(k / 3) % 22)) coords[k] += 0.02 * rand();
+    const w = await createTrajectory(sampleFile(base, i), { atoms: 22 });
+    await w.write({ frames: F, coords });
+    await w.close();
+  }
+  const out = path.join(dir, 'report-ens');
+  const { metrics: m, files } = await evaluateReport({ top: TOP, system: SYSTEM, ref: SAMPLE, traj: base, samples: 3, out, map: 'auto', bootstrap: 2, lags: [1, 2, 5] });
+  expect(m.inputs.traj).toEqual([0, 1, 2].map((i) => sampleFile(base, i)));
+  expect(m.inputs.framesTraj).toEqual([F, F, F]);
+  const e = m.ensemble!;
+  expect(e.samples).toBe(3);
+  expect(e.ensembles).toHaveLength(1);
+  expect(e.spread.bead).toBe(0); // beads untouched: the samples agree exactly
+  // uniform noise of half-width h per coordinate: variance h²/3 per axis, h² per atom; around the mean of 3, times 2/3
+  expect(e.spread.other).toBeGreaterThan(0.02 * Math.sqrt(2 / 3) * 0.9);
+  expect(e.spread.other).toBeLessThan(0.02 * Math.sqrt(2 / 3) * 1.1);
+  expect(e.referenceFrameToFrame.other).toBeGreaterThan(e.referenceFrameToFrame.bead!);
+  expect(e.spreadOverFluctuation.other).toBeCloseTo(e.spread.other! / e.referenceFrameToFrame.other, 10);
+  expect(fs.readFileSync(files.html, 'utf8')).toMatch(/<h2>Ensemble \(3 samples\)<\/h2>/);
+
+  // a sample that is not of the same CG trajectory (another length) is named
+  await writeSubset(SAMPLE, sampleFile(base, 2), { frames: F - 1 });
+  await expect(evaluate({ top: TOP, system: SYSTEM, ref: SAMPLE, traj: base, samples: 3 })).rejects.toThrow(/ens\.2\.dcd: has 299 frames, sample 0 of its ensemble \(.*ens\.0\.dcd\) 300/);
+  await expect(evaluate({ top: TOP, system: SYSTEM, ref: SAMPLE, traj: path.join(dir, 'none.dcd'), samples: 2 })).rejects.toThrow(/none\.0\.dcd: no such file/);
 });

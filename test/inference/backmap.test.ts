@@ -3,6 +3,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { Backmapper, chooseSeed, readModelFile } from '../../lib/inference/backmap';
+import { SpreadAccumulator, sampleFile } from '../../lib/inference/ensemble';
 import { createTrajectory, openTrajectory, readTrajectory } from '../../lib/io/trajectory';
 import { presetMapping } from '../../lib/model/mapping';
 import { Trainer } from '../../lib/model/train';
@@ -113,6 +114,53 @@ test('the same seed gives the same output; another seed another', async () => {
   await bm.backmapFile(cgFile, c, { seed: 12, segments: 2 });
   expect(fs.readFileSync(a).equals(fs.readFileSync(b))).toBe(true);
   expect(fs.readFileSync(a).equals(fs.readFileSync(c))).toBe(false);
+});
+
+test.each([1, 3])('samples=3, segments=%i: sample i is the run of seed + i alone (to float32 rounding), run in lockstep', async (segments) => {
+  const out = path.join(dir, `ens-${segments}.dcd`);
+  const r = await bm.backmapFile(cgFile, out, { seed: 20, samples: 3, segments, chunkFrames: 8 });
+  expect(r.outputs).toEqual([0, 1, 2].map((i) => path.join(dir, `ens-${segments}.${i}.dcd`)));
+  expect(fs.existsSync(out)).toBe(false);
+  for (let i = 0; i < 3; i++) {
+    const alone = path.join(dir, `alone-${segments}-${i}.dcd`);
+    await bm.backmapFile(cgFile, alone, { seed: 20 + i, segments, chunkFrames: 8 });
+    // libtorch's CPU kernels may round a row of a batch of 3 differently from a batch of 1
+    const [x, y] = [await readTrajectory(r.outputs[i]), await readTrajectory(alone)];
+    expect(x.frames).toBe(y.frames);
+    expect(x.coords.reduce((m, v, j) => Math.max(m, Math.abs(v - y.coords[j])), 0)).toBeLessThan(1e-5);
+  }
+  // different seeds, different frames; the beads hold all of them to the same CG frames
+  const [a, b] = await Promise.all(r.outputs.slice(0, 2).map((f) => readTrajectory(f)));
+  expect(a.frames).toBe(FRAMES);
+  expect(a.coords.some((v, i) => v !== b.coords[i])).toBe(true);
+  expect(r.samples).toBe(3);
+  expect(r.spread?.frames).toBe(FRAMES);
+  expect(r.spread?.bead?.rms).toBeGreaterThanOrEqual(0);
+  expect(r.spread?.nonBead?.rms).toBeGreaterThan(0);
+  expect(r.spread!.nonBead!.max).toBeGreaterThanOrEqual(r.spread!.nonBead!.rms);
+  expect(fs.readdirSync(dir).filter((f) => f.endsWith('.tmp') || f.includes('tcbm-segments-'))).toEqual([]);
+});
+
+test('the spread across samples is each atom\'s RMS distance from the samples\' mean', () => {
+  // 2 atoms (atom 0 a bead), 2 frames, 3 samples
+  const acc = new SpreadAccumulator(3, 2, [0]);
+  const frame = (x0: number, x1: number) => Float32Array.from([x0, 0, 0, x1, 0, 0, x0, 0, 0, x1, 2 * x1, 0]);
+  acc.add([frame(0, 0), frame(0, 1), frame(0, 2)], 2, 10);
+  const r = acc.result();
+  expect(r.bead).toEqual({ rms: 0, max: 0, maxFrame: 10 });
+  // atom 1: frame 10 at x = 0, 1, 2 (spread sqrt(2/3)); frame 11 at (0,0), (1,2), (2,4) (spread sqrt(10/3))
+  expect(r.nonBead!.rms).toBeCloseTo(Math.sqrt((2 / 3 + 10 / 3) / 2), 6);
+  expect(r.nonBead!.max).toBeCloseTo(Math.sqrt(10 / 3), 6);
+  expect(r.nonBead!.maxFrame).toBe(11);
+  expect(sampleFile('/x/run.dcd', 2)).toBe('/x/run.2.dcd');
+  expect(sampleFile('run', 0)).toBe('run.0');
+});
+
+test('a bad sample count is refused before anything is written', async () => {
+  for (const samples of [0, 1.5, -2]) {
+    await expect(bm.backmapFile(cgFile, path.join(dir, 'bad.dcd'), { samples })).rejects.toThrow(/Expected a positive integer for samples/);
+  }
+  expect(fs.readdirSync(dir).filter((f) => f.startsWith('bad.'))).toEqual([]);
 });
 
 test('seed selection returns the frame preceding the nearest CG frame, aligned onto the target', () => {
