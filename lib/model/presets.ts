@@ -95,6 +95,13 @@ export interface TrainingSettings {
    */
   cgNoiseLevels?: 'fixed' | 'mixed';
   /**
+   * Against posterior collapse: for the first `steps` steps the decoder gets the
+   * posterior mean (the reparameterisation's noise times 0, an autoencoder, so it
+   * learns to use z before z is noisy), then the noise grows linearly to its full
+   * size over `ramp` steps (default 0). Absent: full noise from step 0.
+   */
+  latentWarmup?: { steps: number; ramp?: number };
+  /**
    * Exponential learning-rate decay: the rate is learningRate · decay^(max(0, step − from) / 1000),
    * never below `floor` (absent: constant, as the paper's presets).
    */
@@ -242,6 +249,11 @@ function presetFromFile(file: string): Preset {
   if (![undefined, 'fixed', 'mixed'].includes(training.cgNoiseLevels)) throw fileError('ERR_BAD_FORMAT', file, '"cgNoiseLevels" must be "fixed" or "mixed"');
   if (training.localWeight !== undefined && !(typeof training.localWeight === 'number' && training.localWeight >= 0 && Number.isFinite(training.localWeight))) {
     throw fileError('ERR_BAD_FORMAT', file, '"localWeight" must be a number >= 0');
+  }
+  const warm = training.latentWarmup;
+  const steps = (x: unknown) => typeof x === 'number' && Number.isSafeInteger(x) && x >= 0;
+  if (warm !== undefined && (typeof warm !== 'object' || warm === null || !steps(warm.steps) || (warm.ramp !== undefined && !steps(warm.ramp)))) {
+    throw fileError('ERR_BAD_FORMAT', file, '"latentWarmup" must be {"steps": integer >= 0, "ramp": integer >= 0}');
   }
   const decay = training.learningRateDecay;
   if (decay !== undefined) {

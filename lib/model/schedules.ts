@@ -16,6 +16,13 @@ export function learningRateAt(step: number, rate: number, decay?: { perThousand
   return Math.max(decayed, decay.floor ?? 0);
 }
 
+/** The reparameterisation noise's scale at a step under `latentWarmup`: 0, then a linear ramp to 1. */
+export function latentNoiseAt(step: number, warmup?: { steps: number; ramp?: number }): number {
+  if (!warmup || step >= warmup.steps + (warmup.ramp ?? 0)) return 1;
+  if (step < warmup.steps) return 0;
+  return (step - warmup.steps) / (warmup.ramp ?? 0);
+}
+
 /** Paper Eq. 5: 0 before n0, then start·(end/start)^((step−n0)/n1), then end. Defaults 1e-6 → 1. */
 export function gammaAt(step: number, s: GammaSchedule): number {
   const start = s.start ?? 1e-6;

@@ -18,7 +18,7 @@ import { PRESETS, nativeConfig, resolvePreset, type Architecture, type Preset, t
 import { canonicalFrame, canonicalReference, type CanonicalFrame } from './orientation';
 import { serialize } from '../core/queue';
 import { Rng } from '../core/rng';
-import { betaAt, clipAt, gammaAt, learningRateAt } from './schedules';
+import { betaAt, clipAt, gammaAt, latentNoiseAt, learningRateAt } from './schedules';
 import { IDENTITY, pairRotation, placePair as placeInLayout, placeRotated, type PairLayout } from './placement';
 import { validate, type ValidationOptions, type ValidationReport } from './validation';
 
@@ -199,6 +199,8 @@ export class Trainer {
       placeRotated(layout, this.data.trajectories[trajectory], this.cg[trajectory], frame, frame - 1, r, b, { aaT, aaPrev, cgT });
     }
     const eps = this.rng.normals(new Float32Array(B * this.preset.architecture.latent));
+    const scale = latentNoiseAt(this.step, this.settings.latentWarmup);
+    if (scale !== 1) for (let i = 0; i < eps.length; i++) eps[i] *= scale;
     const noise = this.settings.cgNoise ?? 0;
     if (!(noise > 0)) return { aaT, aaPrev, cgT, eps };
     const cgCondition = this.rng.normals(new Float32Array(cgT.length));

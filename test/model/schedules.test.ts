@@ -1,5 +1,5 @@
 // The paper's loss schedules at chosen points (Eq. 5 gamma, Eq. 6 cyclic sigmoid beta) and the learning rate's.
-import { betaAt, clipAt, gammaAt, learningRateAt } from '../../lib/model/schedules';
+import { betaAt, clipAt, gammaAt, latentNoiseAt, learningRateAt } from '../../lib/model/schedules';
 
 describe('gamma (paper Eq. 5)', () => {
   const s = { n0: 100, n1: 60 };
@@ -48,4 +48,17 @@ test('the learning rate: constant without a decay; exponential per 1,000 steps f
   expect(learningRateAt(4000, 5e-4, decay)).toBeCloseTo(2.5e-4, 15);
   expect(learningRateAt(4500, 5e-4, decay)).toBeCloseTo(5e-4 * Math.SQRT1_2 / 2, 15);
   expect(learningRateAt(9000, 5e-4, decay)).toBe(1e-4);
+});
+
+test('latentWarmup: the posterior mean alone, then the noise ramped in linearly', () => {
+  expect(latentNoiseAt(0)).toBe(1);
+  const w = { steps: 1000, ramp: 500 };
+  expect(latentNoiseAt(0, w)).toBe(0);
+  expect(latentNoiseAt(999, w)).toBe(0);
+  expect(latentNoiseAt(1000, w)).toBe(0);
+  expect(latentNoiseAt(1250, w)).toBe(0.5);
+  expect(latentNoiseAt(1500, w)).toBe(1);
+  expect(latentNoiseAt(99999, w)).toBe(1);
+  expect(latentNoiseAt(99, { steps: 100 })).toBe(0);
+  expect(latentNoiseAt(100, { steps: 100 })).toBe(1);
 });

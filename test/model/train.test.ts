@@ -265,6 +265,21 @@ test("the learning-rate schedule reaches Adam: a vanishing rate leaves the weigh
   expect(plain.after.voxel).not.toBe(plain.before.voxel);
 });
 
+test('latentWarmup: the decoder gets the posterior mean (zero noise) first, then the noise ramps in', async () => {
+  const preset = { ...PRESETS.tiny, training: { ...PRESETS.tiny.training, latentWarmup: { steps: 2, ramp: 2 } } };
+  const t = Trainer.create(data, { preset, seed: 12, threads: 2 });
+  const plain = Trainer.create(data, { preset: 'tiny', seed: 12, threads: 2 });
+  const eps = (x: Trainer) => (x as unknown as { batch(): { eps: Float32Array } }).batch().eps;
+  const norm = (e: Float32Array) => Math.hypot(...e);
+  const at = (x: Trainer, step: number) => ((x as unknown as { step: number }).step = step);
+  for (const [step, scale] of [[0, 0], [1, 0], [3, 0.5], [4, 1]] as const) {
+    at(t, step);
+    at(plain, step);
+    // same RNG stream: the draw is the same, only scaled
+    expect(norm(eps(t))).toBeCloseTo(scale * norm(eps(plain)), 4);
+  }
+});
+
 test('local geometry: the 1-2 and 1-3 pairs of the bond graph, matched in distance to the target when weighted', async () => {
   // a chain 0-1-2-3 with a branch 1-4: bonds 01 12 23 14; angles 02 04 24 13
   const pairs = Array.from(localPairs([[0, 1], [1, 2], [2, 3], [1, 4]], 5));
