@@ -225,6 +225,8 @@ export interface Binding {
     temperature?: number;
     thermalSteps?: number;
     seed?: number;
+    /** 'auto'/'fused' (CPU: each frame in plain loops, default) or 'tensor' (tensor expressions and autograd, any device) */
+    impl?: 'auto' | 'fused' | 'tensor';
     steps?: number;
     restraint?: number;
     cgRestraint?: number;

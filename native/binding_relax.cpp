@@ -43,6 +43,7 @@ Napi::Value Relax(const Napi::CallbackInfo& info) {
     opts.temperature = o.number_or("temperature", 0);
     opts.thermal_steps = o.int_or("thermalSteps", opts.thermal_steps);
     opts.seed = static_cast<uint64_t>(o.integer_or("seed", 1));
+    opts.impl = parse_impl(o.string_or("impl", "auto"));
     auto x = view_of(coords, {B, N, 3}, "relax: coords");
     auto c = view_of(cg, {B, n, 3}, "relax: cg");
     auto out_array = new_float_array(env, x.scalar_type(), B * N * 3);

@@ -40,6 +40,12 @@ export interface RelaxOptions {
    * dynamics (1 fs) at this temperature, so energies are thermal, not minima's
    */
   temperature?: number;
+  /**
+   * 'auto' (default): on CPU each frame is refined in native loops (the energy
+   * kernel's per-frame forces); 'tensor': tensor expressions and autograd (any
+   * device; the reference the loops are tested against)
+   */
+  impl?: 'auto' | 'tensor';
 }
 
 export interface RelaxSummary {
@@ -131,7 +137,9 @@ export class Relaxer {
       condition: options.condition ?? 'refined',
       exactCg: options.exactCg ?? false,
       temperature: options.temperature ?? 0,
+      impl: options.impl ?? 'auto',
     };
+    if (o.impl !== 'auto' && o.impl !== 'tensor') throw new TcbmError('ERR_INVALID_ARG_VALUE', `relax.impl must be "auto" or "tensor", got ${JSON.stringify(o.impl)}`);
     positiveInteger('relax.steps', o.steps);
     for (const [k, v] of [['relax.restraint', o.restraint], ['relax.cgRestraint', o.cgRestraint]] as const) {
       if (!(v >= 0 && Number.isFinite(v))) throw new TcbmError('ERR_OUT_OF_RANGE', `Expected a non-negative number for ${k} but received ${v}`);
@@ -214,6 +222,7 @@ export class Relaxer {
         restraint: o.restraint,
         cgRestraint: o.cgRestraint,
         softFraction: o.softFraction,
+        impl: o.impl,
         threads,
       }),
     );

@@ -115,3 +115,23 @@ test('a hopeless frame among good ones is refined again from the previous refine
   expect(plain.after[0]).toBeGreaterThan(Math.max(...others) + 100);
   expect(r.after[0]).toBeLessThan(Math.max(...others) + 50);
 });
+
+test('the native per-frame loops minimise as the tensor path does, and the thermal stage stays thermal', async () => {
+  const frames = 6;
+  const { sample, mapping, relaxer } = await setup();
+  const { relaxer: reference } = await setup({ impl: 'tensor' });
+  const target = sample.coords.slice(0, frames * N * 3);
+  const cg = applyMapping(mapping, target, frames);
+  const random = rng(3);
+  const noisy = target.map((v) => v + 0.03 * (random() - 0.5) * 2);
+  const [fused, tensor] = await Promise.all([relaxer.relax(noisy, cg, frames, 1), reference.relax(noisy, cg, frames, 1)]);
+  expect(rmsd(fused.coords, tensor.coords)).toBeLessThan(1e-5);
+  for (let f = 0; f < frames; f++) expect(fused.after[f]).toBeCloseTo(tensor.after[f], 3);
+  // with a temperature the noise differs (per frame vs per batch) but both are thermal: the same mean energy within noise
+  const { relaxer: hot } = await setup({ temperature: 300 });
+  const { relaxer: hotTensor } = await setup({ temperature: 300, impl: 'tensor' });
+  const [a, b] = await Promise.all([hot.relax(noisy, cg, frames, 1), hotTensor.relax(noisy, cg, frames, 1)]);
+  const mean = (x: Float64Array) => x.reduce((s, v) => s + v, 0) / x.length;
+  expect(Math.abs(mean(a.after) - mean(b.after))).toBeLessThan(15); // kJ/mol; kT·(3N/2) ≈ 82 over 22 atoms
+  expect(mean(a.after)).toBeGreaterThan(mean(fused.after));
+});

@@ -477,6 +477,29 @@ at::Tensor EnergyModel::term_energies(const at::Tensor& coords, Impl impl) const
   return at::stack(columns, 1);
 }
 
+double EnergyModel::frame_energy(const double* x, double* grad, const double* weights, double* scratch) const {
+  const HostParams p = host_view(host_);
+  double total = 0;
+  for (size_t t = 0; t < terms_.size(); ++t) {
+    const double w = weights ? weights[t] : 1.0;
+    if (w == 0) continue;
+    // weight 1: straight into grad; otherwise through scratch, scaled
+    double* g = grad == nullptr ? nullptr : w == 1.0 ? grad : scratch;
+    TORCH_CHECK(g != nullptr || grad == nullptr, "frame_energy: a weight other than 1 needs scratch");
+    if (g == scratch && g) std::fill(scratch, scratch + particles_ * 3, 0.0);
+    double e = 0;
+    switch (terms_[t]) {
+      case EnergyTerm::HarmonicBond: e = bonds_frame(p, x, g); break;
+      case EnergyTerm::HarmonicAngle: e = angles_frame(p, x, g); break;
+      case EnergyTerm::PeriodicTorsion: e = torsions_frame(p, x, g); break;
+      case EnergyTerm::Nonbonded: e = nonbonded_frame(p, x, g); break;
+    }
+    if (g && g == scratch) for (int64_t i = 0; i < particles_ * 3; ++i) grad[i] += w * scratch[i];
+    total += w * e;
+  }
+  return total;
+}
+
 at::Tensor EnergyModel::energy(const at::Tensor& coords, Impl impl, double clamp) const {
   auto total = term_energies(coords, impl).sum(1);
   return clamp > 0 ? soft_clamp(total, clamp) : total;

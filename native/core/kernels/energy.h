@@ -83,6 +83,13 @@ class EnergyModel {
   // clamp > 0, totals above clamp are soft-clamped (see soft_clamp).
   at::Tensor energy(const at::Tensor& coords, Impl impl = Impl::Auto, double clamp = 0) const;
 
+  // One frame on the CPU in float64, no tensors and no autograd (the fused kernel's
+  // own loops: for inner loops such as relax's minimiser). x [N*3] nm; returns
+  // sum_t weights[t] E_t (weights in terms() order; null: all 1) and adds its
+  // gradient to grad [N*3] (null: energy only). `scratch` [N*3] is needed when
+  // some weight is not 1 and grad is given.
+  double frame_energy(const double* x, double* grad, const double* weights = nullptr, double* scratch = nullptr) const;
+
   // Parameters on a dtype/device, made on first use and cached.
   const EnergyParams& params(at::ScalarType dtype, at::Device device) const;
 

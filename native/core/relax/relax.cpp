@@ -2,10 +2,12 @@
 
 #include <ATen/ops/linalg_cross.h>
 #include <ATen/CPUGeneratorImpl.h>
+#include <ATen/Parallel.h>
 #include <torch/csrc/autograd/autograd.h>
 
 #include <algorithm>
 #include <cmath>
+#include <random>
 #include <vector>
 
 namespace tcbm {
@@ -25,6 +27,237 @@ at::Tensor term_weights(const EnergyModel& ff, double nonbonded, const at::Tenso
   std::vector<double> w;
   for (auto t : ff.terms()) w.push_back(t == EnergyTerm::Nonbonded ? nonbonded : 1.0);
   return at::tensor(w, opts);
+}
+
+// FIRE (Bitzek et al. 2006) and the thermal stage's constants, shared by both paths.
+// Every atom gets the same fictitious mass in the minimisation: it needs no
+// dynamics, and a hydrogen's 1 amu on a 3e5 kJ/mol/nm^2 bond would make any useful
+// step unstable (a = F/m in nm/ps^2 with F in kJ/mol/nm and m in amu).
+constexpr double kInvMass = 1.0 / 12.0;
+constexpr double kDt0 = 1e-3, kDtMax = 4e-3, kFinc = 1.1, kFdec = 0.5, kAlpha0 = 0.1, kFalpha = 0.99;  // ps
+constexpr int64_t kNmin = 5;
+// L amino acids' CA volumes are +0.0012 .. +0.0032 nm^3: a repaired centre is
+// held at least kMinVolume on its side (625 kJ/mol for a mirror image's -0.002).
+constexpr double kMinVolume = 5e-4, kChirality = 1e8;
+// BAOAB Langevin (Leimkuhler & Matthews) with atomic masses, from rest.
+constexpr double kLangevinDt = 1e-3, kFriction = 10.0, kBoltzmann = 0.0083144626;  // ps, 1/ps, kJ/mol/K
+
+// The nonbonded scale of minimisation step `step`: linear over the soft phase (a
+// geometric ramp from 1e-6, measured on chignolin, left twice the clash frames).
+double soft_lambda(int64_t step, int64_t soft_steps) {
+  return soft_steps > 0 ? std::min(1.0, double(step + 1) / double(soft_steps)) : 1.0;
+}
+
+// Forces inf/NaN-free, as the tensor path's nan_to_num.
+inline double finite_force(double f) { return std::isnan(f) ? 0.0 : std::clamp(f, -1e12, 1e12); }
+
+// One frame's refinement in plain loops (Impl::Fused): the same restrained energy,
+// minimiser and thermal stage as the tensor path, with the energy kernel's per-frame
+// analytic forces. x [N*3] is refined in place; `anchor` is its starting point.
+class FrameRelaxer {
+ public:
+  FrameRelaxer(const EnergyModel& ff, const RelaxSetup& setup, const RelaxOptions& o)
+      : ff_(ff), o_(o), N_(ff.particles()), n_(setup.mapping.size(0)),
+        mapping_(setup.mapping.to(at::kDouble).contiguous()),
+        chiral_(setup.chiral.defined() ? setup.chiral.to(at::kLong).contiguous() : at::zeros({0, 4}, at::kLong)),
+        sign_(setup.chiral.defined() ? setup.chiral_sign.to(at::kDouble).contiguous() : at::zeros({0}, at::kDouble)) {
+    for (auto t : ff.terms()) nonbonded_.push_back(t == EnergyTerm::Nonbonded);
+    if (o.temperature > 0) masses_ = setup.masses.to(at::kDouble).contiguous();
+  }
+
+  void run(double* x, const double* target, uint64_t seed) const {
+    const int64_t M = N_ * 3;
+    std::vector<double> anchor(x, x + M), f(M), v(M, 0.0), scratch(M), weights(nonbonded_.size()), residual(n_ * 3);
+    Work w{anchor.data(), target, scratch.data(), weights.data(), residual.data()};
+    double dt = kDt0, alpha = kAlpha0;
+    int64_t positive = 0;
+    const int64_t soft_steps = static_cast<int64_t>(o_.soft_fraction * o_.steps);
+    for (int64_t step = 0; step < o_.steps; ++step) {
+      forces(x, soft_lambda(step, soft_steps), w, f.data());
+      double power = 0, fsq = 0, vsq = 0;
+      for (int64_t i = 0; i < M; ++i) {
+        v[i] += f[i] * kInvMass * dt;  // MD half-step, then FIRE's mixing of v towards f
+        power += f[i] * v[i];
+        fsq += f[i] * f[i];
+        vsq += v[i] * v[i];
+      }
+      if (power <= 0) {
+        std::fill(v.begin(), v.end(), 0.0);
+        positive = 0;
+        dt *= kFdec;
+        alpha = kAlpha0;
+      } else {
+        const double mix = alpha * std::sqrt(vsq) / std::max(std::sqrt(fsq), 1e-30);
+        for (int64_t i = 0; i < M; ++i) v[i] = (1 - alpha) * v[i] + mix * f[i];
+        if (++positive > kNmin) {
+          dt = std::min(dt * kFinc, kDtMax);
+          alpha *= kFalpha;
+        }
+      }
+      for (int64_t a = 0; a < N_; ++a) {  // no atom moves more than max_move
+        const double mx = v[3 * a] * dt, my = v[3 * a + 1] * dt, mz = v[3 * a + 2] * dt;
+        const double s = o_.max_move / std::max(std::sqrt(mx * mx + my * my + mz * mz), o_.max_move);
+        x[3 * a] += mx * s, x[3 * a + 1] += my * s, x[3 * a + 2] += mz * s;
+      }
+    }
+    if (o_.temperature > 0) thermal(x, w, f.data(), v.data(), seed);
+  }
+
+ private:
+  struct Work {
+    const double* anchor;
+    const double* target;
+    double* scratch;
+    double* weights;
+    double* residual;
+  };
+
+  // f = -dU/dx of the restrained energy with the nonbonded term scaled by lambda.
+  void forces(const double* x, double lambda, const Work& w, double* f) const {
+    const int64_t M = N_ * 3;
+    for (size_t t = 0; t < nonbonded_.size(); ++t) w.weights[t] = nonbonded_[t] ? lambda : 1.0;
+    std::fill(f, f + M, 0.0);  // the gradient first
+    ff_.frame_energy(x, f, w.weights, w.scratch);
+    for (int64_t i = 0; i < M; ++i) f[i] += o_.restraint * (x[i] - w.anchor[i]);
+    // beads: k_cg M^T (M x - target)
+    const double* m = mapping_.data_ptr<double>();
+    for (int64_t b = 0; b < n_; ++b) {
+      double r[3] = {-w.target[3 * b], -w.target[3 * b + 1], -w.target[3 * b + 2]};
+      for (int64_t a = 0; a < N_; ++a) {
+        const double mba = m[b * N_ + a];
+        if (mba != 0) r[0] += mba * x[3 * a], r[1] += mba * x[3 * a + 1], r[2] += mba * x[3 * a + 2];
+      }
+      for (int64_t a = 0; a < N_; ++a) {
+        const double k = o_.cg_restraint * m[b * N_ + a];
+        if (k != 0) f[3 * a] += k * r[0], f[3 * a + 1] += k * r[1], f[3 * a + 2] += k * r[2];
+      }
+    }
+    // flat-bottom chirality: each centre's signed volume stays on its reference side
+    const int64_t* c = chiral_.data_ptr<int64_t>();
+    const double* sign = sign_.data_ptr<double>();
+    for (int64_t k = 0; k < chiral_.size(0); ++k) {
+      const double* o = x + 3 * c[4 * k];
+      double u[3], v[3], q[3];
+      for (int d = 0; d < 3; ++d) u[d] = x[3 * c[4 * k + 1] + d] - o[d], v[d] = x[3 * c[4 * k + 2] + d] - o[d], q[d] = x[3 * c[4 * k + 3] + d] - o[d];
+      const double uv[3] = {u[1] * v[2] - u[2] * v[1], u[2] * v[0] - u[0] * v[2], u[0] * v[1] - u[1] * v[0]};
+      const double volume = uv[0] * q[0] + uv[1] * q[1] + uv[2] * q[2];
+      const double violation = kMinVolume - volume * sign[k];
+      if (violation <= 0) continue;
+      const double dv = -2 * kChirality * violation * sign[k];  // dU/dvolume
+      // dV/du = v x q, dV/dv = q x u, dV/dq = u x v; the centre gets minus their sum
+      const double du[3] = {v[1] * q[2] - v[2] * q[1], v[2] * q[0] - v[0] * q[2], v[0] * q[1] - v[1] * q[0]};
+      const double dvv[3] = {q[1] * u[2] - q[2] * u[1], q[2] * u[0] - q[0] * u[2], q[0] * u[1] - q[1] * u[0]};
+      for (int d = 0; d < 3; ++d) {
+        f[3 * c[4 * k + 1] + d] += dv * du[d];
+        f[3 * c[4 * k + 2] + d] += dv * dvv[d];
+        f[3 * c[4 * k + 3] + d] += dv * uv[d];
+        f[3 * c[4 * k] + d] -= dv * (du[d] + dvv[d] + uv[d]);
+      }
+    }
+    for (int64_t i = 0; i < M; ++i) f[i] = finite_force(-f[i]);
+  }
+
+  void thermal(double* x, const Work& w, double* f, double* vel, uint64_t seed) const {
+    const int64_t M = N_ * 3;
+    const double* m = masses_.data_ptr<double>();
+    const double c1 = std::exp(-kFriction * kLangevinDt);
+    std::vector<double> noise(N_);
+    for (int64_t a = 0; a < N_; ++a) noise[a] = std::sqrt((1 - c1 * c1) * kBoltzmann * o_.temperature / m[a]);
+    std::mt19937_64 gen(seed);
+    std::normal_distribution<double> normal;
+    std::fill(vel, vel + M, 0.0);
+    forces(x, 1.0, w, f);
+    for (int64_t step = 0; step < o_.thermal_steps; ++step) {
+      for (int64_t i = 0; i < M; ++i) {
+        const double inv_m = 1.0 / m[i / 3];
+        vel[i] += 0.5 * kLangevinDt * f[i] * inv_m;
+        x[i] += 0.5 * kLangevinDt * vel[i];
+        vel[i] = c1 * vel[i] + noise[i / 3] * normal(gen);
+        x[i] += 0.5 * kLangevinDt * vel[i];
+      }
+      forces(x, 1.0, w, f);
+      for (int64_t i = 0; i < M; ++i) vel[i] += 0.5 * kLangevinDt * f[i] / m[i / 3];
+    }
+  }
+
+  const EnergyModel& ff_;
+  const RelaxOptions& o_;
+  const int64_t N_, n_;
+  const at::Tensor mapping_, chiral_, sign_;
+  at::Tensor masses_;
+  std::vector<bool> nonbonded_;
+};
+
+// The tensor path (any device): FIRE with per-frame time step and mixing and a cap
+// on each move, over the batch at once, forces by autograd.
+void relax_tensor(const EnergyModel& ff, const RelaxSetup& setup, at::Tensor& x, const at::Tensor& target_cg,
+                  const at::Tensor& mapping, const RelaxOptions& o) {
+  const auto opts = x.options();
+  const int64_t B = x.size(0);
+  const auto anchor = x.clone();
+  auto v = at::zeros_like(x);
+  auto dt = at::full({B, 1, 1}, kDt0, opts);
+  auto alpha = at::full({B, 1, 1}, kAlpha0, opts);
+  auto positive = at::zeros({B, 1, 1}, opts);
+  const int64_t soft_steps = static_cast<int64_t>(o.soft_fraction * o.steps);
+  const int64_t C = setup.chiral.defined() ? setup.chiral.size(0) : 0;
+  const auto chiral = C > 0 ? setup.chiral.to(x.device()) : at::Tensor();
+  const auto sign = C > 0 ? setup.chiral_sign.to(opts).unsqueeze(0) : at::Tensor();
+  // -dU/dx of the restrained energy with the nonbonded term scaled by lambda
+  auto forces = [&](const at::Tensor& at_x, double lambda) {
+    at::AutoGradMode grad_mode(true);  // callers may hold a NoGradGuard
+    auto xg = at_x.detach().requires_grad_(true);
+    auto terms = ff.term_energies(xg);  // [B,T]
+    auto u = (terms * term_weights(ff, lambda, opts)).sum(1);
+    u = u + 0.5 * o.restraint * (xg - anchor).square().sum({1, 2});
+    u = u + 0.5 * o.cg_restraint * (at::matmul(mapping, xg) - target_cg).square().sum({1, 2});
+    if (C > 0) {
+      // flat-bottom: each centre's signed volume stays on its reference side
+      auto violation = (kMinVolume - handedness(xg, chiral) * sign).clamp_min(0);
+      u = u + kChirality * violation.square().sum(1);
+    }
+    auto f = -torch::autograd::grad({u.sum()}, {xg})[0];
+    at::NoGradGuard no_grad;
+    return at::nan_to_num(f, 0.0, 1e12, -1e12);
+  };
+  for (int64_t step = 0; step < o.steps; ++step) {
+    at::Tensor force = forces(x, soft_lambda(step, soft_steps));
+    at::NoGradGuard no_grad;
+    // MD half-step, then FIRE's mixing of the velocity towards the force
+    v = v + force * kInvMass * dt;
+    auto power = (force * v).sum({1, 2}, true);
+    auto fnorm = force.square().sum({1, 2}, true).sqrt().clamp_min(1e-30);
+    auto vnorm = v.square().sum({1, 2}, true).sqrt();
+    auto uphill = power <= 0;
+    v = at::where(uphill, at::zeros_like(v), (1 - alpha) * v + alpha * vnorm * force / fnorm);
+    positive = at::where(uphill, at::zeros_like(positive), positive + 1);
+    auto grow = positive > kNmin;
+    dt = at::where(uphill, dt * kFdec, at::where(grow, (dt * kFinc).clamp_max(kDtMax), dt));
+    alpha = at::where(uphill, at::full_like(alpha, kAlpha0), at::where(grow, alpha * kFalpha, alpha));
+    auto move = v * dt;
+    auto length = move.square().sum(-1, true).sqrt();
+    move = move * (o.max_move / length.clamp_min(o.max_move));  // no atom moves more than max_move
+    x = x + move;
+  }
+  if (o.temperature > 0) {
+    TORCH_CHECK(setup.masses.defined() && setup.masses.numel() == x.size(1), "relax: a temperature needs the masses");
+    constexpr double kDt = kLangevinDt;
+    const auto m = setup.masses.to(opts).view({1, -1, 1});
+    const double c1 = std::exp(-kFriction * kDt);
+    const auto noise_scale = at::sqrt((1 - c1 * c1) * kBoltzmann * o.temperature / m);
+    auto gen = at::make_generator<at::CPUGeneratorImpl>(o.seed);
+    auto vel = at::zeros_like(x);
+    auto force = forces(x, 1.0);
+    for (int64_t step = 0; step < o.thermal_steps; ++step) {
+      at::NoGradGuard no_grad;
+      vel = vel + 0.5 * kDt * force / m;
+      x = x + 0.5 * kDt * vel;
+      vel = c1 * vel + noise_scale * at::randn(x.sizes(), gen, opts.device(at::kCPU)).to(x.device());
+      x = x + 0.5 * kDt * vel;
+      force = forces(x, 1.0);
+      vel = vel + 0.5 * kDt * force / m;
+    }
+  }
 }
 
 }  // namespace
@@ -71,83 +304,22 @@ RelaxResult relax(const EnergyModel& ff, const RelaxSetup& setup, const at::Tens
     result.energy_before = ff.energy(x);
   }
   result.repairs = repair_chirality(x, setup);
-  const auto anchor = x.clone();
-  // FIRE (Bitzek et al. 2006) with per-frame time step and mixing and a cap on
-  // each move. Every atom gets the same fictitious mass: minimisation needs no
-  // dynamics, and a hydrogen's 1 amu on a 3e5 kJ/mol/nm^2 bond would make any
-  // useful step unstable (a = F/m in nm/ps^2 with F in kJ/mol/nm and m in amu).
   const int64_t B = x.size(0);
-  constexpr double kInvMass = 1.0 / 12.0;
-  auto v = at::zeros_like(x);
-  auto dt = at::full({B, 1, 1}, 1e-3, opts);  // ps
-  auto alpha = at::full({B, 1, 1}, 0.1, opts);
-  auto positive = at::zeros({B, 1, 1}, opts);
-  constexpr double kDtMax = 4e-3, kFinc = 1.1, kFdec = 0.5, kAlpha0 = 0.1, kFalpha = 0.99;
-  constexpr int64_t kNmin = 5;
-  const int64_t soft_steps = static_cast<int64_t>(o.soft_fraction * o.steps);
-  // L amino acids' CA volumes are +0.0012 .. +0.0032 nm^3: a repaired centre is
-  // held at least kMinVolume on its side (625 kJ/mol for a mirror image's -0.002).
-  constexpr double kMinVolume = 5e-4, kChirality = 1e8;
-  const int64_t C = setup.chiral.defined() ? setup.chiral.size(0) : 0;
-  const auto chiral = C > 0 ? setup.chiral.to(x.device()) : at::Tensor();
-  const auto sign = C > 0 ? setup.chiral_sign.to(opts).unsqueeze(0) : at::Tensor();
-  // -dU/dx of the restrained energy with the nonbonded term scaled by lambda
-  auto forces = [&](const at::Tensor& at_x, double lambda) {
-    at::AutoGradMode grad_mode(true);  // callers may hold a NoGradGuard
-    auto xg = at_x.detach().requires_grad_(true);
-    auto terms = ff.term_energies(xg);  // [B,T]
-    auto u = (terms * term_weights(ff, lambda, opts)).sum(1);
-    u = u + 0.5 * o.restraint * (xg - anchor).square().sum({1, 2});
-    u = u + 0.5 * o.cg_restraint * (at::matmul(mapping, xg) - target_cg).square().sum({1, 2});
-    if (C > 0) {
-      // flat-bottom: each centre's signed volume stays on its reference side
-      auto violation = (kMinVolume - handedness(xg, chiral) * sign).clamp_min(0);
-      u = u + kChirality * violation.square().sum(1);
-    }
-    auto f = -torch::autograd::grad({u.sum()}, {xg})[0];
-    at::NoGradGuard no_grad;
-    return at::nan_to_num(f, 0.0, 1e12, -1e12);
-  };
-  for (int64_t step = 0; step < o.steps; ++step) {
-    // linear (a geometric ramp from 1e-6, measured on chignolin, left twice the clash frames)
-    const double lambda = soft_steps > 0 ? std::min(1.0, double(step + 1) / double(soft_steps)) : 1.0;
-    at::Tensor force = forces(x, lambda);
-    at::NoGradGuard no_grad;
-    // MD half-step, then FIRE's mixing of the velocity towards the force
-    v = v + force * kInvMass * dt;
-    auto power = (force * v).sum({1, 2}, true);
-    auto fnorm = force.square().sum({1, 2}, true).sqrt().clamp_min(1e-30);
-    auto vnorm = v.square().sum({1, 2}, true).sqrt();
-    auto uphill = power <= 0;
-    v = at::where(uphill, at::zeros_like(v), (1 - alpha) * v + alpha * vnorm * force / fnorm);
-    positive = at::where(uphill, at::zeros_like(positive), positive + 1);
-    auto grow = positive > kNmin;
-    dt = at::where(uphill, dt * kFdec, at::where(grow, (dt * kFinc).clamp_max(kDtMax), dt));
-    alpha = at::where(uphill, at::full_like(alpha, kAlpha0), at::where(grow, alpha * kFalpha, alpha));
-    auto move = v * dt;
-    auto length = move.square().sum(-1, true).sqrt();
-    move = move * (o.max_move / length.clamp_min(o.max_move));  // no atom moves more than max_move
-    x = x + move;
-  }
-  if (o.temperature > 0) {
-    // BAOAB Langevin (Leimkuhler & Matthews) with atomic masses, from rest
-    TORCH_CHECK(setup.masses.defined() && setup.masses.numel() == x.size(1), "relax: a temperature needs the masses");
-    constexpr double kDt = 1e-3, kFriction = 10.0, kBoltzmann = 0.0083144626;  // ps, 1/ps, kJ/mol/K
-    const auto m = setup.masses.to(opts).view({1, -1, 1});
-    const double c1 = std::exp(-kFriction * kDt);
-    const auto noise_scale = at::sqrt((1 - c1 * c1) * kBoltzmann * o.temperature / m);
-    auto gen = at::make_generator<at::CPUGeneratorImpl>(o.seed);
-    auto vel = at::zeros_like(x);
-    auto force = forces(x, 1.0);
-    for (int64_t step = 0; step < o.thermal_steps; ++step) {
-      at::NoGradGuard no_grad;
-      vel = vel + 0.5 * kDt * force / m;
-      x = x + 0.5 * kDt * vel;
-      vel = c1 * vel + noise_scale * at::randn(x.sizes(), gen, opts.device(at::kCPU)).to(x.device());
-      x = x + 0.5 * kDt * vel;
-      force = forces(x, 1.0);
-      vel = vel + 0.5 * kDt * force / m;
-    }
+  if (x.is_cpu() && o.impl != Impl::Tensor && o.impl != Impl::Reference) {
+    TORCH_CHECK(o.temperature <= 0 || (setup.masses.defined() && setup.masses.numel() == x.size(1)),
+                "relax: a temperature needs the masses");
+    // frames in parallel, each in plain loops
+    x = x.contiguous();
+    auto xt = target_cg.contiguous();
+    const FrameRelaxer frame(ff, setup, o);
+    double* xp = x.data_ptr<double>();
+    const double* tp = xt.data_ptr<double>();
+    const int64_t N = x.size(1), n = xt.size(1);
+    at::parallel_for(0, B, 1, [&](int64_t b0, int64_t b1) {
+      for (int64_t b = b0; b < b1; ++b) frame.run(xp + b * N * 3, tp + b * n * 3, o.seed * 0x9E3779B97F4A7C15ULL + b);
+    });
+  } else {
+    relax_tensor(ff, setup, x, target_cg, mapping, o);
   }
   {
     at::NoGradGuard no_grad;

@@ -43,6 +43,12 @@ struct RelaxOptions {
   double temperature = 0;      // K
   int64_t thermal_steps = 200;
   uint64_t seed = 1;
+  // Auto/Fused: on CPU each frame is refined by plain loops over its atoms (the
+  // energy kernel's per-frame forces, no tensors or autograd in the inner loop);
+  // Tensor: tensor expressions and autograd, any device (the reference). The
+  // minimisation agrees to rounding; the thermal stage draws its noise per frame
+  // on the fused path (seed, frame) and per batch on the tensor path.
+  Impl impl = Impl::Auto;
 };
 
 struct RelaxResult {
