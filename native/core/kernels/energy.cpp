@@ -225,6 +225,17 @@ double nonbonded_frame(const HostParams& p, const double* x, double* g) {
   return g ? nonbonded_rows<true>(p, x, g) : nonbonded_rows<false>(p, x, nullptr);
 }
 
+// One term of one frame; adds its gradient to g when given.
+double term_frame(const HostParams& p, EnergyTerm term, const double* x, double* g) {
+  switch (term) {
+    case EnergyTerm::HarmonicBond: return bonds_frame(p, x, g);
+    case EnergyTerm::HarmonicAngle: return angles_frame(p, x, g);
+    case EnergyTerm::PeriodicTorsion: return torsions_frame(p, x, g);
+    case EnergyTerm::Nonbonded: return nonbonded_frame(p, x, g);
+  }
+  return 0;
+}
+
 // coords [B,N,3] float64 contiguous -> terms [B,T] float64; grads [B,T,N,3] float64 (optional).
 void energy_cpu(const EnergyParams& params, const std::vector<EnergyTerm>& terms, const at::Tensor& coords,
                 at::Tensor& out, at::Tensor* grads) {
@@ -239,14 +250,7 @@ void energy_cpu(const EnergyParams& params, const std::vector<EnergyTerm>& terms
       for (int64_t t = 0; t < T; ++t) {
         double* g = gr ? gr + (b * T + t) * N * 3 : nullptr;
         if (g) std::fill(g, g + N * 3, 0.0);
-        double e = 0;
-        switch (terms[t]) {
-          case EnergyTerm::HarmonicBond: e = bonds_frame(p, xb, g); break;
-          case EnergyTerm::HarmonicAngle: e = angles_frame(p, xb, g); break;
-          case EnergyTerm::PeriodicTorsion: e = torsions_frame(p, xb, g); break;
-          case EnergyTerm::Nonbonded: e = nonbonded_frame(p, xb, g); break;
-        }
-        o[b * T + t] = e;
+        o[b * T + t] = term_frame(p, terms[t], xb, g);
       }
     }
   });
@@ -487,13 +491,7 @@ double EnergyModel::frame_energy(const double* x, double* grad, const double* we
     double* g = grad == nullptr ? nullptr : w == 1.0 ? grad : scratch;
     TORCH_CHECK(g != nullptr || grad == nullptr, "frame_energy: a weight other than 1 needs scratch");
     if (g == scratch && g) std::fill(scratch, scratch + particles_ * 3, 0.0);
-    double e = 0;
-    switch (terms_[t]) {
-      case EnergyTerm::HarmonicBond: e = bonds_frame(p, x, g); break;
-      case EnergyTerm::HarmonicAngle: e = angles_frame(p, x, g); break;
-      case EnergyTerm::PeriodicTorsion: e = torsions_frame(p, x, g); break;
-      case EnergyTerm::Nonbonded: e = nonbonded_frame(p, x, g); break;
-    }
+    const double e = term_frame(p, terms_[t], x, g);
     if (g && g == scratch) for (int64_t i = 0; i < particles_ * 3; ++i) grad[i] += w * scratch[i];
     total += w * e;
   }
