@@ -174,6 +174,8 @@ export interface NativeModel {
     threads?: number;
     winograd?: boolean;
     project?: boolean;
+    /** the decoder under bf16 autocast, the whole batch at once (CPU) */
+    bf16?: boolean;
   }): Promise<Float32Array>;
   /**
    * Enables rollout's `project`: the displacement smoothest over these bonds

@@ -305,9 +305,10 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
       auto model = model_;
       const bool winograd = o.bool_or("winograd", true);
       const bool project = o.bool_or("project", false);
+      const bool bf16 = o.bool_or("bf16", false);
       auto* job = new Job(info.Env(), "rollout", o.int_or("threads", 0), [=]() mutable {
         require_finite(cg.view({T * K, c.beads, 3}), "rollout: cg");
-        out_t.copy_(model->rollout(prev, cg, z, winograd, project));
+        out_t.copy_(model->rollout(prev, cg, z, winograd, project, bf16));
       }, out);
       return queue_job(job, {prev_array, cg_array, z_array, Value()});
     });

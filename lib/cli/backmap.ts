@@ -20,6 +20,7 @@ export interface BackmapCommandOptions {
   restraint?: number;
   relaxCondition?: string;
   relaxTemperature?: number;
+  relaxThermalSteps?: number;
   system?: string;
   json?: boolean;
 }
@@ -33,7 +34,7 @@ export async function backmapCommand(opts: BackmapCommandOptions): Promise<Backm
     const bm = await Backmapper.load(opts.model, { threads: opts.threads, device: opts.device });
     if (opts.system) await bm.useSystem(opts.system);
     const relax = opts.relax
-      ? { steps: opts.relaxSteps, restraint: opts.restraint, condition: opts.relaxCondition as 'raw' | 'refined', temperature: opts.relaxTemperature }
+      ? { steps: opts.relaxSteps, restraint: opts.restraint, condition: opts.relaxCondition as 'raw' | 'refined', temperature: opts.relaxTemperature, thermalSteps: opts.relaxThermalSteps }
       : undefined;
     const r = await interruptible((signal) =>
       bm.backmapFile(opts.cg, opts.out, {

@@ -144,7 +144,8 @@ function program(): Command {
     .option('--relax-steps <n>', 'minimisation steps per frame with --relax', positiveInt, 200)
     .option('--restraint <k>', 'kJ/mol/nm² holding every atom near the network\'s output with --relax', nonNegativeNumber, 200)
     .option('--relax-condition <refined|raw>', 'which frame conditions the next step with --relax', 'refined')
-    .option('--relax-temperature <K>', 'with --relax: 200 fs of restrained Langevin dynamics at this temperature after the minimisation (thermal energies)', nonNegativeNumber, 0)
+    .option('--relax-temperature <K>', 'with --relax: restrained Langevin dynamics at this temperature after the minimisation (thermal energies)', nonNegativeNumber, 0)
+    .option('--relax-thermal-steps <n>', 'with --relax-temperature: 1 fs steps of that dynamics', positiveInt, 200)
     .option('--system <xml>', "the model's OpenMM System XML, for --relax with a model that does not store it")
     .option('--json', 'print one JSON object')
     .action(run(backmapCommand));

@@ -165,6 +165,12 @@ export interface BackmapOptions {
    * that seed alone
    */
   samples?: number;
+  /**
+   * 'fp32' (default) or 'bf16': the decoder's convolutions and linear layers in
+   * bf16 (oneDNN; fast on CPUs with AVX512-BF16), opt-in: decoded coordinates
+   * differ from fp32 by its rounding (README, Benchmarks)
+   */
+  precision?: 'fp32' | 'bf16';
   /** called after every rollout step with frames done and total (frames of one sample) */
   onProgress?: (done: number, total: number) => void;
   /**
@@ -272,6 +278,7 @@ export class Backmapper {
     const total = await cg.frameCount();
     const K = Math.max(1, Math.min(options.segments ?? 1, total));
     const S = sampleCount(options.samples);
+    const bf16 = precisionOf(options.precision) === 'bf16';
     const chunk = options.chunkFrames ?? 256;
     const starts = Array.from({ length: K + 1 }, (_, k) => Math.floor((k * total) / K));
     // Sample i draws its latents from seed + i exactly as a run of that seed alone would.
@@ -335,7 +342,7 @@ export class Backmapper {
               }
             });
           }
-          const raw = await serialize(() => this.model.rollout({ prev: prevB, cg: cgT, z, steps: T, batch: B, threads: this.threads, winograd: this.winograd, project: options.exactCg ?? false }));
+          const raw = await serialize(() => this.model.rollout({ prev: prevB, cg: cgT, z, steps: T, batch: B, threads: this.threads, winograd: this.winograd, project: options.exactCg ?? false, bf16 }));
           let out = raw;
           if (relaxer) {
             // refined mode (T = 1): the previous refined frames are `prevB`, each trajectory's last output
@@ -430,6 +437,12 @@ export class Backmapper {
     }
     return { ...summary, seconds: (Date.now() - start) / 1000, out: outFile, outputs };
   }
+}
+
+/** options.precision checked: 'fp32' (default) or 'bf16'. */
+function precisionOf(precision: unknown): 'fp32' | 'bf16' {
+  if (precision === undefined || precision === 'fp32' || precision === 'bf16') return precision ?? 'fp32';
+  throw outOfRange('"fp32" or "bf16"', 'precision', precision);
 }
 
 /** options.samples checked: a positive integer, default 1. */

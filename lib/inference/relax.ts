@@ -36,10 +36,12 @@ export interface RelaxOptions {
    */
   exactCg?: boolean;
   /**
-   * K (default 0: none): after the minimisation, 200 steps of restrained Langevin
+   * K (default 0: none): after the minimisation, thermalSteps of restrained Langevin
    * dynamics (1 fs) at this temperature, so energies are thermal, not minima's
    */
   temperature?: number;
+  /** 1 fs steps of that Langevin dynamics (default 200) */
+  thermalSteps?: number;
   /**
    * 'auto' (default): on CPU each frame is refined in native loops (the energy
    * kernel's per-frame forces); 'tensor': tensor expressions and autograd (any
@@ -137,10 +139,12 @@ export class Relaxer {
       condition: options.condition ?? 'refined',
       exactCg: options.exactCg ?? false,
       temperature: options.temperature ?? 0,
+      thermalSteps: options.thermalSteps ?? 200,
       impl: options.impl ?? 'auto',
     };
     if (o.impl !== 'auto' && o.impl !== 'tensor') throw new TcbmError('ERR_INVALID_ARG_VALUE', `relax.impl must be "auto" or "tensor", got ${JSON.stringify(o.impl)}`);
     positiveInteger('relax.steps', o.steps);
+    positiveInteger('relax.thermalSteps', o.thermalSteps);
     for (const [k, v] of [['relax.restraint', o.restraint], ['relax.cgRestraint', o.cgRestraint]] as const) {
       if (!(v >= 0 && Number.isFinite(v))) throw new TcbmError('ERR_OUT_OF_RANGE', `Expected a non-negative number for ${k} but received ${v}`);
     }
@@ -217,6 +221,7 @@ export class Relaxer {
         projection: this.projection,
         masses: this.masses,
         temperature: o.temperature,
+        thermalSteps: o.thermalSteps,
         seed: this.calls++,
         steps: o.steps,
         restraint: o.restraint,

@@ -511,11 +511,11 @@ at::Tensor Model::rollout_lockstep(at::Tensor prev, const at::Tensor& cg, const 
     const auto cg_t = into(cg_centred[t], t);
     if (config_.centre_each) {
       auto density = decoder_->forward(condition_input(into(prev - prev.mean(1, true), t), cg_t), z[t], fast);
-      auto x = back(collapse(density, config_.width), t);
+      auto x = back(collapse(density.to(at::kFloat), config_.width), t);
       prev = x - at::matmul(mapping_, x).mean(1, true) + c;
     } else {
       auto density = decoder_->forward(condition_input(into(prev - c, t), cg_t), z[t], fast);
-      prev = back(collapse(density, config_.width), t) + c;
+      prev = back(collapse(density.to(at::kFloat), config_.width), t) + c;
     }
     if (projection.defined()) prev = prev + at::matmul(projection, cg[t] - at::matmul(mapping_, prev));
     out.push_back(prev);
@@ -524,16 +524,22 @@ at::Tensor Model::rollout_lockstep(at::Tensor prev, const at::Tensor& cg, const 
 }
 
 at::Tensor Model::rollout(const at::Tensor& prev_in, const at::Tensor& cg_in, const at::Tensor& z_in, bool winograd,
-                          bool project) {
+                          bool project, bool bf16) {
   root_->eval();
   c10::InferenceMode guard;
-  const auto* fast = fast_convs(winograd);
+  TORCH_CHECK(!bf16 || device_.is_cpu(), "a bf16 rollout is implemented for the CPU only (device ", device_.str(), ")");
+  const auto* fast = bf16 ? nullptr : fast_convs(winograd);
   TORCH_CHECK(cg_in.dim() == 4 && prev_in.dim() == 3 && z_in.dim() == 3, "rollout: expected prev [K,N,3], cg [T,K,n,3], z [T,K,latent]");
   auto cg = cg_in.to(device_, at::kFloat);
   auto z = z_in.to(device_, at::kFloat);
   auto prev = prev_in.to(device_, at::kFloat);
   const at::Tensor projection = project ? this->projection() : at::Tensor();
   const int64_t K = prev.size(0);
+  if (bf16) {
+    // oneDNN's bf16 convolutions want the batch whole (they parallelise inside)
+    CpuBf16Autocast autocast(true);
+    return rollout_lockstep(prev, cg, z, nullptr, projection);
+  }
   if (!device_.is_cpu() || K <= kCpuRolloutBatch) return rollout_lockstep(prev, cg, z, fast, projection).cpu();
   // On CPU a decoder step on one or two frames keeps its activations in cache,
   // while a batch of K streams them through memory at every elementwise op: the

@@ -170,8 +170,11 @@ class Model {
   // With `winograd` (default) the decoder's 3x3x3 convolutions run by Winograd
   // F(2x2x2, 3x3x3) on CPU (2.6x fewer multiplications); otherwise by at::conv3d.
   // With `project` each frame is made CG-exact before it conditions the next (set_cg_projection).
+  // With `bf16` (CPU only) the decoder runs under bf16 autocast: its convolutions
+  // and linear layers in oneDNN's bf16 kernels (AVX512-BF16 where present), the
+  // whole batch at once; normalisation, voxels and collapse stay fp32.
   at::Tensor rollout(const at::Tensor& prev, const at::Tensor& cg, const at::Tensor& z, bool winograd = true,
-                     bool project = false);
+                     bool project = false, bool bf16 = false);
 
   // Weights only (model file) or weights + optimizer (checkpoint), as bytes.
   std::string save(bool with_optimizer);
