@@ -42,9 +42,9 @@ async function writeCg(file: string, cg: Float32Array, frames: number): Promise<
   await w.close();
 }
 
-async function fps(model: string, cg: string, out: string, segments: number, threads: number, winograd = true): Promise<number> {
+async function fps(model: string, cg: string, out: string, segments: number, threads: number, winograd = true, precision: 'fp32' | 'bf16' = 'fp32'): Promise<number> {
   const bm = await Backmapper.load(model, { threads, winograd });
-  const r = await bm.backmapFile(cg, out, { segments });
+  const r = await bm.backmapFile(cg, out, { segments, precision });
   return r.frames / r.seconds;
 }
 
@@ -61,6 +61,8 @@ export async function benchBackmap({ rssFrames }: BackmapBenchOptions): Promise<
     const oneDirect = await fps(model, short, path.join(dir, 'o1d.dcd'), 1, 1, false);
     const many = await fps(model, medium, path.join(dir, 'o32.dcd'), 32, 2);
     const manyDirect = await fps(model, medium, path.join(dir, 'o32d.dcd'), 32, 2, false);
+    const oneBf16 = await fps(model, short, path.join(dir, 'o1b.dcd'), 1, 1, true, 'bf16');
+    const manyBf16 = await fps(model, medium, path.join(dir, 'o32b.dcd'), 32, 2, true, 'bf16');
     const py = runPython<{ fps: number; parameters: number; torch: string }>('backmap_torch.py', ['--frames', '200', '--threads', '1']);
     const rows: (string | number)[][] = [['case', 'frames/s', 'vs ours segments=1']];
     rows.push(['ours, segments=1, 1 thread', one, 1]);
@@ -68,10 +70,14 @@ export async function benchBackmap({ rssFrames }: BackmapBenchOptions): Promise<
     if (py) rows.push([`PyTorch ${py.torch} mirror, autoregressive decoder, batch 1, 1 thread`, py.fps, py.fps / one]);
     rows.push(['ours, segments=32, 2 threads', many, many / one]);
     rows.push(['ours, segments=32, 2 threads, at::conv3d (no Winograd)', manyDirect, manyDirect / one]);
+    rows.push(['ours, segments=1, 1 thread, --precision bf16', oneBf16, oneBf16 / one]);
+    rows.push(['ours, segments=32, 2 threads, --precision bf16', manyBf16, manyBf16 / one]);
     table(rows);
     if (py) console.log(`  segments=1 vs PyTorch batch 1: ${(one / py.fps).toFixed(2)}x (goal >= 1.5x)`);
     console.log(`  Winograd vs at::conv3d: ${(one / oneDirect).toFixed(2)}x at segments=1, ${(many / manyDirect).toFixed(2)}x at segments=32`);
-    console.log(`  segments=32 (2 threads) vs segments=1 (1 thread): ${(many / one).toFixed(1)}x (goal >= 5x)`);
+    console.log(`  segments=32 (2 threads) vs segments=1 (1 thread): ${(many / one).toFixed(1)}x fp32, ${(manyBf16 / one).toFixed(1)}x bf16 (goal >= 5x)`);
+    if (py) console.log(`  bf16 segments=1 vs PyTorch batch 1 (fp32): ${(oneBf16 / py.fps).toFixed(2)}x (goal >= 3x)`);
+    console.log(`  1,000,000 frames at the bf16 segments=32 rate: ${(1e6 / manyBf16 / 3600).toFixed(2)} h (goal <= 1 h)`);
 
     // Memory: a long CG trajectory in a child process that reports its own peak RSS.
     const { model: cpuModel, cg: cpuCg } = await makeModel(dir, 'adp-cpu');

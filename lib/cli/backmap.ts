@@ -11,6 +11,7 @@ export interface BackmapCommandOptions {
   segments: number;
   seed: number;
   samples?: number;
+  precision?: 'fp32' | 'bf16';
   threads?: number;
   /** libtorch device of the network (checked by the option parser) */
   device?: string;
@@ -41,6 +42,7 @@ export async function backmapCommand(opts: BackmapCommandOptions): Promise<Backm
         segments: opts.segments,
         seed: opts.seed,
         samples: opts.samples,
+        precision: opts.precision,
         exactCg: opts.exactCg ?? false,
         relax,
         signal,

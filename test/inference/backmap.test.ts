@@ -66,7 +66,7 @@ async function cgCoords(): Promise<Float32Array> {
   return cgCache;
 }
 
-async function backmapAll(options: { seed: number; exactCg?: boolean }): Promise<Float32Array> {
+async function backmapAll(options: { seed: number; exactCg?: boolean; precision?: 'fp32' | 'bf16' }): Promise<Float32Array> {
   const reader = await openTrajectory(cgFile);
   const out = new Float32Array(FRAMES * 66);
   try {
@@ -161,6 +161,18 @@ test('a bad sample count is refused before anything is written', async () => {
     await expect(bm.backmapFile(cgFile, path.join(dir, 'bad.dcd'), { samples })).rejects.toThrow(/Expected a positive integer for samples/);
   }
   expect(fs.readdirSync(dir).filter((f) => f.startsWith('bad.'))).toEqual([]);
+});
+
+test('precision bf16: the decoder in bf16 stays within bf16 rounding of fp32, deterministically; a bad precision is refused', async () => {
+  const fp32 = await backmapAll({ seed: 6 });
+  const bf16 = await backmapAll({ seed: 6, precision: 'bf16' });
+  const again = await backmapAll({ seed: 6, precision: 'bf16' });
+  expect(bf16).toEqual(again);
+  let worst = 0;
+  for (let i = 0; i < fp32.length; i++) worst = Math.max(worst, Math.abs(fp32[i] - bf16[i]));
+  expect(worst).toBeGreaterThan(0); // it did run in bf16
+  expect(worst).toBeLessThan(0.05); // nm over 30 frames of an untrained tiny model
+  await expect(bm.backmapFile(cgFile, path.join(dir, 'bad.dcd'), { precision: 'fp16' as 'bf16' })).rejects.toThrow(/Expected "fp32" or "bf16" for precision/);
 });
 
 test('seed selection returns the frame preceding the nearest CG frame, aligned onto the target', () => {

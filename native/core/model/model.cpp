@@ -496,7 +496,12 @@ at::Tensor kabsch_rotations(const at::Tensor& x, const at::Tensor& reference) {
 }  // namespace
 
 at::Tensor Model::rollout_lockstep(at::Tensor prev, const at::Tensor& cg, const at::Tensor& z, const FastConvs* fast,
-                                   const at::Tensor& projection) {
+                                   const at::Tensor& projection, bool bf16) {
+  // The decoder alone under autocast: coordinates, rotations and collapse stay fp32.
+  auto decode = [&](const at::Tensor& input, const at::Tensor& zt) {
+    CpuBf16Autocast autocast(bf16);
+    return decoder_->forward(input, zt, fast).to(at::kFloat);
+  };
   auto centres = cg.mean(2, /*keepdim=*/true);  // [T,K,1,3]
   auto cg_centred = cg - centres;
   // Canonical orientation: R [T,K,3,3] of every step at once (C(t) alone decides it).
@@ -510,12 +515,12 @@ at::Tensor Model::rollout_lockstep(at::Tensor prev, const at::Tensor& cg, const 
     auto c = centres[t];
     const auto cg_t = into(cg_centred[t], t);
     if (config_.centre_each) {
-      auto density = decoder_->forward(condition_input(into(prev - prev.mean(1, true), t), cg_t), z[t], fast);
-      auto x = back(collapse(density.to(at::kFloat), config_.width), t);
+      auto density = decode(condition_input(into(prev - prev.mean(1, true), t), cg_t), z[t]);
+      auto x = back(collapse(density, config_.width), t);
       prev = x - at::matmul(mapping_, x).mean(1, true) + c;
     } else {
-      auto density = decoder_->forward(condition_input(into(prev - c, t), cg_t), z[t], fast);
-      prev = back(collapse(density.to(at::kFloat), config_.width), t) + c;
+      auto density = decode(condition_input(into(prev - c, t), cg_t), z[t]);
+      prev = back(collapse(density, config_.width), t) + c;
     }
     if (projection.defined()) prev = prev + at::matmul(projection, cg[t] - at::matmul(mapping_, prev));
     out.push_back(prev);
@@ -535,11 +540,8 @@ at::Tensor Model::rollout(const at::Tensor& prev_in, const at::Tensor& cg_in, co
   auto prev = prev_in.to(device_, at::kFloat);
   const at::Tensor projection = project ? this->projection() : at::Tensor();
   const int64_t K = prev.size(0);
-  if (bf16) {
-    // oneDNN's bf16 convolutions want the batch whole (they parallelise inside)
-    CpuBf16Autocast autocast(true);
-    return rollout_lockstep(prev, cg, z, nullptr, projection);
-  }
+  // oneDNN's bf16 convolutions want the batch whole (they parallelise inside)
+  if (bf16) return rollout_lockstep(prev, cg, z, nullptr, projection, true);
   if (!device_.is_cpu() || K <= kCpuRolloutBatch) return rollout_lockstep(prev, cg, z, fast, projection).cpu();
   // On CPU a decoder step on one or two frames keeps its activations in cache,
   // while a batch of K streams them through memory at every elementwise op: the

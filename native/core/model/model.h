@@ -185,7 +185,7 @@ class Model {
   // rollout() of trajectories prev [K,N,3] on this thread's ops, all K per step.
   // projection: P, or undefined for the network's output as is.
   at::Tensor rollout_lockstep(at::Tensor prev, const at::Tensor& cg, const at::Tensor& z, const FastConvs* fast,
-                              const at::Tensor& projection);
+                              const at::Tensor& projection, bool bf16 = false);
   // Trajectories per group in a CPU rollout (see rollout()).
   static constexpr int64_t kCpuRolloutBatch = 2;
   at::Tensor encoder_input(const at::Tensor& aa_t, const at::Tensor& aa_prev, const at::Tensor& cg_t) const;
