@@ -221,6 +221,8 @@ export interface Binding {
     reflect: Int32Array;
     /** [atoms, beads]: the final move onto the beads (see relax.h) */
     projection?: Float64Array;
+    /** [atoms], with projection: non-zero atoms are held where the projection puts them (the beads of an atom-slice mapping) */
+    frozen?: Int32Array;
     /** [atoms] amu: needed with temperature */
     masses?: Float64Array;
     /** K: > 0 adds thermalSteps of restrained Langevin dynamics after the minimisation */

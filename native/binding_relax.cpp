@@ -34,6 +34,7 @@ Napi::Value Relax(const Napi::CallbackInfo& info) {
     if (!obj.Get("masses").IsUndefined()) setup.masses = view_of(o.float_array("masses"), {N}, "relax: masses").to(at::kDouble);
     auto projection = obj.Get("projection");
     if (!projection.IsUndefined()) setup.projection = view_of(o.float_array("projection"), {N, n}, "relax: projection").to(at::kDouble);
+    if (!obj.Get("frozen").IsUndefined()) setup.frozen = o.int_tensor("frozen", {N}).ne(0);
     RelaxOptions opts;
     opts.steps = o.int_or("steps", opts.steps);
     opts.restraint = o.number_or("restraint", opts.restraint);

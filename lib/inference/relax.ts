@@ -30,9 +30,12 @@ export interface RelaxOptions {
    */
   condition?: 'raw' | 'refined';
   /**
-   * after the minimisation, move each frame onto its input beads exactly, by the
-   * displacement smoothest over the bond graph (default false: the beads stay
-   * where the restraint holds them, ~1e-2 nm off where the force field pulls)
+   * the beads exactly on the input (default false: the beads stay where the
+   * restraint holds them, ~1e-2 nm off where the force field pulls). Each frame
+   * is moved onto its beads by the displacement smoothest over the bond graph;
+   * with an atom-slice mapping (CA, ADP's six atoms) this comes first and the
+   * bead atoms are then held fixed while the rest relaxes and thermalises, with
+   * other mappings it comes last
    */
   exactCg?: boolean;
   /**
@@ -153,6 +156,15 @@ export class Relaxer {
     return new Relaxer(Energy.fromForceField(forceField), mapping, stereoCentres(topology, reference), o.exactCg ? await cgProjection(topology, mapping) : undefined, forceField.masses, o);
   }
 
+  /** The beads' own atoms of an atom-slice mapping (CA, or ADP's six): held exactly on their beads with exactCg. */
+  private get frozen(): Int32Array | undefined {
+    const indices = this.mapping.indices;
+    if (!indices) return undefined;
+    const out = new Int32Array(this.mapping.atoms);
+    for (const a of indices) out[a] = 1;
+    return out;
+  }
+
   private calls = 1;
   /** running mean and variance of accepted refined energies (Welford), for the outlier test */
   private seen = { n: 0, mean: 0, m2: 0 };
@@ -219,6 +231,7 @@ export class Relaxer {
         chiralSign: this.stereo.sign,
         reflect: this.stereo.reflect,
         projection: this.projection,
+        frozen: this.projection ? this.frozen : undefined,
         masses: this.masses,
         temperature: o.temperature,
         thermalSteps: o.thermalSteps,

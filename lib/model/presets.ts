@@ -171,11 +171,14 @@ export const PRESETS: Record<string, Preset> = {
     training: {
       // 3,000 structural steps (gamma = 0), then the energy term on the robust scale
       // (22 atoms · kT at 300 K ≈ 55 kJ/mol) annealed 1e-5 → 1e-3 over 600 steps and
-      // held to step 6,000: docs/fidelity.md run J (the shipped model), and why not
-      // the reference's clamped term here (run D).
+      // held to step 6,000, the learning rate halving every 1,000 steps from 3,000;
+      // the decoder gets the posterior mean for the first 1,500 steps, so the latent
+      // is used (not collapsed). docs/fidelity.md run Y2 (the shipped model), and why
+      // not the reference's clamped term here (run D).
       batch: 16, learningRate: 5e-4, steps: 6000,
       gamma: { n0: 3000, n1: 600, start: 1e-5, end: 1e-3 }, beta: { kind: 'cyclic', cycles: 2, length: 1000, width: 12, centre: 0.5, max: 1 },
       clipNorm: 1, energyClamp: 1e5, energyScale: 55, klPerPair: true, edmWeight: 0.5, validateEvery: 250,
+      latentWarmup: { steps: 1500, ramp: 500 }, learningRateDecay: { perThousand: 0.5, from: 3000, floor: 5e-5 },
     },
   },
   'cln-cpu': {

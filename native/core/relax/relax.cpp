@@ -62,6 +62,12 @@ class FrameRelaxer {
         chiral_(setup.chiral.defined() ? setup.chiral.to(at::kLong).contiguous() : at::zeros({0, 4}, at::kLong)),
         sign_(setup.chiral.defined() ? setup.chiral_sign.to(at::kDouble).contiguous() : at::zeros({0}, at::kDouble)) {
     for (auto t : ff.terms()) nonbonded_.push_back(t == EnergyTerm::Nonbonded);
+    held_.assign(N_, 0);
+    if (setup.frozen.defined()) {
+      auto f = setup.frozen.to(at::kBool).contiguous();
+      for (int64_t a = 0; a < N_; ++a)
+        if (f.data_ptr<bool>()[a]) frozen_.push_back(a), held_[a] = 1;
+    }
     if (o.temperature > 0) masses_ = setup.masses.to(at::kDouble).contiguous();
   }
 
@@ -155,6 +161,7 @@ class FrameRelaxer {
       }
     }
     for (int64_t i = 0; i < M; ++i) f[i] = finite_force(-f[i]);
+    for (int64_t a : frozen_) f[3 * a] = f[3 * a + 1] = f[3 * a + 2] = 0;  // held: they never move
   }
 
   void thermal(double* x, const Work& w, double* f, double* vel, uint64_t seed) const {
@@ -169,6 +176,7 @@ class FrameRelaxer {
     forces(x, 1.0, w, f);
     for (int64_t step = 0; step < o_.thermal_steps; ++step) {
       for (int64_t i = 0; i < M; ++i) {
+        if (held_[i / 3]) continue;  // held atoms keep their place (forces there are 0 too)
         const double inv_m = 1.0 / m[i / 3];
         vel[i] += 0.5 * kLangevinDt * f[i] * inv_m;
         x[i] += 0.5 * kLangevinDt * vel[i];
@@ -186,6 +194,8 @@ class FrameRelaxer {
   const at::Tensor mapping_, chiral_, sign_;
   at::Tensor masses_;
   std::vector<bool> nonbonded_;
+  std::vector<int64_t> frozen_;
+  std::vector<char> held_;
 };
 
 // The tensor path (any device): FIRE with per-frame time step and mixing and a cap
@@ -203,6 +213,8 @@ void relax_tensor(const EnergyModel& ff, const RelaxSetup& setup, at::Tensor& x,
   const int64_t C = setup.chiral.defined() ? setup.chiral.size(0) : 0;
   const auto chiral = C > 0 ? setup.chiral.to(x.device()) : at::Tensor();
   const auto sign = C > 0 ? setup.chiral_sign.to(opts).unsqueeze(0) : at::Tensor();
+  // [1,N,1]: 0 for held atoms (setup.frozen), whose forces and noise are dropped
+  const at::Tensor movable = setup.frozen.defined() ? (~setup.frozen.to(x.device(), at::kBool)).to(opts).view({1, -1, 1}) : at::Tensor();
   // -dU/dx of the restrained energy with the nonbonded term scaled by lambda
   auto forces = [&](const at::Tensor& at_x, double lambda) {
     at::AutoGradMode grad_mode(true);  // callers may hold a NoGradGuard
@@ -218,7 +230,8 @@ void relax_tensor(const EnergyModel& ff, const RelaxSetup& setup, at::Tensor& x,
     }
     auto f = -torch::autograd::grad({u.sum()}, {xg})[0];
     at::NoGradGuard no_grad;
-    return at::nan_to_num(f, 0.0, 1e12, -1e12);
+    f = at::nan_to_num(f, 0.0, 1e12, -1e12);
+    return movable.defined() ? f * movable : f;
   };
   for (int64_t step = 0; step < o.steps; ++step) {
     at::Tensor force = forces(x, soft_lambda(step, soft_steps));
@@ -253,6 +266,7 @@ void relax_tensor(const EnergyModel& ff, const RelaxSetup& setup, at::Tensor& x,
       vel = vel + 0.5 * kDt * force / m;
       x = x + 0.5 * kDt * vel;
       vel = c1 * vel + noise_scale * at::randn(x.sizes(), gen, opts.device(at::kCPU)).to(x.device());
+      if (movable.defined()) vel = vel * movable;
       x = x + 0.5 * kDt * vel;
       force = forces(x, 1.0);
       vel = vel + 0.5 * kDt * force / m;
@@ -304,6 +318,11 @@ RelaxResult relax(const EnergyModel& ff, const RelaxSetup& setup, const at::Tens
     result.energy_before = ff.energy(x);
   }
   result.repairs = repair_chirality(x, setup);
+  const bool hold = setup.frozen.defined() && setup.projection.defined();
+  if (hold) {
+    at::NoGradGuard no_grad;
+    x = x + at::matmul(setup.projection.to(opts), target_cg - at::matmul(mapping, x));
+  }
   const int64_t B = x.size(0);
   if (x.is_cpu() && o.impl != Impl::Tensor && o.impl != Impl::Reference) {
     TORCH_CHECK(o.temperature <= 0 || (setup.masses.defined() && setup.masses.numel() == x.size(1)),

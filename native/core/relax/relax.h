@@ -26,6 +26,11 @@ struct RelaxSetup {
   // beads exactly on the input (the restraint leaves ~1e-2 nm)
   at::Tensor projection;
   at::Tensor masses;  // [N] amu, for the thermal stage (temperature > 0)
+  // [N] bool, optional (with projection): atoms held fixed. The frame is first
+  // moved onto its beads exactly (P (cg - M x)); these atoms (the beads' own
+  // atoms of an atom-slice mapping) then do not move, so the beads stay exact
+  // while everything else relaxes and thermalises around them.
+  at::Tensor frozen;
 };
 
 struct RelaxOptions {
