@@ -168,5 +168,10 @@ describe('--device', () => {
     const text = await run('backmap', '--model', model, '--cg', cg, '--out', path.join(dir, 'ens8b.dcd'), '--samples', '2');
     expect(text.out).toMatch(/^backmapped 2 x 8 frames .* to .*ens8b\.0\.dcd \.\.\. .*ens8b\.1\.dcd; spread across samples, nm: bead atoms RMS [\d.]+ \(max [\d.]+\), other atoms RMS/);
     oneLine(await run('backmap', '--model', model, '--cg', cg, '--out', path.join(dir, 'never.dcd'), '--samples', '0'), /samples.*expected a positive integer, got "0"/);
+    // --precision bf16 and the relax thermal stage's length reach the run; a bad precision is one line
+    const bf = await run('backmap', '--model', model, '--cg', cg, '--out', path.join(dir, 'bf8.dcd'), '--precision', 'bf16', '--relax', '--relax-temperature', '300', '--relax-thermal-steps', '20', '--json');
+    expect(bf.code).toBe(0);
+    expect(JSON.parse(bf.out)).toMatchObject({ frames: 8, relax: { frames: 8 } });
+    oneLine(await run('backmap', '--model', model, '--cg', cg, '--out', path.join(dir, 'never.dcd'), '--precision', 'fp16'), /precision.*expected fp32 or bf16, got "fp16"/);
   }, 60_000);
 });
