@@ -114,6 +114,14 @@ export function stereoCentres(topology: Topology, reference: Float32Array): Ster
   return { chiral, sign, reflect };
 }
 
+/** The beads' own atoms of an atom-slice mapping (CA, or ADP's six) as a mask [atoms]; none for other mappings. */
+function heldBeadAtoms(mapping: CgMapping): Int32Array | undefined {
+  if (!mapping.indices) return undefined;
+  const out = new Int32Array(mapping.atoms);
+  for (const a of mapping.indices) out[a] = 1;
+  return out;
+}
+
 function isHydrogen(a: Atom): boolean {
   return a.element === 'H';
 }
@@ -127,7 +135,12 @@ export class Relaxer {
     private readonly projection: Float64Array | undefined,
     private readonly masses: Float64Array,
     readonly options: Required<RelaxOptions>,
-  ) {}
+  ) {
+    this.frozen = projection ? heldBeadAtoms(mapping) : undefined;
+  }
+
+  /** with exactCg: the atoms held on their beads (heldBeadAtoms) */
+  private readonly frozen: Int32Array | undefined;
 
   /** `reference`: atomistic frames of the molecule whose stereo centres have the right hand (e.g. a model's seed bank). */
   static async create(forceField: ForceField, topology: Topology, mapping: CgMapping, reference: Float32Array, options: RelaxOptions = {}): Promise<Relaxer> {
@@ -154,15 +167,6 @@ export class Relaxer {
     if (!(o.softFraction >= 0 && o.softFraction <= 1)) throw new TcbmError('ERR_OUT_OF_RANGE', `Expected a number in [0, 1] for relax.softFraction but received ${o.softFraction}`);
     if (o.condition !== 'raw' && o.condition !== 'refined') throw new TcbmError('ERR_INVALID_ARG_VALUE', `relax.condition must be "raw" or "refined", got ${JSON.stringify(o.condition)}`);
     return new Relaxer(Energy.fromForceField(forceField), mapping, stereoCentres(topology, reference), o.exactCg ? await cgProjection(topology, mapping) : undefined, forceField.masses, o);
-  }
-
-  /** The beads' own atoms of an atom-slice mapping (CA, or ADP's six): held exactly on their beads with exactCg. */
-  private get frozen(): Int32Array | undefined {
-    const indices = this.mapping.indices;
-    if (!indices) return undefined;
-    const out = new Int32Array(this.mapping.atoms);
-    for (const a of indices) out[a] = 1;
-    return out;
   }
 
   private calls = 1;
@@ -231,7 +235,7 @@ export class Relaxer {
         chiralSign: this.stereo.sign,
         reflect: this.stereo.reflect,
         projection: this.projection,
-        frozen: this.projection ? this.frozen : undefined,
+        frozen: this.frozen,
         masses: this.masses,
         temperature: o.temperature,
         thermalSteps: o.thermalSteps,

@@ -253,7 +253,6 @@ void relax_tensor(const EnergyModel& ff, const RelaxSetup& setup, at::Tensor& x,
     x = x + move;
   }
   if (o.temperature > 0) {
-    TORCH_CHECK(setup.masses.defined() && setup.masses.numel() == x.size(1), "relax: a temperature needs the masses");
     constexpr double kDt = kLangevinDt;
     const auto m = setup.masses.to(opts).view({1, -1, 1});
     const double c1 = std::exp(-kFriction * kDt);
@@ -308,6 +307,8 @@ RelaxResult relax(const EnergyModel& ff, const RelaxSetup& setup, const at::Tens
   TORCH_CHECK(cg.dim() == 3 && cg.size(0) == coords.size(0) && cg.size(1) == setup.mapping.size(0) && cg.size(2) == 3,
               "relax: cg must be [B, ", setup.mapping.size(0), ", 3]");
   TORCH_CHECK(o.steps >= 0 && o.restraint >= 0 && o.cg_restraint >= 0 && o.max_move > 0, "relax: bad options");
+  TORCH_CHECK(o.temperature <= 0 || (setup.masses.defined() && setup.masses.numel() == coords.size(1)),
+              "relax: a temperature needs the masses");
   const auto opts = coords.options().dtype(at::kDouble);
   RelaxResult result;
   auto x = coords.to(at::kDouble).clone();
@@ -325,8 +326,6 @@ RelaxResult relax(const EnergyModel& ff, const RelaxSetup& setup, const at::Tens
   }
   const int64_t B = x.size(0);
   if (x.is_cpu() && o.impl != Impl::Tensor && o.impl != Impl::Reference) {
-    TORCH_CHECK(o.temperature <= 0 || (setup.masses.defined() && setup.masses.numel() == x.size(1)),
-                "relax: a temperature needs the masses");
     // frames in parallel, each in plain loops
     x = x.contiguous();
     auto xt = target_cg.contiguous();
