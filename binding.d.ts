@@ -192,6 +192,23 @@ export interface NativeModel {
   setLocalPairs(pairs: Int32Array | null): void;
   save(o: { optimizer: boolean; threads?: number }): Promise<Uint8Array>;
   load(o: { bytes: Uint8Array; optimizer: boolean; threads?: number }): Promise<void>;
+  /** a joined group: every trainStep then averages its loss terms and gradients over the ranks; null: this process alone */
+  setGroup(group: NativeGroup | null): void;
+  /** every rank takes rank 0's weights (a collective: every rank calls it) */
+  syncWeights(o: { threads?: number }): Promise<void>;
+}
+
+/** A c10d process group (TCPStore + ProcessGroupGloo, native/core/dist/group.h). */
+export interface NativeGroup {
+  /** rendezvous: rank 0 serves the store at addr:port; rejects naming the ranks that did not join within timeoutMs */
+  join(o: { addr: string; port: number; rank: number; world: number; timeoutMs: number }): Promise<void>;
+  /** rejects on every rank when some rank's value differs from rank 0's */
+  agree(o: { what: string; value: string }): Promise<void>;
+  /** rank 0: phase `tag` is done (no-op on other ranks) */
+  release(tag: string): Promise<void>;
+  /** other ranks: resolves once rank 0 released `tag`, rejects if rank 0 is lost (no-op on rank 0) */
+  waitForRoot(tag: string): Promise<void>;
+  close(): void;
 }
 
 export interface NativeModelConstructor {
@@ -241,6 +258,9 @@ export interface Binding {
   /** P [atoms, beads]: x + P(c − Mx) puts the mapping of x on c, moving x smoothly over the bond graph (the CG-exact rollout's) */
   cgProjection(o: { mapping: Float32Array; beads: number; atoms: number; bonds: Int32Array; count: number; threads?: number }): Promise<Float64Array>;
   Model: NativeModelConstructor;
+  Group: new () => NativeGroup;
+  /** this build has c10d with Gloo (train --distributed) */
+  distributed: boolean;
   info(): NativeInfo;
   setThreads(threads: number): void;
   /**

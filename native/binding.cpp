@@ -88,6 +88,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitEnergy(env, exports);
   InitRelax(env, exports);
   InitBench(env, exports);
+  InitDist(env, exports);
   return exports;
 }
 

@@ -67,6 +67,8 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
                         InstanceMethod("setCgProjection", &ModelWrap::SetCgProjection),
                         InstanceMethod("setCanonicalReference", &ModelWrap::SetCanonicalReference),
                         InstanceMethod("setLocalPairs", &ModelWrap::SetLocalPairs),
+                        InstanceMethod("setGroup", &ModelWrap::SetGroup),
+                        InstanceMethod("syncWeights", &ModelWrap::SyncWeights),
                         InstanceMethod("trainStep", &ModelWrap::TrainStep),
                         InstanceMethod("evaluate", &ModelWrap::Evaluate),
                         InstanceMethod("parameterGradients", &ModelWrap::ParameterGradients),
@@ -156,6 +158,29 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
       auto pairs = at::from_blob(a.Data(), {static_cast<int64_t>(a.ElementLength() / 2), 2}, at::kInt).to(at::kLong);
       model_->set_local_pairs(pairs);
       return info.Env().Undefined();
+    });
+  }
+
+  // A joined Group (data-parallel steps) or null (this process alone); not during a running job.
+  Napi::Value SetGroup(const Napi::CallbackInfo& info) {
+    return guarded(info.Env(), [&] {
+      if (info.Length() < 1 || info[0].IsNull() || info[0].IsUndefined()) {
+        model_->set_reducer(nullptr);
+      } else {
+        model_->set_reducer(group_of(info[0], "setGroup"));
+      }
+      return info.Env().Undefined();
+    });
+  }
+
+  // {threads} -> Promise<void>: every rank takes rank 0's weights (a collective: all ranks call it).
+  Napi::Value SyncWeights(const Napi::CallbackInfo& info) {
+    return guarded(info.Env(), [&] {
+      Options o(info, "syncWeights");
+      auto model = model_;
+      auto* job = new Job(info.Env(), "syncWeights", o.int_or("threads", 0), [model] { model->sync_weights(); },
+                          [](Napi::Env env) -> Napi::Value { return env.Undefined(); });
+      return queue_job(job, {Value()});
     });
   }
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Set up tcbackmap on a fresh Debian/Ubuntu machine; safe to run again.
 #   1. system packages that are missing: build tools, libtorch (apt's libtorch-dev
-#      unless LIBTORCH / Torch_DIR / a Python torch already provides one);
+#      unless LIBTORCH / Torch_DIR / a Python torch already provides one) and, with
+#      apt's libtorch, Gloo's headers for train --distributed (libgloo-dev);
 #      with --bench also what the benchmarks compare against (python3-torch);
 #   2. npm ci, which builds the addon (install script) and the TypeScript (prepare);
 #   3. a smoke run of the addon (skip with --no-smoke).
@@ -53,6 +54,12 @@ PY
   return 1
 }
 if torch_found; then say "libtorch: $torch_where"; else need+=(libtorch-dev); fi
+# train --distributed: Debian's libtorch has c10d and Gloo, but Gloo's headers
+# are a package of their own (a LIBTORCH folder or a Python torch brings its own).
+if [ -z "${LIBTORCH:-}${Torch_DIR:-}" ] && [ ! -f /usr/include/gloo/algorithm.h ] && command -v apt-get >/dev/null \
+  && { [ "${#need[@]}" -gt 0 ] && [[ " ${need[*]} " == *" libtorch-dev "* ]] || [[ "$torch_where" == /usr/lib/* ]]; }; then
+  need+=(libgloo-dev)
+fi
 if [ "$bench" = 1 ]; then
   /usr/bin/python3 -c 'import torch' >/dev/null 2>&1 || need+=(python3-torch)
 fi

@@ -15,7 +15,7 @@ import { demoCommand } from './demo';
 import { energyCommand } from './energy';
 import { evaluateCommand } from './evaluate';
 import { infoCommand } from './info';
-import { trainCommand } from './train';
+import { trainCommand, type TrainCommandOptions } from './train';
 
 function positiveInt(value: string): number {
   const n = Number(value);
@@ -30,6 +30,12 @@ function threadCount(value: string): number {
   if (n <= cores) return n;
   process.emitWarning(`--threads ${n} is more than the ${cores} cores here; using ${cores}`, 'TcbmWarning');
   return cores;
+}
+
+function nonNegativeInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 0) throw new InvalidArgumentError(`expected an integer ≥ 0, got "${value}"`);
+  return n;
 }
 
 function integer(value: string): number {
@@ -216,8 +222,25 @@ function program(): Command {
     .option('--validate <file>', 'held-out atomistic trajectory for validation during training; repeat for several', collect, [])
     .option('--validate-every <k>', "steps between validations (default: the preset's, else 250)", positiveInt)
     .option('--dry-run', 'load everything, print the model size and stop')
+    .option('--distributed', 'data-parallel training with the other ranks of a c10d (Gloo) group; where to find them comes from the options below, else MASTER_ADDR, MASTER_PORT, WORLD_SIZE, RANK, LOCAL_RANK (torchrun), else SLURM_PROCID, SLURM_NTASKS')
+    .option('--rank <r>', 'with --distributed: this process\'s rank (0 writes the model)', nonNegativeInt)
+    .option('--world-size <n>', 'with --distributed: how many ranks', positiveInt)
+    .option('--master-addr <host>', 'with --distributed: rank 0\'s address (default 127.0.0.1)')
+    .option('--master-port <port>', 'with --distributed: rank 0\'s rendezvous port (default 29500)', positiveInt)
+    .option('--dist-timeout <s>', 'with --distributed: seconds before a missing or silent rank fails the run', positiveNumber, 60)
     .option('--json', 'print one JSON object')
-    .action(run(trainCommand));
+    .action(run((o: TrainCommandOptions & { rank?: number; worldSize?: number; masterAddr?: string; masterPort?: number; distTimeout: number }) => {
+      const { rank, worldSize, masterAddr, masterPort, distTimeout, distributed, ...rest } = o;
+      const explicit = {
+        ...(rank !== undefined ? { rank } : {}), ...(worldSize !== undefined ? { world: worldSize } : {}),
+        ...(masterAddr !== undefined ? { addr: masterAddr } : {}), ...(masterPort !== undefined ? { port: masterPort } : {}),
+        timeoutMs: distTimeout * 1000,
+      };
+      if (!distributed && (rank !== undefined || worldSize !== undefined || masterAddr !== undefined || masterPort !== undefined)) {
+        throw new OptionError('--rank, --world-size, --master-addr and --master-port need --distributed');
+      }
+      return trainCommand({ ...rest, distributed: distributed ? explicit : undefined });
+    }));
 
   return cli;
 }

@@ -9,6 +9,7 @@ import { progress } from '../core/progress';
 import { Trainer, resolvePreset, type StepReport } from '../model/train';
 import type { ValidationReport } from '../model/validation';
 import type { TrainingPrecision } from '../model/presets';
+import { ProcessGroup, distributedSettings, type DistributedOptions } from '../model/distributed';
 
 export interface TrainCommandOptions {
   top: string;
@@ -36,6 +37,8 @@ export interface TrainCommandOptions {
   validate?: string[];
   validateEvery?: number;
   json?: boolean;
+  /** data-parallel training over a c10d group; unset fields come from the launcher's environment (distributedSettings) */
+  distributed?: boolean | Partial<DistributedOptions>;
 }
 
 export interface TrainSummary {
@@ -55,6 +58,9 @@ export interface TrainSummary {
   mixture?: { components: number; logLikelihood: number };
   /** the last validation run */
   validation?: ValidationReport;
+  /** this process's place in a distributed run */
+  rank?: number;
+  worldSize?: number;
 }
 
 /** Trains (or with --dry-run only sizes up) the model, then prints the summary; an interrupted run exits 130. */
@@ -66,6 +72,8 @@ export async function trainCommand(opts: TrainCommandOptions): Promise<TrainSumm
     console.log(`preset ${s.preset}: ${s.parameters.toLocaleString('en-US')} parameters, ${s.pairs} training pairs, ${s.steps} steps planned`);
   } else if (s.interrupted) {
     console.log(`interrupted at step ${s.steps}: checkpoint saved to ${s.checkpoint} (continue with --resume ${s.checkpoint})`);
+  } else if (s.rank !== undefined && s.rank > 0) {
+    console.log(`rank ${s.rank} of ${s.worldSize}: trained ${s.steps} steps in ${s.seconds.toFixed(0)} s; rank 0 wrote the model`);
   } else {
     const f = s.last100;
     const losses = f
@@ -79,6 +87,25 @@ export async function trainCommand(opts: TrainCommandOptions): Promise<TrainSumm
 
 async function train(o: TrainCommandOptions): Promise<TrainSummary> {
   if (!o.traj || o.traj.length === 0) throw new TcbmError('ERR_INVALID_ARG_VALUE', 'train: give at least one --traj');
+  if (!o.distributed || o.dryRun) return trainIn(o);
+  const settings = distributedSettings(o.distributed === true ? {} : o.distributed);
+  // Under --device cuda each process takes its machine's GPU number LOCAL_RANK.
+  const device = o.device === 'cuda' ? `cuda:${settings.localRank}` : o.device;
+  const group = await ProcessGroup.join(settings);
+  try {
+    return { ...(await trainIn({ ...o, device }, group)), rank: group.rank, worldSize: group.world };
+  } finally {
+    group.close();
+  }
+}
+
+async function trainIn(o: TrainCommandOptions, group?: ProcessGroup): Promise<TrainSummary> {
+  // Rank 0 writes the log, checkpoints and the model, and validates; the other ranks wait for it.
+  const root = !group || group.isRoot;
+  const rootOnly = async (tag: string, work: () => Promise<void>): Promise<void> => {
+    if (group) await group.rootOnly(tag, work);
+    else await work();
+  };
   const preset = resolvePreset(o.preset ?? (o.map === 'adp' ? 'adp-cpu' : 'cln-cpu'));
   const start = Date.now();
   const data = await loadDataset({ top: o.top, trajs: o.traj, system: o.system, map: o.map });
@@ -98,6 +125,7 @@ async function train(o: TrainCommandOptions): Promise<TrainSummary> {
       threads: o.threads, device: o.device, energy: data.energy, preset: o.preset ? preset : undefined, training: Object.keys(training).length ? training : undefined,
     })
     : Trainer.create(data, { preset, training, seed: o.seed, threads: o.threads, device: o.device, previousFrame: !o.frameBased, energy: data.energy });
+  if (group) await trainer.distribute(group);
   const steps = o.steps ?? trainer.settings.steps;
   const summary: TrainSummary = {
     preset: trainer.preset.name,
@@ -109,15 +137,16 @@ async function train(o: TrainCommandOptions): Promise<TrainSummary> {
   };
   if (o.dryRun) return summary;
 
-  const held = o.validate && o.validate.length > 0 ? await loadTrajectories(o.validate, data.topology.atoms.length) : [];
+  const held = root && o.validate && o.validate.length > 0 ? await loadTrajectories(o.validate, data.topology.atoms.length) : [];
+  const validating = (o.validate?.length ?? 0) > 0;
   const validateEvery = o.validateEvery ?? trainer.settings.validateEvery ?? 250;
-  if (o.resume) await truncateLog(logFile, trainer.step);
-  const log = await fsp.open(logFile, o.resume ? 'a' : 'w');
+  if (o.resume && root) await truncateLog(logFile, trainer.step);
+  const log = root ? await fsp.open(logFile, o.resume ? 'a' : 'w') : undefined;
   const abort = new AbortController();
   const onSigint = () => abort.abort();
   process.once('SIGINT', onSigint);
   process.once('SIGTERM', onSigint);
-  const bar = progress('train', steps, 'steps', !o.json && process.stderr.isTTY === true, 'coord {coord} edm {edm} E {energy} kl {kl} γ {gamma} | val {val}');
+  const bar = progress(group ? `train (rank ${group.rank} of ${group.world})` : 'train', steps, 'steps', root && !o.json && process.stderr.isTTY === true, 'coord {coord} edm {edm} E {energy} kl {kl} γ {gamma} | val {val}');
   let val = '–';
   const recent: StepReport[] = [];
   let last: StepReport | undefined;
@@ -126,24 +155,29 @@ async function train(o: TrainCommandOptions): Promise<TrainSummary> {
       last = report;
       recent.push(report);
       if (recent.length > 100) recent.shift();
-      await log.write(JSON.stringify(report) + '\n');
+      await log?.write(JSON.stringify(report) + '\n');
       bar.update(report.step + 1, {
         coord: report.coord.toExponential(1), edm: report.edm.toExponential(1), energy: report.energy.toExponential(1),
         kl: report.kl.toFixed(2), gamma: report.gamma.toExponential(0), val,
       });
-      if (held.length > 0 && (report.step + 1) % validateEvery === 0) {
-        const v = await trainer.validate(held);
-        summary.validation = v;
-        await log.write(JSON.stringify({ validation: v }) + '\n');
-        val = validationLine(v);
-      }
-      if ((report.step + 1) % o.checkpointEvery === 0) await trainer.saveCheckpoint(checkpointFile);
+      const validateNow = validating && (report.step + 1) % validateEvery === 0;
+      const checkpointNow = (report.step + 1) % o.checkpointEvery === 0;
+      if (!validateNow && !checkpointNow) continue;
+      await rootOnly(`step-${report.step + 1}`, async () => {
+        if (validateNow) {
+          const v = await trainer.validate(held);
+          summary.validation = v;
+          await log?.write(JSON.stringify({ validation: v }) + '\n');
+          val = validationLine(v);
+        }
+        if (checkpointNow) await trainer.saveCheckpoint(checkpointFile);
+      });
     }
   } finally {
     bar.stop();
     process.removeListener('SIGINT', onSigint);
     process.removeListener('SIGTERM', onSigint);
-    await log.close();
+    await log?.close();
   }
   summary.seconds = (Date.now() - start) / 1000;
   if (last) summary.final = pick(last);
@@ -152,17 +186,20 @@ async function train(o: TrainCommandOptions): Promise<TrainSummary> {
     summary.last100Steps = recent.length;
   }
   if (abort.signal.aborted) {
-    await trainer.saveCheckpoint(checkpointFile);
+    // Each rank stops where its signal found it (torchrun and Slurm signal every rank); only rank 0 saves.
+    if (root) await trainer.saveCheckpoint(checkpointFile);
     summary.interrupted = true;
     summary.checkpoint = checkpointFile;
     summary.steps = trainer.step;
     return summary;
   }
-  await trainer.saveCheckpoint(checkpointFile);
   summary.checkpoint = checkpointFile;
-  const report = await trainer.finalize(o.out);
-  summary.out = o.out;
-  summary.mixture = { components: report.mixture.k, logLikelihood: report.mixture.logLikelihood };
+  await rootOnly('end', async () => {
+    await trainer.saveCheckpoint(checkpointFile);
+    const report = await trainer.finalize(o.out);
+    summary.out = o.out;
+    summary.mixture = { components: report.mixture.k, logLikelihood: report.mixture.logLikelihood };
+  });
   return summary;
 }
 

@@ -31,6 +31,10 @@ export function native(): Binding {
   // a thread spinning on a core after every call, even while a job runs on
   // one thread. Read once, when libtorch loads; an explicit setting wins.
   process.env.OPENBLAS_NUM_THREADS ??= '1';
+  // libtorch's c10d logs through glog to stderr (e.g. every failed connection
+  // attempt): its failures reach users as our one-line errors instead. Read when
+  // libtorch loads; an explicit setting wins.
+  process.env.GLOG_minloglevel ??= '3';
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const load = require('node-gyp-build') as (dir: string) => Binding;

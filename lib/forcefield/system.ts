@@ -410,3 +410,17 @@ class Reader {
     return { maps, map: t.map as Int32Array, ...(Object.fromEntries(atoms.map((a) => [a, t[a]])) as Record<string, Int32Array>) } as CMAPTorsionForce;
   }
 }
+
+/** The bond graph's 1-2 and 1-3 atom pairs (bonds and angles), i < j, each once, as Int32Array [P*2]. */
+export function localPairs(bonds: [number, number][], atoms: number): Int32Array {
+  const seen = new Set<number>();
+  const out: number[] = [];
+  const pairs: [number, number][] = [...bonds, ...bondedTriplets(bonds, atoms).map(([x, , z]): [number, number] => [x, z])];
+  for (const [i, j] of pairs) {
+    const [a, b] = i < j ? [i, j] : [j, i];
+    if (a === b || seen.has(a * atoms + b)) continue;
+    seen.add(a * atoms + b);
+    out.push(a, b);
+  }
+  return Int32Array.from(out);
+}

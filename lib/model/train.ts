@@ -6,7 +6,7 @@
 // file drives them and is what an app awaits.
 import type { LossTerms, LossWeights, NativeModel } from '../../binding';
 import type { Energy } from '../forcefield/energy';
-import { bondedTriplets } from '../forcefield/system';
+import { localPairs } from '../forcefield/system';
 import { TcbmError, fileError } from '../core/errors';
 import type { Topology } from '../io/types';
 import { GaussianMixture, type GaussianMixtureModel } from './gmm';
@@ -21,8 +21,9 @@ import { Rng } from '../core/rng';
 import { betaAt, clipAt, gammaAt, latentNoiseAt, learningRateAt } from './schedules';
 import { IDENTITY, pairRotation, placePair as placeInLayout, placeRotated, type PairLayout } from './placement';
 import { validate, type ValidationOptions, type ValidationReport } from './validation';
+import { batchShare, shareOf, type BatchShare, type ProcessGroup } from './distributed';
 
-export { resolvePreset };
+export { resolvePreset, localPairs };
 
 /** Atomistic trajectories of one molecule, each file its own trajectory. */
 export interface TrainingData {
@@ -68,20 +69,6 @@ export interface StepReport extends LossTerms {
 interface Pair {
   trajectory: number;
   frame: number; // t; the pair is (t-1, t)
-}
-
-/** The bond graph's 1-2 and 1-3 atom pairs (bonds and angles), i < j, each once, as Int32Array [P*2]. */
-export function localPairs(bonds: [number, number][], atoms: number): Int32Array {
-  const seen = new Set<number>();
-  const out: number[] = [];
-  const pairs: [number, number][] = [...bonds, ...bondedTriplets(bonds, atoms).map(([x, , z]): [number, number] => [x, z])];
-  for (const [i, j] of pairs) {
-    const [a, b] = i < j ? [i, j] : [j, i];
-    if (a === b || seen.has(a * atoms + b)) continue;
-    seen.add(a * atoms + b);
-    out.push(a, b);
-  }
-  return Int32Array.from(out);
 }
 
 /** Every (t-1, t) pair inside each trajectory; none spans two files. */
@@ -184,8 +171,43 @@ export class Trainer {
     return validate(this, held, { seed: this.seed, ...options });
   }
 
-  /** The batch of the current RNG state: pairs, centring, rotations, latent noise. */
+  private group?: ProcessGroup;
+
+  /**
+   * Data-parallel training in `group` (every rank calls this, with the same
+   * data, settings, seed and step): each step then draws the same global batch
+   * from the shared seeded stream, computes on this rank's disjoint share of it,
+   * and averages the gradients over the ranks before Adam's update, so the run
+   * is the one a single process would make. Rejects on every rank when the
+   * ranks' runs differ; starts every rank from rank 0's weights.
+   */
+  async distribute(group: ProcessGroup): Promise<void> {
+    const B = this.settings.batch;
+    if (B % group.world !== 0) {
+      throw new TcbmError('ERR_INVALID_ARG_VALUE', `distributed: the global batch ${B} is not divisible by the world size ${group.world}`);
+    }
+    const run = [
+      `preset ${this.preset.name}`, `batch ${B}`, `seed ${this.seed}`, `step ${this.step}`, `pairs ${this.pairs.length}`,
+      `atoms ${this.data.topology.atoms.length}`, `parameters ${this.parameterCount}`, `rng ${this.rng.state().join(':')}`,
+    ].join(', ');
+    await group.agree('run (preset, global batch, seed, step, data, RNG)', run);
+    this.model.setGroup(group.native);
+    this.group = group;
+    await serialize(() => this.model.syncWeights({ threads: this.threads }));
+  }
+
+  /** This process's rows of every global batch (all of them in a world of one). */
+  private get share(): BatchShare {
+    return batchShare(this.settings.batch, this.group);
+  }
+
+  /** This rank's share of the global batch. */
   private batch(): { aaT: Float32Array; aaPrev: Float32Array; cgT: Float32Array; eps: Float32Array; cgCondition?: Float32Array } {
+    return shareOf(this.globalBatch(), this.settings.batch, this.share);
+  }
+
+  /** The global batch of the current RNG state: pairs, centring, rotations, latent noise. */
+  private globalBatch(): { aaT: Float32Array; aaPrev: Float32Array; cgT: Float32Array; eps: Float32Array; cgCondition?: Float32Array } {
     const B = this.settings.batch;
     const N = this.data.topology.atoms.length;
     const n = this.data.mapping.beads;
@@ -267,7 +289,7 @@ export class Trainer {
     const batch = this.batch();
     const start = Date.now();
     const terms = await serialize(() =>
-      this.model.trainStep({ ...batch, ...weights, batch: s.batch, clipNorm: clipAt(this.step, s.gamma, s.clipNorm), threads: this.threads }),
+      this.model.trainStep({ ...batch, ...weights, batch: this.share.count, clipNorm: clipAt(this.step, s.gamma, s.clipNorm), threads: this.threads }),
     );
     const report: StepReport = { step: this.step, gamma, beta, klWeight, learningRate, ...terms, ms: Date.now() - start };
     this.step++;

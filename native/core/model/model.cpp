@@ -358,9 +358,20 @@ LossTerms Model::train_step(const at::Tensor& aa_t, const at::Tensor& aa_prev, c
   optimizer_->zero_grad();
   at::Tensor total;
   auto terms = loss(aa_t, aa_prev, cg_t, eps, w, &total, cg_condition);
+  // Every rank reports (and checks) the whole global batch's terms, so all stop together.
+  if (reducer_) {
+    std::vector<double> v{terms.total, terms.voxel, terms.coord, terms.cg, terms.edm, terms.energy, terms.kl, terms.local};
+    reducer_->average_values(v);
+    terms.total = v[0], terms.voxel = v[1], terms.coord = v[2], terms.cg = v[3], terms.edm = v[4], terms.energy = v[5],
+    terms.kl = v[6], terms.local = v[7];
+  }
   TORCH_CHECK(std::isfinite(terms.total), "training diverged: the loss is not finite (voxel ", terms.voxel, ", coord ",
               terms.coord, ", energy ", terms.energy, ", kl ", terms.kl, ")");
   total.backward();
+  if (reducer_) {
+    auto parameters = root_->parameters();
+    reducer_->average_gradients(parameters);
+  }
   const double max_norm = w.clip_norm > 0 ? w.clip_norm : std::numeric_limits<double>::infinity();
   terms.grad_norm = torch::nn::utils::clip_grad_norm_(root_->parameters(), max_norm);
   if (w.learning_rate > 0) {
@@ -369,6 +380,13 @@ LossTerms Model::train_step(const at::Tensor& aa_t, const at::Tensor& aa_prev, c
   optimizer_->step();
   fast_.reset();
   return terms;
+}
+
+void Model::sync_weights() {
+  if (!reducer_) return;
+  auto parameters = root_->parameters();
+  reducer_->broadcast(parameters);
+  fast_.reset();
 }
 
 std::vector<std::pair<std::string, double>> Model::parameter_gradients(const at::Tensor& aa_t, const at::Tensor& aa_prev,

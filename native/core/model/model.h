@@ -18,6 +18,8 @@
 #include <utility>
 #include <vector>
 
+#include "core/dist/group.h"
+
 namespace tcbm {
 
 struct ModelConfig {
@@ -144,6 +146,11 @@ class Model {
   // target's (e.g. the bond graph's 1-2 and 1-3 pairs: bonds and angles); undefined: none.
   void set_local_pairs(const at::Tensor& pairs);
   void to(const at::Device& device);
+  // Data-parallel training: each train_step averages its loss terms and
+  // gradients over the reducer's ranks before the update (null: this process alone).
+  void set_reducer(std::shared_ptr<GradientReducer> reducer) { reducer_ = std::move(reducer); }
+  // Copies rank 0's weights into every rank's (the optimiser state must already agree).
+  void sync_weights();
 
   // One optimisation step on a batch. Inputs are centred and rotated by the
   // caller: aa_t, aa_prev [B,N,3], cg_t [B,n,3], eps [B,latent] standard normal.
@@ -210,6 +217,7 @@ class Model {
   at::Tensor canonical_;   // [beads, 3] float64 of set_canonical_reference, or undefined
   const at::Tensor& projection();
   EnergyFn energy_;
+  std::shared_ptr<GradientReducer> reducer_;
   at::Device device_ = at::kCPU;
 };
 
