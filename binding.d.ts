@@ -208,6 +208,8 @@ export interface NativeGroup {
   release(tag: string): Promise<void>;
   /** other ranks: resolves once rank 0 released `tag`, rejects if rank 0 is lost (no-op on rank 0) */
   waitForRoot(tag: string): Promise<void>;
+  /** the gradient all-reduces so far: how many, their bytes (summed) and seconds */
+  stats(): { calls: number; bytes: number; seconds: number };
   close(): void;
 }
 

@@ -11,8 +11,9 @@ import { benchIo } from './io';
 import { benchBackmap } from './backmap';
 import { benchRelax } from './relax';
 import { benchRoofline } from './roofline';
+import { benchDist } from './dist';
 
-const SECTIONS = ['roofline', 'voxel', 'energy', 'train', 'io', 'backmap', 'relax'] as const;
+const SECTIONS = ['roofline', 'voxel', 'energy', 'train', 'dist', 'io', 'backmap', 'relax'] as const;
 type Section = (typeof SECTIONS)[number];
 
 function sections(list: string): Section[] {
@@ -42,6 +43,7 @@ async function main(): Promise<void> {
   if (run.has('voxel')) await benchVoxel(opts);
   if (run.has('energy')) await benchEnergy(opts);
   if (run.has('train')) await benchTrain({ threads: opts.threads, repeats: opts.trainRepeats });
+  if (run.has('dist')) await benchDist();
   if (run.has('io')) await benchIo({ threads: opts.threads, frames: opts.ioFrames });
   if (run.has('backmap')) await benchBackmap({ rssFrames: opts.backmapFrames });
   if (run.has('relax')) await benchRelax();

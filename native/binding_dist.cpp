@@ -17,7 +17,7 @@ class GroupWrap : public Napi::ObjectWrap<GroupWrap> {
     return DefineClass(env, "Group",
                        {InstanceMethod("join", &GroupWrap::Join), InstanceMethod("agree", &GroupWrap::Agree),
                         InstanceMethod("release", &GroupWrap::Release), InstanceMethod("waitForRoot", &GroupWrap::WaitForRoot),
-                        InstanceMethod("close", &GroupWrap::Close)});
+                        InstanceMethod("close", &GroupWrap::Close), InstanceMethod("stats", &GroupWrap::Stats)});
   }
 
   explicit GroupWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<GroupWrap>(info) {
@@ -57,6 +57,16 @@ class GroupWrap : public Napi::ObjectWrap<GroupWrap> {
 
   Napi::Value Release(const Napi::CallbackInfo& info) { return tagged(info, "Group.release", &Group::release); }
   Napi::Value WaitForRoot(const Napi::CallbackInfo& info) { return tagged(info, "Group.waitForRoot", &Group::wait_for_root); }
+
+  // {calls, bytes, seconds} of the gradient all-reduces so far; read between steps.
+  Napi::Value Stats(const Napi::CallbackInfo& info) {
+    const auto s = joined(info.Env())->stats();
+    auto o = Napi::Object::New(info.Env());
+    o.Set("calls", static_cast<double>(s.calls));
+    o.Set("bytes", static_cast<double>(s.bytes));
+    o.Set("seconds", s.seconds);
+    return o;
+  }
 
   Napi::Value Close(const Napi::CallbackInfo& info) {
     if (*group_) (*group_)->close();

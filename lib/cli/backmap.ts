@@ -1,6 +1,7 @@
 // `tcbackmap backmap`: a CG trajectory (beads in the model's order) to atomistic
 // resolution, optionally as K segments rolled out as one batch.
 import { Backmapper } from '../inference/backmap';
+import type { Shard } from '../inference/shard';
 import { checkOutput } from '../io/atomic';
 import { interruptible, lazyBar, report } from './common';
 
@@ -9,6 +10,8 @@ export interface BackmapCommandOptions {
   cg: string;
   out: string;
   segments: number;
+  /** shard i of n (checked by the option parser) */
+  shard?: Shard;
   seed: number;
   samples?: number;
   precision?: 'fp32' | 'bf16';
@@ -40,6 +43,7 @@ export async function backmapCommand(opts: BackmapCommandOptions): Promise<Backm
     const r = await interruptible((signal) =>
       bm.backmapFile(opts.cg, opts.out, {
         segments: opts.segments,
+        shard: opts.shard,
         seed: opts.seed,
         samples: opts.samples,
         precision: opts.precision,
@@ -59,7 +63,8 @@ export async function backmapCommand(opts: BackmapCommandOptions): Promise<Backm
     const spread = r.spread ? `; spread across samples, nm: ${[group('bead atoms', r.spread.bead), group('other atoms', r.spread.nonBead)].filter(Boolean).join(', ')}` : '';
     const frames = (r.samples ?? 1) > 1 ? `${r.samples} x ${r.frames}` : `${r.frames}`;
     const to = r.outputs.length > 1 ? `${r.outputs[0]} ... ${r.outputs[r.outputs.length - 1]}` : r.out;
-    report(opts.json, r, `backmapped ${frames} frames in ${r.seconds.toFixed(1)} s (${(((r.samples ?? 1) * r.frames) / r.seconds).toFixed(0)} frames/s, ${r.segments} segment${r.segments > 1 ? 's' : ''}${seams}) to ${to}${spread}${refined}`);
+    const shard = r.shard ? ` (shard ${r.shard.index}/${r.shard.count}: frames ${r.shard.first}..${r.shard.first + r.shard.frames - 1} of ${r.shard.total})` : '';
+    report(opts.json, r, `backmapped ${frames} frames${shard} in ${r.seconds.toFixed(1)} s (${(((r.samples ?? 1) * r.frames) / r.seconds).toFixed(0)} frames/s, ${r.segments} segment${r.segments > 1 ? 's' : ''}${seams}) to ${to}${spread}${refined}`);
     return r;
   } finally {
     bar.stop();

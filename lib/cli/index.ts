@@ -10,7 +10,8 @@ import { removeLiveTemps } from '../io/atomic';
 import { PRESET_NAMES, TRAINING_PRECISIONS, type TrainingPrecision } from '../model/presets';
 import { backmapCommand } from './backmap';
 import { coarseGrainCommand } from './coarse-grain';
-import { convertCommand } from './convert';
+import { convertCommand, concatCommand } from './convert';
+import { parseShard, type Shard } from '../inference/shard';
 import { demoCommand } from './demo';
 import { energyCommand } from './energy';
 import { evaluateCommand } from './evaluate';
@@ -30,6 +31,12 @@ function threadCount(value: string): number {
   if (n <= cores) return n;
   process.emitWarning(`--threads ${n} is more than the ${cores} cores here; using ${cores}`, 'TcbmWarning');
   return cores;
+}
+
+function shardOption(value: string): Shard {
+  const shard = parseShard(value);
+  if (!shard) throw new InvalidArgumentError(`expected i/n with 0 ≤ i < n (e.g. 0/4), got "${value}"`);
+  return shard;
 }
 
 function nonNegativeInt(value: string): number {
@@ -141,6 +148,7 @@ function program(): Command {
     .requiredOption('--cg <file>', 'CG trajectory (.dcd, .xtc, .pdb) (required)')
     .requiredOption('--out <file>', 'atomistic trajectory to write (.dcd, .xtc, .pdb) (required)')
     .option('--segments <k>', 'split into K contiguous segments rolled out as one batch (K-1 seams)', positiveInt, 1)
+    .option('--shard <i/n>', 'only the i-th (from 0) of n contiguous pieces, computed as segment i of --segments n; join the pieces with `tcbackmap concat`', shardOption)
     .option('--seed <s>', 'seed of the latent samples: the same seed gives the same output', integer, 1)
     .option('--precision <fp32|bf16>', "decoder arithmetic: bf16 runs its convolutions in bf16 (oneDNN; opt-in, fast with AVX512-BF16; coordinates within ~1e-3 nm of fp32's per step)", precision, 'fp32')
     .option('--samples <S>', 'S independent rollouts (seeds seed..seed+S-1) run in lockstep, written to S files: out.0.dcd, out.1.dcd, ...', positiveInt, 1)
@@ -198,6 +206,14 @@ function program(): Command {
     .option('--device <cpu|cuda|cuda:N>', `${DEVICE_HELP}, for the energies`, device, 'cpu')
     .option('--json', 'print one JSON object')
     .action(run(evaluateCommand));
+
+  cli
+    .command('concat')
+    .description('join the outputs of backmap --shard 0/n … (n-1)/n into one trajectory, in order, checking that they are one run, consecutive and complete')
+    .argument('<shards...>', "the shards' outputs (.dcd, .xtc), in any order; each with its .shard.json beside it")
+    .requiredOption('--out <file>', 'trajectory to write (.dcd, .xtc) (required)')
+    .option('--json', 'print one JSON object')
+    .action((shards: string[], o: { out: string; json?: boolean }) => concatCommand({ shards, ...o }).then(() => undefined));
 
   cli
     .command('train')

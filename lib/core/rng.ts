@@ -95,6 +95,27 @@ export class Rng {
     return [...this.s, this.spare === undefined ? NaN : this.spare];
   }
 
+  /**
+   * Stream `stream` of `seed`: stream 0 is new Rng(seed) itself; the others are
+   * independent generators (the state words mixed with the stream's splitmix),
+   * e.g. one per segment of a trajectory, so a segment's draws do not depend on
+   * how many segments share the run.
+   */
+  static stream(seed: number, stream: number): Rng {
+    const r = new Rng(seed);
+    if (stream === 0) return r;
+    let x = Math.imul(stream >>> 0, 0x9e3779b9) >>> 0;
+    for (let i = 0; i < 4; i++) {
+      x = (x + 0x7f4a7c15) >>> 0;
+      let z = x;
+      z = Math.imul(z ^ (z >>> 15), 0x2c1b3c6d) >>> 0;
+      z = Math.imul(z ^ (z >>> 12), 0x297a2d39) >>> 0;
+      r.s[i] ^= (z ^ (z >>> 15)) >>> 0;
+    }
+    if (r.s.every((w) => w === 0)) r.s[0] = 1; // xoshiro's one forbidden state
+    return r;
+  }
+
   static fromState(state: number[]): Rng {
     const r = new Rng(0);
     r.s = Uint32Array.from(state.slice(0, 4));

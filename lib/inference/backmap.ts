@@ -2,6 +2,7 @@
 // Frame 0 of each segment is seeded from the model's bank of training frames;
 // then every frame is decoded from (A(t-1), C(t), z ~ mixture), and the result
 // becomes A(t-1) of the next. K segments roll out as one batch of K.
+import { createHash } from 'crypto';
 import { promises as fsp } from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -25,6 +26,7 @@ import { loadForceField, parseForceField, type ForceField } from '../forcefield/
 import { newModel } from '../model/train';
 import { beadAtoms } from '../model/validation';
 import { SpreadAccumulator, sampleFile, type EnsembleSpread } from './ensemble';
+import { manifestFile, sha256File, shardRange, windowOf, writeManifest, type Shard } from './shard';
 
 export interface ModelInfo {
   preset: Preset;
@@ -171,6 +173,12 @@ export interface BackmapOptions {
    * differ from fp32 by its rounding (README, Benchmarks)
    */
   precision?: 'fp32' | 'bf16';
+  /**
+   * shard `index` of `count`: only the frames segment `index` of a `count`-segment
+   * run covers, computed exactly as that segment (its seed frame and latent
+   * stream), so concatenated shards equal the segments run (shard.ts)
+   */
+  shard?: Shard;
   /** called after every rollout step with frames done and total (frames of one sample) */
   onProgress?: (done: number, total: number) => void;
   /**
@@ -193,6 +201,8 @@ export interface BackmapSummary {
   spread?: EnsembleSpread;
   /** with options.relax */
   relax?: RelaxSummary;
+  /** with options.shard: which frames of the whole trajectory this output holds */
+  shard?: Shard & { first: number; frames: number; total: number };
 }
 
 /** A chunk of backmapped frames, of sample `sample` (0 unless options.samples > 1). */
@@ -206,6 +216,8 @@ export class Backmapper {
     private readonly model: NativeModel,
     readonly threads: number,
     readonly winograd: boolean,
+    /** SHA-256 of the weights: what a shard's manifest names the model by */
+    readonly weightsDigest: string,
   ) {}
 
   private forceField?: ForceField;
@@ -250,7 +262,7 @@ export class Backmapper {
       throw fileError('ERR_BAD_FORMAT', file, `its topology's bonds do not fit the model (${(err as Error).message.split('\n')[0]})`);
     }
     if (info.canonicalReference) model.setCanonicalReference(info.canonicalReference);
-    return new Backmapper(info, model, threads, options.winograd ?? true);
+    return new Backmapper(info, model, threads, options.winograd ?? true, createHash('sha256').update(weights).digest('hex'));
   }
 
   get atoms(): number {
@@ -271,19 +283,23 @@ export class Backmapper {
    * order), yielding atomistic chunks in the original frame order; with
    * `samples` S > 1, each sample's chunks in that order (chunk.sample tells which).
    */
-  async *backmap(cg: TrajectoryReader, options: BackmapOptions = {}, summary?: BackmapSummary): AsyncIterableIterator<BackmapChunk> {
-    if (cg.atoms !== this.beads) {
-      throw fileError('ERR_ATOM_COUNT', cg.path, `has ${cg.atoms} particles per frame, the model's ${this.info.mapping.name} mapping has ${this.beads} beads`);
+  async *backmap(whole: TrajectoryReader, options: BackmapOptions = {}, summary?: BackmapSummary): AsyncIterableIterator<BackmapChunk> {
+    if (whole.atoms !== this.beads) {
+      throw fileError('ERR_ATOM_COUNT', whole.path, `has ${whole.atoms} particles per frame, the model's ${this.info.mapping.name} mapping has ${this.beads} beads`);
     }
+    const S = sampleCount(options.samples);
+    const shard = options.shard && (await shardOf(whole, options.shard, options.segments ?? 1, S));
+    const cg = shard ? windowOf(whole, shard.first, shard.frames) : whole;
     const total = await cg.frameCount();
     const K = Math.max(1, Math.min(options.segments ?? 1, total));
-    const S = sampleCount(options.samples);
     const bf16 = precisionOf(options.precision) === 'bf16';
     const chunk = options.chunkFrames ?? 256;
     const starts = Array.from({ length: K + 1 }, (_, k) => Math.floor((k * total) / K));
-    // Sample i draws its latents from seed + i exactly as a run of that seed alone would.
+    // Lane i*K + k (sample i, segment k) draws its latents from stream k of seed + i:
+    // sample i is the run of seed + i alone, and a segment's draws do not depend on
+    // how many segments run beside it (a shard is the segment it stands for).
     const seed = options.seed ?? 1;
-    const rngs = Array.from({ length: S }, (_, i) => new Rng(seed + i));
+    const rngs = Array.from({ length: S * K }, (_, j) => Rng.stream(seed + Math.floor(j / K), (shard?.index ?? 0) + (j % K)));
     const N = this.atoms;
     const n = this.beads;
     const L = this.info.preset.architecture.latent;
@@ -296,6 +312,7 @@ export class Backmapper {
     info.segments = K;
     info.samples = S;
     info.seams = starts.slice(1, K);
+    if (shard) info.shard = shard;
 
     // One seed per segment, from its first CG frame, shared by the samples. Lane i*K + k is sample i's segment k.
     const prev = new Float32Array(S * K * N * 3);
@@ -331,14 +348,14 @@ export class Backmapper {
           const cgT = new Float32Array(T * B * n * 3);
           const z = new Float32Array(T * B * L);
           for (let i = 0; i < S; i++) {
-            const zi = this.info.mixture.sample(rngs[i], T * Bk);
             live.forEach((a, b) => {
               const row = i * Bk + b;
               const lane = i * K + active[a];
+              const zi = this.info.mixture.sample(rngs[lane], T);
               prevB.set(prev.subarray(lane * N * 3, (lane + 1) * N * 3), row * N * 3);
               for (let t = 0; t < T; t++) {
                 cgT.set(cgChunks[a].coords.subarray((s + t) * n * 3, (s + t + 1) * n * 3), (t * B + row) * n * 3);
-                z.set(zi.subarray((t * Bk + b) * L, (t * Bk + b + 1) * L), (t * B + row) * L);
+                z.set(zi.subarray(t * L, (t + 1) * L), (t * B + row) * L);
               }
             });
           }
@@ -428,6 +445,16 @@ export class Backmapper {
         const scratchDir = options.scratchDir ?? path.dirname(path.resolve(outFile));
         for await (const c of this.backmap(reader, { ...options, scratchDir }, summary)) await writers[c.sample].write(c);
         for (const w of writers) await w.close();
+        if (summary.shard) {
+          const { index, count, first, frames, total } = summary.shard;
+          const run = {
+            model: this.weightsDigest, cg: await sha256File(cgFile), seed: options.seed ?? 1, precision: precisionOf(options.precision),
+            exactCg: options.exactCg ?? false, winograd: this.winograd, relax: options.relax ?? null,
+          };
+          await writeManifest(outFile, { index, count, first, frames, total, atoms: this.atoms, run });
+        } else {
+          await fsp.rm(manifestFile(outFile), { force: true }); // a manifest left by an earlier shard run would no longer be true
+        }
       } catch (err) {
         await Promise.all(writers.map((w) => w.abort()));
         throw err;
@@ -450,4 +477,16 @@ function sampleCount(samples: number | undefined): number {
   if (samples === undefined) return 1;
   if (!Number.isSafeInteger(samples) || samples < 1) throw outOfRange('a positive integer', 'samples', samples);
   return samples;
+}
+
+/** options.shard checked against the trajectory: shard i of n covers frames shardRange() of it. */
+async function shardOf(cg: TrajectoryReader, shard: Shard, segments: number, samples: number): Promise<NonNullable<BackmapSummary['shard']>> {
+  const { index, count } = shard;
+  if (!Number.isSafeInteger(count) || count < 1 || !Number.isSafeInteger(index) || index < 0 || index >= count) {
+    throw outOfRange('{ index, count } with 0 ≤ index < count', 'shard', `${index}/${count}`);
+  }
+  if (segments > 1 || samples > 1) throw new TcbmError('ERR_INVALID_ARG_VALUE', 'a shard is one segment of one sample: shard cannot be combined with segments > 1 or samples > 1');
+  const total = await cg.frameCount();
+  if (count > total) throw fileError('ERR_INVALID_ARG_VALUE', cg.path, `has ${total} frames, fewer than the ${count} shards asked for`);
+  return { index, count, ...shardRange(shard, total), total };
 }

@@ -208,6 +208,20 @@ export class DcdReader implements TrajectoryReader {
     if (this.closed) throw fileError('ERR_INVALID_ARG_VALUE', this.path, 'reader is closed');
   }
 
+  /**
+   * Frames [start, start + count) as the file stores them (Å, little-endian
+   * records, checked by read()): what DcdWriter.writeRecords appends unchanged,
+   * so joining DCD files never rounds a coordinate through nm.
+   */
+  async readRecords(start: number, count: number): Promise<Uint8Array> {
+    this.checkOpen();
+    if (!this.header.littleEndian || this.header.has4D) throw fileError('ERR_UNSUPPORTED', this.path, 'only little-endian 3-D DCD records are copied as they are');
+    await this.read(start, count); // bounds, truncation and record markers
+    const bytes = new Uint8Array(count * this.header.frameBytes);
+    await this.fh.read(bytes, 0, bytes.length, this.header.headerBytes + start * this.header.frameBytes);
+    return bytes;
+  }
+
   private truncated() {
     const problem = `file ends inside this frame (${this.partialBytes} of ${this.header.frameBytes} bytes present)`;
     return fileError('ERR_TRUNCATED', this.path, problem, this.wholeFrames);
@@ -394,6 +408,28 @@ export class DcdWriter implements TrajectoryWriter {
       }
     }
     // claim the byte range and frame numbers before awaiting, so overlapping write() calls stay in order
+    const at = this.position;
+    this.position += bytes.length;
+    this.frames += frames;
+    const header = this.header;
+    this.header = undefined;
+    if (header) await this.file.handle.write(header, 0, header.length, 0);
+    await this.file.handle.write(bytes, 0, bytes.length, at);
+  }
+
+  /** Appends `frames` frames of another DCD's records as they are (DcdReader.readRecords): no rounding through nm. */
+  async writeRecords(bytes: Uint8Array, frames: number, hasCell: boolean): Promise<void> {
+    if (this.finished) throw fileError('ERR_INVALID_ARG_VALUE', this.path, 'writer is closed');
+    const frameBytes = (hasCell ? CELL_RECORD + 8 : 0) + 3 * (4 * this.atoms + 8);
+    if (bytes.length !== frames * frameBytes) throw fileError('ERR_BAD_FORMAT', this.path, `${bytes.length} bytes are not ${frames} frames of ${this.atoms} atoms`);
+    if (frames === 0) return;
+    if (this.hasCell === undefined) {
+      this.hasCell = hasCell;
+      this.header = encodeHeader(this.atoms, 0, hasCell, this.delta);
+      this.position = this.header.length;
+    } else if (this.hasCell !== hasCell) {
+      throw fileError('ERR_INVALID_ARG_VALUE', this.path, hasCell ? 'these frames have unit cells but earlier frames had none' : 'these frames have no unit cells but earlier frames had them', this.frames);
+    }
     const at = this.position;
     this.position += bytes.length;
     this.frames += frames;
