@@ -24,6 +24,8 @@ export { Energy, type EnergyOptions, type EnergyResult } from './forcefield/ener
 export { PRESETS, PRESET_NAMES, type Preset } from './model/presets';
 export { Trainer, type StepReport, type TrainerOptions, type TrainingData } from './model/train';
 export { loadDataset, loadTopology, type Dataset } from './model/dataset';
+export { ProcessGroup, distributedSettings, type DistributedOptions } from './model/distributed';
+export { concatShards, parseShard, shardRange, type ConcatSummary, type Shard, type ShardManifest } from './inference/shard';
 export { Backmapper, chooseSeed, readModelFile, type BackmapOptions, type BackmapSummary, type ModelInfo } from './inference/backmap';
 export { coarseGrain } from './inference/coarsegrain';
 export { evaluate, evaluateReport, type EvaluateOptions, type Metrics } from './evaluate';
