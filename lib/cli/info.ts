@@ -25,6 +25,7 @@ export async function infoCommand(opts: InfoCommandOptions): Promise<InfoSummary
     const devices = `${i.cudaDevices} device${i.cudaDevices === 1 ? '' : 's'}`;
     console.log(`device: ${i.device} (what train, backmap and evaluate use; choose with --device)`);
     console.log(`cuda: ${i.cuda ? 'available' : 'not available'}, ${devices}`);
+    console.log(`distributed training: ${i.distributed ? 'c10d with Gloo (train --distributed)' : 'not in this build (needs Gloo headers: apt-get install libgloo-dev, then npm rebuild)'}`);
     if (check) {
       console.log(
         `check ${check.ok ? 'passed' : 'FAILED'}: voxelize -> collapse of ${check.particles} particles back to ` +

@@ -11,6 +11,8 @@ export interface Info {
   cudaDevices: number;
   /** the device train, backmap and evaluate use unless given another (--device, options.device) */
   device: Device;
+  /** this build has libtorch's c10d with Gloo: train --distributed works */
+  distributed: boolean;
   /** Threads libtorch jobs use by default (TCBM_THREADS or every core). */
   threads: number;
   /** libtorch's own report of its parallel backend. */
@@ -22,6 +24,6 @@ export function info(): Info {
   const cuda = cudaInfo();
   return {
     version: packageVersion(), torchVersion: n.torchVersion, cuda: cuda.available, cudaDevices: cuda.devices, device: DEFAULT_DEVICE,
-    threads: defaultThreads(), parallel: n.parallel,
+    distributed: native().distributed, threads: defaultThreads(), parallel: n.parallel,
   };
 }
