@@ -352,19 +352,7 @@ export class DcdWriter implements TrajectoryWriter {
     const atoms = this.atoms;
     const { frames, coords, cells } = checkChunk(this.path, atoms, this.frames, chunk);
     if (frames === 0) return;
-    // the unit-cell flag is in the header, so the first chunk decides it for the whole file
-    if (this.hasCell === undefined) {
-      this.hasCell = cells !== undefined;
-      this.header = encodeHeader(atoms, 0, this.hasCell, this.delta);
-      this.position = this.header.length;
-    } else if (this.hasCell !== (cells !== undefined)) {
-      throw fileError(
-        'ERR_INVALID_ARG_VALUE',
-        this.path,
-        this.hasCell ? 'this chunk has no unit cells but earlier frames had them' : 'this chunk has unit cells but earlier frames had none',
-        this.frames,
-      );
-    }
+    this.decideCells(cells !== undefined);
     for (let i = 0; i < coords.length; i++) {
       if (!Number.isFinite(coords[i])) {
         const atom = Math.floor(i / 3) % atoms;
@@ -407,14 +395,7 @@ export class DcdWriter implements TrajectoryWriter {
         }
       }
     }
-    // claim the byte range and frame numbers before awaiting, so overlapping write() calls stay in order
-    const at = this.position;
-    this.position += bytes.length;
-    this.frames += frames;
-    const header = this.header;
-    this.header = undefined;
-    if (header) await this.file.handle.write(header, 0, header.length, 0);
-    await this.file.handle.write(bytes, 0, bytes.length, at);
+    await this.append(bytes, frames);
   }
 
   /** Appends `frames` frames of another DCD's records as they are (DcdReader.readRecords): no rounding through nm. */
@@ -423,13 +404,29 @@ export class DcdWriter implements TrajectoryWriter {
     const frameBytes = (hasCell ? CELL_RECORD + 8 : 0) + 3 * (4 * this.atoms + 8);
     if (bytes.length !== frames * frameBytes) throw fileError('ERR_BAD_FORMAT', this.path, `${bytes.length} bytes are not ${frames} frames of ${this.atoms} atoms`);
     if (frames === 0) return;
+    this.decideCells(hasCell);
+    await this.append(bytes, frames);
+  }
+
+  /** The unit-cell flag is in the header, so the first frames decide it for the whole file; later ones must agree. */
+  private decideCells(hasCell: boolean): void {
     if (this.hasCell === undefined) {
       this.hasCell = hasCell;
       this.header = encodeHeader(this.atoms, 0, hasCell, this.delta);
       this.position = this.header.length;
     } else if (this.hasCell !== hasCell) {
-      throw fileError('ERR_INVALID_ARG_VALUE', this.path, hasCell ? 'these frames have unit cells but earlier frames had none' : 'these frames have no unit cells but earlier frames had them', this.frames);
+      throw fileError(
+        'ERR_INVALID_ARG_VALUE',
+        this.path,
+        this.hasCell ? 'this chunk has no unit cells but earlier frames had them' : 'this chunk has unit cells but earlier frames had none',
+        this.frames,
+      );
     }
+  }
+
+  /** Writes encoded frames after the last ones (and the header with the first). */
+  private async append(bytes: Uint8Array, frames: number): Promise<void> {
+    // claim the byte range and frame numbers before awaiting, so overlapping write() calls stay in order
     const at = this.position;
     this.position += bytes.length;
     this.frames += frames;
