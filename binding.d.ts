@@ -98,6 +98,8 @@ export interface LossWeights {
   learningRate?: number;
   /** weight of the local-geometry term (needs setLocalPairs); default 0 */
   localWeight?: number;
+  /** trainStep in a group: this rank asks every rank to stop after this step (LossTerms.stop) */
+  stop?: boolean;
 }
 
 export interface NativeModelConfig {
@@ -134,6 +136,8 @@ export interface LossTerms {
   gradNorm: number;
   /** the local-geometry term (bond and 1-3 distances, nm²), when the model has local pairs */
   local?: number;
+  /** some rank asked to stop after this step (in a group; else this process's own `stop`) */
+  stop: boolean;
 }
 
 /** Centred, rotated training inputs, float32: aaT/aaPrev [B,N,3], cgT [B,n,3], eps [B,latent]. */

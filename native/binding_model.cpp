@@ -55,6 +55,7 @@ Napi::Object loss_object(Napi::Env env, const LossTerms& t) {
   o.Set("kl", t.kl);
   o.Set("gradNorm", t.grad_norm);
   if (t.has_local) o.Set("local", t.local);
+  o.Set("stop", t.stop);
   return o;
 }
 
@@ -223,6 +224,7 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
     w.bf16 = o.bool_or("bf16", false);
     w.learning_rate = o.number_or("learningRate", 0);
     w.local_weight = o.number_or("localWeight", 0);
+    w.stop = o.bool_or("stop", false);
     return w;
   }
 

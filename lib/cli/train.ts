@@ -70,6 +70,8 @@ export async function trainCommand(opts: TrainCommandOptions): Promise<TrainSumm
     console.log(JSON.stringify(s));
   } else if (opts.dryRun) {
     console.log(`preset ${s.preset}: ${s.parameters.toLocaleString('en-US')} parameters, ${s.pairs} training pairs, ${s.steps} steps planned`);
+  } else if (s.interrupted && s.rank !== undefined && s.rank > 0) {
+    console.log(`rank ${s.rank} of ${s.worldSize}: interrupted at step ${s.steps}; rank 0 saved the checkpoint`);
   } else if (s.interrupted) {
     console.log(`interrupted at step ${s.steps}: checkpoint saved to ${s.checkpoint} (continue with --resume ${s.checkpoint})`);
   } else if (s.rank !== undefined && s.rank > 0) {
@@ -185,8 +187,8 @@ async function trainIn(o: TrainCommandOptions, group?: ProcessGroup): Promise<Tr
     summary.last100 = meanTerms(recent);
     summary.last100Steps = recent.length;
   }
-  if (abort.signal.aborted) {
-    // Each rank stops where its signal found it (torchrun and Slurm signal every rank); only rank 0 saves.
+  if (abort.signal.aborted || last?.stop) {
+    // A signal on any rank stops every rank after the same step (Trainer.run); rank 0 saves.
     if (root) await trainer.saveCheckpoint(checkpointFile);
     summary.interrupted = true;
     summary.checkpoint = checkpointFile;

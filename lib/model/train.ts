@@ -278,14 +278,18 @@ export class Trainer {
     };
   }
 
-  /** One optimisation step; resolves with every loss term. */
-  async next(): Promise<StepReport> {
+  /**
+   * One optimisation step; resolves with every loss term. `stop`: this process
+   * asks to stop after the step; in a group every rank's report then says
+   * `stop`, at the same step.
+   */
+  async next(stop = false): Promise<StepReport> {
     const s = this.settings;
     const gamma = gammaAt(this.step, s.gamma);
     const beta = betaAt(this.step, s.beta);
     const klWeight = beta * this.klFactor;
     const learningRate = learningRateAt(this.step, s.learningRate, s.learningRateDecay);
-    const weights = { ...(await this.lossWeights()), gamma, beta: klWeight, learningRate };
+    const weights = { ...(await this.lossWeights()), gamma, beta: klWeight, learningRate, stop };
     const batch = this.batch();
     const start = Date.now();
     const terms = await serialize(() =>
@@ -296,9 +300,18 @@ export class Trainer {
     return report;
   }
 
-  /** Steps until `until` (default: the settings' step count) or until `signal` aborts. */
+  /**
+   * Steps until `until` (default: the settings' step count) or until `signal`
+   * aborts. In a group, an abort on any rank stops every rank after the same
+   * step (the request travels with that step's loss terms).
+   */
   async *run(until = this.settings.steps, signal?: AbortSignal): AsyncIterableIterator<StepReport> {
-    while (this.step < until && !signal?.aborted) yield await this.next();
+    while (this.step < until) {
+      if (!this.group && signal?.aborted) return;
+      const report = await this.next(signal?.aborted ?? false);
+      yield report;
+      if (report.stop) return;
+    }
   }
 
   /**

@@ -129,3 +129,29 @@ const totals = (log: string): number[] => fs.readFileSync(log, 'utf8').trim().sp
   expect(JSON.parse(res.stdout).steps).toBe(40);
   expect((await readModelFile(out)).info.training.steps).toBe(40);
 }, 120_000);
+
+(usable ? test : test.skip)('SIGINT to one rank stops every rank after the same step; rank 0 saves the checkpoint', async () => {
+  const out = path.join(dir, 'interrupted.tcbm');
+  const port = await freePort();
+  const more = (r: number) => [...rank(r, port), '--checkpoint-every', '100000'];
+  const r0 = start(trainArgs(out, 100000, more(0)));
+  const r1 = start(trainArgs(path.join(dir, 'interrupted-1.tcbm'), 100000, more(1)));
+  const log = `${out}.log.jsonl`;
+  await new Promise<void>((resolve) => {
+    const timer = setInterval(() => {
+      if (fs.existsSync(log) && fs.readFileSync(log, 'utf8').split('\n').length > 8) {
+        clearInterval(timer);
+        resolve();
+      }
+    }, 50);
+  });
+  r1.child.kill('SIGINT');
+  const [a, b] = await Promise.all([r0.done, r1.done]);
+  expect([a.code, b.code, a.stderr + b.stderr]).toEqual([130, 130, '']);
+  const stopped = Number(/interrupted at step (\d+): checkpoint saved/.exec(a.stdout)![1]);
+  expect(b.stdout).toMatch(`rank 1 of 2: interrupted at step ${stopped}; rank 0 saved the checkpoint`);
+  const steps = fs.readFileSync(log, 'utf8').trim().split('\n').map((l) => JSON.parse(l).step);
+  expect(steps[steps.length - 1]).toBe(stopped - 1);
+  expect(fs.existsSync(`${out}.ckpt`)).toBe(true);
+  expect(fs.existsSync(path.join(dir, 'interrupted-1.tcbm.ckpt'))).toBe(false);
+}, 120_000);

@@ -359,11 +359,13 @@ LossTerms Model::train_step(const at::Tensor& aa_t, const at::Tensor& aa_prev, c
   at::Tensor total;
   auto terms = loss(aa_t, aa_prev, cg_t, eps, w, &total, cg_condition);
   // Every rank reports (and checks) the whole global batch's terms, so all stop together.
+  terms.stop = w.stop;
   if (reducer_) {
-    std::vector<double> v{terms.total, terms.voxel, terms.coord, terms.cg, terms.edm, terms.energy, terms.kl, terms.local};
+    std::vector<double> v{terms.total, terms.voxel, terms.coord, terms.cg, terms.edm, terms.energy, terms.kl, terms.local,
+                          w.stop ? 1.0 : 0.0};
     reducer_->average_values(v);
     terms.total = v[0], terms.voxel = v[1], terms.coord = v[2], terms.cg = v[3], terms.edm = v[4], terms.energy = v[5],
-    terms.kl = v[6], terms.local = v[7];
+    terms.kl = v[6], terms.local = v[7], terms.stop = v[8] > 0;
   }
   TORCH_CHECK(std::isfinite(terms.total), "training diverged: the loss is not finite (voxel ", terms.voxel, ", coord ",
               terms.coord, ", energy ", terms.energy, ", kl ", terms.kl, ")");

@@ -91,6 +91,7 @@ struct LossTerms {
   double total = 0, voxel = 0, coord = 0, cg = 0, edm = 0, energy = 0, kl = 0, grad_norm = 0;
   double local = 0;        // the local-geometry term (set_local_pairs), when has_local
   bool has_local = false;
+  bool stop = false;       // some rank asked to stop after this step (StepWeights::stop, or-ed over the group)
 };
 
 struct StepWeights {
@@ -110,6 +111,9 @@ struct StepWeights {
   bool bf16 = false;         // convolutions and linear layers under bf16 autocast (CPU), fp32 master weights
   double local_weight = 0;   // weight of the local-geometry term (needs set_local_pairs)
   double learning_rate = 0;  // > 0: Adam's learning rate from this step on (a schedule); 0: unchanged
+  // This rank asks to stop after this step (e.g. on SIGINT): with a reducer, every
+  // rank learns it in the same step's collective, so all stop at the same step.
+  bool stop = false;
 };
 
 // Differentiable per-frame internal energy [B] of coords [B, N, 3] nm, soft-clamped above `clamp` when > 0.
