@@ -22,8 +22,9 @@ import { betaAt, clipAt, gammaAt, latentNoiseAt, learningRateAt } from './schedu
 import { IDENTITY, pairRotation, placePair as placeInLayout, placeRotated, type PairLayout } from './placement';
 import { validate, type ValidationOptions, type ValidationReport } from './validation';
 import { batchShare, shareOf, type BatchShare, type ProcessGroup } from './distributed';
+import { spaced } from './dataset';
 
-export { resolvePreset, localPairs };
+export { resolvePreset, localPairs, spaced };
 
 /** Atomistic trajectories of one molecule, each file its own trajectory. */
 export interface TrainingData {
@@ -461,12 +462,6 @@ export interface FinalizeReport {
   pairsEncoded: number;
   seedFrames: number;
   mixture: GaussianMixtureModel;
-}
-
-/** Evenly spaced picks of `count` out of `n` indices. */
-export function spaced(n: number, count: number): number[] {
-  const m = Math.min(n, count);
-  return Array.from({ length: m }, (_, i) => Math.floor((i * n) / m));
 }
 
 export interface EnergyStats {
