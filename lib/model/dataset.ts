@@ -70,9 +70,3 @@ export async function loadTrajectories(files: string[], atoms: number): Promise<
     await set.close();
   }
 }
-
-/** Evenly spaced picks of `count` out of `n` indices. */
-export function spaced(n: number, count: number): number[] {
-  const m = Math.min(n, count);
-  return Array.from({ length: m }, (_, i) => Math.floor((i * n) / m));
-}

@@ -22,7 +22,7 @@ import { betaAt, clipAt, gammaAt, latentNoiseAt, learningRateAt } from './schedu
 import { IDENTITY, pairRotation, placePair as placeInLayout, placeRotated, type PairLayout } from './placement';
 import { validate, type ValidationOptions, type ValidationReport } from './validation';
 import { batchShare, shareOf, type BatchShare, type ProcessGroup } from './distributed';
-import { spaced } from './dataset';
+import { spaced } from './picks';
 
 export { resolvePreset, localPairs, spaced };
 
