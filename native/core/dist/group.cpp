@@ -10,7 +10,7 @@
 
 #include <c10/util/Exception.h>
 
-#include <atomic>
+#include <algorithm>
 #include <condition_variable>
 #include <cstdlib>
 #include <mutex>
@@ -26,6 +26,8 @@ namespace {
 constexpr std::chrono::milliseconds kBeat{500};
 // How long a silent peer is watched before it is called lost, once a collective failed.
 constexpr std::chrono::milliseconds kLostAfter{2000};
+// A heartbeat call that takes longer than this means the store (rank 0) is gone or hung.
+constexpr std::chrono::milliseconds kBeatTimeout{10000};
 
 std::string beat_key(int rank) { return "tcbm/beat/" + std::to_string(rank); }
 
@@ -99,9 +101,10 @@ std::shared_ptr<Group> Group::join(const GroupOptions& o) {
   }
   s.store->add(beat_key(o.rank), 1);
   // The heartbeat has its own connection: the worker's may be blocked in a long call.
+  // Its calls give up after kBeatTimeout, so a hung rank 0 cannot hold close() for long.
   s.heart = std::thread([&s, o] {
     try {
-      auto store = connect(o, false, o.timeout);
+      auto store = connect(o, false, std::min(o.timeout, kBeatTimeout));
       std::unique_lock<std::mutex> lock(s.mutex);
       while (!s.stop) {
         lock.unlock();
