@@ -171,8 +171,8 @@ export async function concatShards(parts: string[], out: string, options: Concat
     writer = await createTrajectory(out, { atoms: first.atoms });
     let done = 0;
     const chunk = options.chunkFrames ?? 1024;
-    for (const reader of readers) {
-      const frames = await reader.frameCount();
+    for (const [k, reader] of readers.entries()) {
+      const frames = manifests[order[k]].frames; // each file's count was checked against it above
       for (let start = 0; start < frames; start += chunk) {
         if (options.signal?.aborted) throw new TcbmError('ERR_CANCELLED', 'concat: cancelled');
         const count = Math.min(chunk, frames - start);
