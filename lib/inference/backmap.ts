@@ -2,7 +2,7 @@
 // Frame 0 of each segment is seeded from the model's bank of training frames;
 // then every frame is decoded from (A(t-1), C(t), z ~ mixture), and the result
 // becomes A(t-1) of the next. K segments roll out as one batch of K.
-import { createHash } from 'crypto';
+import { createHash, randomBytes } from 'crypto';
 import { promises as fsp } from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -324,8 +324,12 @@ export class Backmapper {
     }
 
     // K > 1: each lane's frames go to its own temporary file, concatenated in order at the end.
-    const tmp = K > 1 ? await fsp.mkdtemp(scratchPrefix(options.scratchDir ?? os.tmpdir())) : undefined;
-    if (tmp) trackTemp(tmp);
+    // Tracked before it exists: a Worker terminated while mkdir runs still gets it removed.
+    const tmp = K > 1 ? scratchPrefix(options.scratchDir ?? os.tmpdir()) + randomBytes(6).toString('hex') : undefined;
+    if (tmp) {
+      trackTemp(tmp);
+      await fsp.mkdir(tmp, { mode: 0o700 });
+    }
     const parts = tmp ? await Promise.all(Array.from({ length: S * K }, (_, j) => fsp.open(path.join(tmp, `${j}.f32`), 'w'))) : [];
     try {
       const length = (k: number) => starts[k + 1] - starts[k];
