@@ -32,6 +32,10 @@ export interface NativeInfo {
   cudaDevices: number;
   threads: number;
   parallel: string;
+  /** the fp32 GEMM kernel of the decoder's Winograd convolutions on this CPU: "avx512", "avx2" or "none" */
+  winogradKernel: string;
+  /** whether the Winograd products can run in bf16 here (AVX512-BF16): `precision: 'bf16'` backmapping */
+  bf16Winograd: boolean;
 }
 
 /** XTC frames decoded by xtcDecode: coords [frames, atoms, 3] nm, boxes [frames, 9] nm (row vectors). */
@@ -269,8 +273,11 @@ export interface Binding {
   distributed: boolean;
   info(): NativeInfo;
   setThreads(threads: number): void;
+  /** Chooses the Winograd products' fp32 kernel, process-wide ("auto", the default: the best here); false if this CPU lacks it. */
+  setWinogradKernel(kernel: 'auto' | 'avx512' | 'avx2'): boolean;
   /**
-   * The best rate of one kernel for the roofline bench (GFLOP/s of its nominal FLOPs): "ours-gemm-fp32",
+   * The best rate of one kernel for the roofline bench (GFLOP/s of its nominal FLOPs): "ours-gemm-fp32" (the kernel
+   * the Winograd products use), "ours-gemm-fp32-avx2", "ours-gemm-bf16" (AVX512-BF16),
    * "libtorch-mm-fp32" / "-bf16" (size³), "libtorch-conv3d-fp32" / "-bf16" (size → size channels, 3×3×3, 12³, batch 32),
    * with "-train" appended: forward and backward.
    */

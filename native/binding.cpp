@@ -1,6 +1,7 @@
 // Module entry: registers every binding unit and reports what libtorch offers.
 #include "binding.h"
 #include "binding_util.h"
+#include "core/kernels/winograd.h"
 
 #include <ATen/Context.h>
 #include <ATen/Parallel.h>
@@ -25,6 +26,9 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
     out.Set("cudaDevices", static_cast<double>(at::hasCUDA() ? at::detail::getCUDAHooks().getNumGPUs() : 0));
     out.Set("threads", at::get_num_threads());
     out.Set("parallel", at::get_parallel_info());
+    // the decoder's Winograd kernels on this CPU: fp32 GEMM ("avx512", "avx2", "none"), bf16 products
+    out.Set("winogradKernel", winograd_kernel());
+    out.Set("bf16Winograd", winograd_bf16_supported());
     return out;
   });
 }
@@ -37,6 +41,16 @@ Napi::Value SetThreads(const Napi::CallbackInfo& info) {
     if (n < 1) throw Napi::RangeError::New(info.Env(), "setThreads: expected positive integer");
     use_threads(n);
     return info.Env().Undefined();
+  });
+}
+
+// setWinogradKernel("auto" | "avx512" | "avx2") -> boolean: false if this CPU lacks
+// it. Process-wide; for tests and the bench, which compare the kernels.
+Napi::Value SetWinogradKernel(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&] {
+    if (info.Length() < 1 || !info[0].IsString())
+      throw Napi::TypeError::New(info.Env(), "setWinogradKernel: expected \"auto\", \"avx512\" or \"avx2\"");
+    return Napi::Boolean::New(info.Env(), set_winograd_kernel(info[0].As<Napi::String>().Utf8Value()));
   });
 }
 
@@ -82,6 +96,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("trackTemp", Napi::Function::New(env, TrackTemp, "trackTemp", temps));
   exports.Set("info", Napi::Function::New(env, Info, "info"));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads, "setThreads"));
+  exports.Set("setWinogradKernel", Napi::Function::New(env, SetWinogradKernel, "setWinogradKernel"));
   InitVoxel(env, exports);
   InitXtc(env, exports);
   InitModel(env, exports);

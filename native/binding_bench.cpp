@@ -11,6 +11,8 @@
 #include <chrono>
 #include <functional>
 #include <limits>
+#include <memory>
+#include <vector>
 
 namespace tcbm::binding {
 namespace {
@@ -26,7 +28,8 @@ double best_seconds(const std::function<void()>& op, int64_t repeats) {
   return best;
 }
 
-// {op, size, threads, repeats} -> Promise<{seconds, gflops}>. op: "ours-gemm-fp32",
+// {op, size, threads, repeats} -> Promise<{seconds, gflops}>. op: "ours-gemm-fp32"
+// (the kernel the Winograd products use here), "ours-gemm-fp32-avx2", "ours-gemm-bf16",
 // "libtorch-mm-fp32", "libtorch-mm-bf16" (size x size x size), "libtorch-conv3d-fp32",
 // "libtorch-conv3d-bf16" (size -> size channels, 3x3x3, a 12^3 grid, batch 32; forward only),
 // and the same with "-train": forward and backward.
@@ -42,15 +45,27 @@ Napi::Value Roofline(const Napi::CallbackInfo& info) {
       c10::InferenceMode guard(!train);  // training ops need tensors autograd can record
       double flops = 0;
       std::function<void()> run;
-      if (op == "ours-gemm-fp32") {
-        const int64_t n = size / 48 * 48;  // a multiple of 6 and 16
+      if (op == "ours-gemm-fp32" || op == "ours-gemm-fp32-avx2" || op == "ours-gemm-bf16") {
+        const int64_t n = size / 48 * 48;  // a multiple of 12 and 16
         TORCH_CHECK(n > 0, "roofline: size must be at least 48");
         auto a = at::randn({n, n}), b = at::randn({n, n}), c = at::empty({n, n});
         flops = 2.0 * n * n * n;
-        run = [=]() mutable {
-          TORCH_CHECK(winograd_gemm(a.data_ptr<float>(), b.data_ptr<float>(), c.data_ptr<float>(), n, n, n),
-                      "roofline: our GEMM needs AVX2/FMA");
-        };
+        if (op == "ours-gemm-bf16") {
+          auto ab = std::make_shared<std::vector<uint16_t>>(bf16_rows(a.data_ptr<float>(), n, n));
+          auto bb = std::make_shared<std::vector<uint16_t>>(bf16_pairs(b.data_ptr<float>(), n, n));
+          run = [=]() mutable {
+            TORCH_CHECK(winograd_gemm_bf16(ab->data(), bb->data(), c.data_ptr<float>(), n, n, n),
+                        "roofline: our bf16 GEMM needs AVX512-BF16");
+          };
+        } else {
+          const std::string kernel = op == "ours-gemm-fp32-avx2" ? "avx2" : "auto";
+          run = [=]() mutable {
+            TORCH_CHECK(set_winograd_kernel(kernel), "roofline: this CPU has no ", kernel, " GEMM kernel");
+            const bool ok = winograd_gemm(a.data_ptr<float>(), b.data_ptr<float>(), c.data_ptr<float>(), n, n, n);
+            set_winograd_kernel("auto");
+            TORCH_CHECK(ok, "roofline: our GEMM needs AVX2/FMA");
+          };
+        }
       } else if (op == "libtorch-mm-fp32" || op == "libtorch-mm-bf16") {
         const auto type = op == "libtorch-mm-bf16" ? at::kBFloat16 : at::kFloat;
         auto a = at::randn({size, size}).to(type), b = at::randn({size, size}).to(type);

@@ -13,6 +13,8 @@
 # Run state lives in $RUNS/NAME (default RUNS=~/tcbm-runs), never in the repo.
 #
 #   scripts/experiment.sh NAME PRESET STEPS [--from CKPT] [--threads N] [--frame-based]
+# Environment: DATA (the molecule's data folder), MOL, RUNS, and for chignolin
+# HELD (the validation run; default train-08) and EXTRA_TRAJS (more training runs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 name=$1 preset=$2 steps=$3
@@ -32,8 +34,11 @@ dir=$RUNS/$name
 mkdir -p "$dir"
 if [ "$MOL" = cln ]; then
   DATA=${DATA:-../shared/data/chignolin}
-  top=$DATA/cln.pdb map=ca held=$DATA/train-08.dcd tests=("$DATA/test.dcd" "$DATA/test-02.dcd")
+  top=$DATA/cln.pdb map=ca held=${HELD:-$DATA/train-08.dcd} tests=("$DATA/test.dcd" "$DATA/test-02.dcd")
   trajs=(); for i in 01 02 03 04 05 06 07; do trajs+=(--traj "$DATA/train-$i.dcd"); done
+  # EXTRA_TRAJS: more training runs (space-separated paths), e.g. part of train-08
+  # with HELD set to the rest of it (scripts/split-run.py).
+  for t in ${EXTRA_TRAJS:-}; do trajs+=(--traj "$t"); done
 else
   DATA=${DATA:-../shared/data/adp}
   top=$DATA/adp.pdb map=adp held=$RUNS/data/adp-val.dcd tests=("$DATA/test.dcd") trajs=(--traj "$DATA/train.dcd")

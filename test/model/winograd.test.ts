@@ -27,16 +27,54 @@ async function bothPaths(t: Trainer, B: number) {
   return { fast, direct };
 }
 
-test.each([
-  ['tiny', 5], // grid 8: 64 tiles per item, not a multiple of the 6-row GEMM block
-  ['adp-cpu', 3], // grid 12, widths 16/32, a head of 22 channels (not a multiple of 16)
-  ['adp', 2], // the paper's widths 32/64
-])('%s: Winograd decoding equals at::conv3d to float32 rounding (batch %d)', async (preset, B) => {
-  const t = Trainer.create(data, { preset, seed: 7, threads: 2 });
-  const { fast, direct } = await bothPaths(t, B);
-  expect(fast.length).toBe(B * 66);
-  expect(maxDiff(fast, direct)).toBeLessThan(1e-5); // nm
-  expect(fast.every(Number.isFinite)).toBe(true);
+// Every fp32 GEMM kernel this CPU has: the AVX2 fallback is tested wherever AVX-512 is chosen.
+const kernels = (['avx512', 'avx2'] as const).filter((k) => {
+  const ok = native().setWinogradKernel(k);
+  native().setWinogradKernel('auto');
+  return ok;
+});
+afterEach(() => native().setWinogradKernel('auto'));
+
+describe.each(kernels)('the %s kernel', (kernel) => {
+  test.each([
+    ['tiny', 5], // grid 8: 64 tiles per item, not a multiple of the 12-row GEMM block
+    ['adp-cpu', 3], // grid 12, widths 16/32, a head of 22 channels (not a multiple of 16)
+    ['adp', 2], // the paper's widths 32/64
+  ])('%s: Winograd decoding equals at::conv3d to float32 rounding (batch %d)', async (preset, B) => {
+    expect(native().setWinogradKernel(kernel)).toBe(true);
+    const t = Trainer.create(data, { preset, seed: 7, threads: 2 });
+    const { fast, direct } = await bothPaths(t, B);
+    expect(fast.length).toBe(B * 66);
+    expect(maxDiff(fast, direct)).toBeLessThan(1e-5); // nm
+    expect(fast.every(Number.isFinite)).toBe(true);
+  });
+});
+
+test('info names the kernels; an unknown kernel is refused and changes nothing', () => {
+  const i = native().info();
+  expect(['avx512', 'avx2', 'none']).toContain(i.winogradKernel);
+  expect(typeof i.bf16Winograd).toBe('boolean');
+  expect(native().setWinogradKernel('sse' as 'avx2')).toBe(false);
+  expect(native().info().winogradKernel).toBe(i.winogradKernel);
+});
+
+const bf16 = native().info().bf16Winograd ? test : test.skip;
+
+bf16('bf16 Winograd products: a rollout within bf16 rounding of fp32, deterministic, and as close as oneDNN\'s bf16', async () => {
+  const t = Trainer.create(data, { preset: 'adp', seed: 12, threads: 2 });
+  const T = 3, K = 3, L = PRESETS.adp.architecture.latent;
+  const prev = data.trajectories[0].slice(0, K * 66);
+  const cg = new Float32Array(T * K * 18);
+  for (let i = 0; i < T * K; i++) [4, 6, 8, 14, 16, 10].forEach((a, k) => cg.set(data.trajectories[0].subarray((i + 1) * 66 + a * 3, (i + 1) * 66 + a * 3 + 3), i * 18 + k * 3));
+  const z = new Rng(3).normals(new Float32Array(T * K * L));
+  const opts = { prev, cg, z, steps: T, batch: K, threads: 2 };
+  const fp32 = await t.model.rollout({ ...opts, winograd: false });
+  const wino = await t.model.rollout({ ...opts, bf16: true });
+  const onednn = await t.model.rollout({ ...opts, bf16: true, winograd: false });
+  expect(await t.model.rollout({ ...opts, bf16: true })).toEqual(wino);
+  const err = maxDiff(wino, fp32);
+  expect(err).toBeGreaterThan(0); // it ran in bf16
+  expect(err).toBeLessThan(Math.max(0.02, 3 * maxDiff(onednn, fp32))); // nm, untrained weights
 });
 
 test('the Winograd filters follow the weights through training steps and loads', async () => {
@@ -88,7 +126,7 @@ test('a rollout of K trajectories (in per-thread groups on CPU) equals each traj
 
 test('the roofline kernels run off the JS thread and report a rate; an unknown op is refused', async () => {
   const n = native();
-  for (const [op, size] of [['ours-gemm-fp32', 96], ['libtorch-mm-fp32', 64], ['libtorch-mm-bf16', 64], ['libtorch-conv3d-fp32', 8],
+  for (const [op, size] of [['ours-gemm-fp32', 96], ['ours-gemm-fp32-avx2', 96], ...(native().info().bf16Winograd ? [['ours-gemm-bf16', 96] as const] : []), ['libtorch-mm-fp32', 64], ['libtorch-mm-bf16', 64], ['libtorch-conv3d-fp32', 8],
     ['libtorch-conv3d-bf16-train', 8]] as const) {
     const r = await n.roofline({ op, size, threads: 1, repeats: 1 });
     expect(r.gflops).toBeGreaterThan(0);

@@ -50,18 +50,20 @@ std::mutex init_mutex;
 
 }  // namespace
 
-// Winograd forms of the decoder's 3x3x3 stride-1 convolutions, keyed by module.
+// Winograd forms of the decoder's 3x3x3 stride-1 convolutions, keyed by module,
+// with fp32 or (bf16) bf16 products.
 struct FastConvs {
-  std::unordered_map<const torch::nn::Conv3dImpl*, WinogradConv> convs;
+  std::unordered_map<const torch::nn::Conv3dImpl*, std::shared_ptr<const WinogradConv>> convs;
+  bool bf16 = false;
 
   void add(const torch::nn::Conv3d& conv) {
     const auto& o = conv->options;
     if ((*o.kernel_size())[0] != 3 || (*o.stride())[0] != 1) return;
-    convs.emplace(conv.get(), WinogradConv(conv->weight, conv->bias));
+    convs.emplace(conv.get(), std::make_shared<const WinogradConv>(conv->weight, conv->bias));
   }
   at::Tensor operator()(torch::nn::Conv3d& conv, const at::Tensor& x) const {
     const auto it = convs.find(conv.get());
-    return it != convs.end() && WinogradConv::applies(conv->weight, 1, 1, x) ? it->second(x) : conv->forward(x);
+    return it != convs.end() && WinogradConv::applies(conv->weight, 1, 1, x) ? (*it->second)(x, bf16) : conv->forward(x);
   }
 };
 
@@ -424,7 +426,7 @@ std::pair<at::Tensor, at::Tensor> Model::encode(const at::Tensor& aa_t, const at
   return {out.first.cpu(), out.second.cpu()};
 }
 
-const FastConvs* Model::fast_convs(bool wanted) {
+const FastConvs* Model::fast_convs(bool wanted, bool bf16) {
   if (!wanted || !device_.is_cpu()) return nullptr;
   if (!fast_) {
     auto fast = std::make_shared<FastConvs>();
@@ -439,8 +441,10 @@ const FastConvs* Model::fast_convs(bool wanted) {
         fast->add(block->conv2);
       }
     fast_ = std::move(fast);
+    fast_bf16_ = std::make_shared<FastConvs>(*fast_);  // the same filters, bf16 products
+    fast_bf16_->bf16 = true;
   }
-  return fast_.get();
+  return bf16 ? fast_bf16_.get() : fast_.get();
 }
 
 at::Tensor Model::decode(const at::Tensor& aa_prev, const at::Tensor& cg_t, const at::Tensor& z, bool winograd) {
@@ -553,7 +557,10 @@ at::Tensor Model::rollout(const at::Tensor& prev_in, const at::Tensor& cg_in, co
   root_->eval();
   c10::InferenceMode guard;
   TORCH_CHECK(!bf16 || device_.is_cpu(), "a bf16 rollout is implemented for the CPU only (device ", device_.str(), ")");
-  const auto* fast = bf16 ? nullptr : fast_convs(winograd);
+  // bf16: Winograd with bf16 products where the CPU has AVX512-BF16, else oneDNN's
+  // bf16 convolutions under autocast.
+  const bool autocast = bf16 && !(winograd && winograd_bf16_supported());
+  const auto* fast = autocast ? nullptr : fast_convs(winograd, bf16);
   TORCH_CHECK(cg_in.dim() == 4 && prev_in.dim() == 3 && z_in.dim() == 3, "rollout: expected prev [K,N,3], cg [T,K,n,3], z [T,K,latent]");
   auto cg = cg_in.to(device_, at::kFloat);
   auto z = z_in.to(device_, at::kFloat);
@@ -561,7 +568,7 @@ at::Tensor Model::rollout(const at::Tensor& prev_in, const at::Tensor& cg_in, co
   const at::Tensor projection = project ? this->projection() : at::Tensor();
   const int64_t K = prev.size(0);
   // oneDNN's bf16 convolutions want the batch whole (they parallelise inside)
-  if (bf16) return rollout_lockstep(prev, cg, z, nullptr, projection, true);
+  if (autocast) return rollout_lockstep(prev, cg, z, nullptr, projection, true);
   if (!device_.is_cpu() || K <= kCpuRolloutBatch) return rollout_lockstep(prev, cg, z, fast, projection).cpu();
   // On CPU a decoder step on one or two frames keeps its activations in cache,
   // while a batch of K streams them through memory at every elementwise op: the

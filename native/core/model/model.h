@@ -181,9 +181,10 @@ class Model {
   // With `winograd` (default) the decoder's 3x3x3 convolutions run by Winograd
   // F(2x2x2, 3x3x3) on CPU (2.6x fewer multiplications); otherwise by at::conv3d.
   // With `project` each frame is made CG-exact before it conditions the next (set_cg_projection).
-  // With `bf16` (CPU only) the decoder runs under bf16 autocast: its convolutions
-  // and linear layers in oneDNN's bf16 kernels (AVX512-BF16 where present), the
-  // whole batch at once; normalisation, voxels and collapse stay fp32.
+  // With `bf16` (CPU only) the decoder's convolutions run in bf16: with `winograd`
+  // on a CPU with AVX512-BF16, the Winograd products in bf16 (fp32 accumulation
+  // and transforms); otherwise under bf16 autocast in oneDNN's kernels, the whole
+  // batch at once. Normalisation, voxels and collapse stay fp32.
   at::Tensor rollout(const at::Tensor& prev, const at::Tensor& cg, const at::Tensor& z, bool winograd = true,
                      bool project = false, bool bf16 = false);
 
@@ -204,7 +205,7 @@ class Model {
   at::Tensor encoder_input_of(const at::Tensor& v_aa_t, const at::Tensor& v_aa_prev, const at::Tensor& v_cg_t) const;
   at::Tensor condition_input(const at::Tensor& aa_prev, const at::Tensor& cg_t) const;
   // The decoder's Winograd filters, built on first use after the weights last changed (null off CPU).
-  const FastConvs* fast_convs(bool wanted);
+  const FastConvs* fast_convs(bool wanted, bool bf16 = false);
   LossTerms loss(const at::Tensor& aa_t, const at::Tensor& aa_prev, const at::Tensor& cg_t, const at::Tensor& eps,
                  const StepWeights& w, at::Tensor* total, const at::Tensor& cg_condition = {});
 
@@ -213,7 +214,8 @@ class Model {
   Encoder encoder_{nullptr};
   Decoder decoder_{nullptr};
   std::unique_ptr<torch::optim::Adam> optimizer_;
-  std::shared_ptr<FastConvs> fast_;  // reset whenever the weights change
+  std::shared_ptr<FastConvs> fast_;       // reset whenever the weights change
+  std::shared_ptr<FastConvs> fast_bf16_;  // fast_'s filters with bf16 products
   at::Tensor mapping_;
   at::Tensor bonds_;       // [E,2] int64 of set_cg_projection, or undefined
   at::Tensor projection_;  // P [atoms, beads], made from bonds_ on first use
