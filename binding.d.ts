@@ -182,7 +182,7 @@ export interface NativeModel {
     threads?: number;
     winograd?: boolean;
     project?: boolean;
-    /** the decoder under bf16 autocast, the whole batch at once (CPU) */
+    /** the decoder's convolutions in bf16 (CPU): Winograd with bf16 products where the CPU has AVX512-BF16 (and `winograd`), else oneDNN under autocast */
     bf16?: boolean;
   }): Promise<Float32Array>;
   /**

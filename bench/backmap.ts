@@ -9,7 +9,7 @@ import * as path from 'path';
 import { Backmapper } from '../lib/inference/backmap';
 import { createTrajectory, readTrajectory } from '../lib/io/trajectory';
 import { presetMapping } from '../lib/model/mapping';
-import { packageRoot } from '../lib/core/native';
+import { native, packageRoot } from '../lib/core/native';
 import { Trainer } from '../lib/model/train';
 import { topologyFromPdb } from '../lib/io/pdb';
 import { runPython, table } from './common';
@@ -17,6 +17,8 @@ import { runPython, table } from './common';
 export interface BackmapBenchOptions {
   /** CG frames for the memory run (default 20000) */
   rssFrames: number;
+  /** the roofline's rates (GFLOP/s by "op, N threads"), when it ran first */
+  peaks?: Record<string, number>;
 }
 
 async function makeModel(dir: string, preset: string): Promise<{ model: string; cg: Float32Array }> {
@@ -48,35 +50,60 @@ async function fps(model: string, cg: string, out: string, segments: number, thr
   return r.frames / r.seconds;
 }
 
-export async function benchBackmap({ rssFrames }: BackmapBenchOptions): Promise<void> {
+/** The `adp` decoder's convolutions per frame as direct convolutions (2·G³·Cin·Cout·k³), GFLOP. */
+const ADP_DIRECT_GFLOP = 3.173;
+
+export async function benchBackmap({ rssFrames, peaks }: BackmapBenchOptions): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tcbm-bench-backmap-'));
+  const n = native();
   try {
-    console.log('\nbackmapping, `adp` preset (1.3M parameters; untrained weights, same work per frame)');
+    const { winogradKernel, bf16Winograd } = n.info();
+    console.log(`\nbackmapping, \`adp\` preset (1.45M parameters; untrained weights, same work per frame); Winograd GEMM: ${winogradKernel}, bf16 products: ${bf16Winograd ? 'yes' : 'no'}`);
     const { model, cg } = await makeModel(dir, 'adp');
     const short = path.join(dir, 'cg-200.dcd');
     const medium = path.join(dir, 'cg-1280.dcd');
     await writeCg(short, cg, 200);
     await writeCg(medium, cg, 1280);
-    const one = await fps(model, short, path.join(dir, 'o1.dcd'), 1, 1);
-    const oneDirect = await fps(model, short, path.join(dir, 'o1d.dcd'), 1, 1, false);
-    const many = await fps(model, medium, path.join(dir, 'o32.dcd'), 32, 2);
-    const manyDirect = await fps(model, medium, path.join(dir, 'o32d.dcd'), 32, 2, false);
-    const oneBf16 = await fps(model, short, path.join(dir, 'o1b.dcd'), 1, 1, true, 'bf16');
-    const manyBf16 = await fps(model, medium, path.join(dir, 'o32b.dcd'), 32, 2, true, 'bf16');
+    const out = (name: string) => path.join(dir, `${name}.dcd`);
+    const one = await fps(model, short, out('o1'), 1, 1);
+    let oneAvx2: number | undefined;
+    if (winogradKernel === 'avx512' && n.setWinogradKernel('avx2')) {
+      try {
+        oneAvx2 = await fps(model, short, out('o1a'), 1, 1);
+      } finally {
+        n.setWinogradKernel('auto');
+      }
+    }
+    const oneDirect = await fps(model, short, out('o1d'), 1, 1, false);
+    const many = await fps(model, medium, out('o32'), 32, 2);
+    const manyDirect = await fps(model, medium, out('o32d'), 32, 2, false);
+    const oneBf16 = await fps(model, short, out('o1b'), 1, 1, true, 'bf16');
+    const oneBf16Onednn = await fps(model, short, out('o1bd'), 1, 1, false, 'bf16');
+    const manyBf16 = await fps(model, medium, out('o32b'), 32, 2, true, 'bf16');
+    const manyBf16Onednn = await fps(model, medium, out('o32bd'), 32, 2, false, 'bf16');
     const py = runPython<{ fps: number; parameters: number; torch: string }>('backmap_torch.py', ['--frames', '200', '--threads', '1']);
-    const rows: (string | number)[][] = [['case', 'frames/s', 'vs ours segments=1']];
-    rows.push(['ours, segments=1, 1 thread', one, 1]);
-    rows.push(['ours, segments=1, 1 thread, at::conv3d (no Winograd)', oneDirect, oneDirect / one]);
-    if (py) rows.push([`PyTorch ${py.torch} mirror, autoregressive decoder, batch 1, 1 thread`, py.fps, py.fps / one]);
-    rows.push(['ours, segments=32, 2 threads', many, many / one]);
-    rows.push(['ours, segments=32, 2 threads, at::conv3d (no Winograd)', manyDirect, manyDirect / one]);
-    rows.push(['ours, segments=1, 1 thread, --precision bf16', oneBf16, oneBf16 / one]);
-    rows.push(['ours, segments=32, 2 threads, --precision bf16', manyBf16, manyBf16 / one]);
+    // the whole frame's rate in direct-convolution GFLOP/s, as a fraction of a libtorch conv3d peak
+    const rate = (f: number) => f * ADP_DIRECT_GFLOP;
+    const ofPeak = (f: number, key: string) => (peaks?.[key] ? `${((100 * rate(f)) / peaks[key]).toFixed(0)} %` : '');
+    const rows: (string | number)[][] = [['case', 'frames/s', 'vs ours segments=1', 'direct-conv GFLOP/s', 'of the conv3d peak']];
+    const row = (label: string, f: number, key: string) => rows.push([label, f, f / one, rate(f), ofPeak(f, key)]);
+    const fp1 = 'libtorch-conv3d-fp32, 1 threads', fp2 = 'libtorch-conv3d-fp32, 2 threads';
+    const bf1 = 'libtorch-conv3d-bf16, 1 threads', bf2 = 'libtorch-conv3d-bf16, 2 threads';
+    row(`ours, segments=1, 1 thread (Winograd, ${winogradKernel})`, one, fp1);
+    if (oneAvx2 !== undefined) row('ours, segments=1, 1 thread (Winograd, the AVX2 fallback kernel)', oneAvx2, fp1);
+    row('ours, segments=1, 1 thread, at::conv3d (no Winograd)', oneDirect, fp1);
+    if (py) row(`PyTorch ${py.torch} mirror, autoregressive decoder, batch 1, 1 thread`, py.fps, fp1);
+    row('ours, segments=32, 2 threads (Winograd)', many, fp2);
+    row('ours, segments=32, 2 threads, at::conv3d', manyDirect, fp2);
+    row('ours, segments=1, 1 thread, --precision bf16 (Winograd, bf16 products)', oneBf16, bf1);
+    row('ours, segments=1, 1 thread, --precision bf16, oneDNN conv3d (no Winograd)', oneBf16Onednn, bf1);
+    row('ours, segments=32, 2 threads, --precision bf16 (Winograd, bf16 products)', manyBf16, bf2);
+    row('ours, segments=32, 2 threads, --precision bf16, oneDNN conv3d', manyBf16Onednn, bf2);
     table(rows);
-    if (py) console.log(`  segments=1 vs PyTorch batch 1: ${(one / py.fps).toFixed(2)}x (goal >= 1.5x)`);
+    if (py) console.log(`  segments=1 vs PyTorch batch 1: ${(one / py.fps).toFixed(2)}x (goal >= 3x)`);
     console.log(`  Winograd vs at::conv3d: ${(one / oneDirect).toFixed(2)}x at segments=1, ${(many / manyDirect).toFixed(2)}x at segments=32`);
     console.log(`  segments=32 (2 threads) vs segments=1 (1 thread): ${(many / one).toFixed(1)}x fp32, ${(manyBf16 / one).toFixed(1)}x bf16 (goal >= 5x)`);
-    if (py) console.log(`  bf16 segments=1 vs PyTorch batch 1 (fp32): ${(oneBf16 / py.fps).toFixed(2)}x (goal >= 3x)`);
+    if (py) console.log(`  bf16 segments=1 vs PyTorch batch 1 (fp32): ${(oneBf16 / py.fps).toFixed(2)}x`);
     console.log(`  1,000,000 frames at the bf16 segments=32 rate: ${(1e6 / manyBf16 / 3600).toFixed(2)} h (goal <= 1 h)`);
 
     // Memory: a long CG trajectory in a child process that reports its own peak RSS.

@@ -39,13 +39,13 @@ async function main(): Promise<void> {
   const i = info();
   console.log(`tcbackmap ${i.version} bench: libtorch ${i.torchVersion}, ${machine()}`);
   const run = new Set(opts.only);
-  if (run.has('roofline')) await benchRoofline({ repeats: opts.repeats });
+  const peaks = run.has('roofline') ? await benchRoofline({ repeats: opts.repeats }) : undefined;
   if (run.has('voxel')) await benchVoxel(opts);
   if (run.has('energy')) await benchEnergy(opts);
   if (run.has('train')) await benchTrain({ threads: opts.threads, repeats: opts.trainRepeats });
   if (run.has('dist')) await benchDist();
   if (run.has('io')) await benchIo({ threads: opts.threads, frames: opts.ioFrames });
-  if (run.has('backmap')) await benchBackmap({ rssFrames: opts.backmapFrames });
+  if (run.has('backmap')) await benchBackmap({ rssFrames: opts.backmapFrames, peaks });
   if (run.has('relax')) await benchRelax();
 }
 

@@ -317,6 +317,121 @@ float* scratch(int64_t n) {
   return buffer.data();
 }
 
+#ifdef TCBM_WINOGRAD_GEMM
+// The transforms for AVX-512, 16 channels a vector, the three 1-D passes through
+// a tile-sized buffer in L1: the input's first pass reads x directly (zeros
+// outside the grid: the convolution's padding) and its last writes the
+// transform domain (fp32, or bf16 rounded to nearest even); the output's last
+// pass adds the bias and writes y. Channel tails are masked.
+#define TCBM_AVX512 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl")))
+
+TCBM_AVX512 inline __mmask16 lanes(int64_t n) {
+  return n >= 16 ? __mmask16(0xFFFF) : n <= 0 ? __mmask16(0) : __mmask16((1u << n) - 1);
+}
+TCBM_AVX512 inline void store16(float* dst, __m512 x, __mmask16 k) { _mm512_mask_storeu_ps(dst, k, x); }
+TCBM_AVX512 inline void store16(uint16_t* dst, __m512 x, __mmask16 k) {
+  // bf16 bits, rounded to nearest even (as to_bf16)
+  __m512i u = _mm512_castps_si512(x);
+  const __m512i odd = _mm512_and_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(1));
+  u = _mm512_add_epi32(u, _mm512_add_epi32(_mm512_set1_epi32(0x7FFF), odd));
+  _mm256_mask_storeu_epi16(dst, k, _mm512_cvtepi32_epi16(_mm512_srli_epi32(u, 16)));
+}
+
+template <typename T>
+TCBM_AVX512 void transform_input_avx512(const float* x, int64_t C, int64_t D, int64_t H, int64_t W, int64_t p0,
+                                        int64_t p1, int64_t P, int64_t ldv, T* v) {
+  const Tiling tiling(D, H, W);
+  alignas(64) float t[kPoints * 16];
+  for (int64_t p = p0; p < p1; ++p) {
+    int64_t b, tz, ty, tx;
+    tiling.locate(p, b, tz, ty, tx);
+    const int64_t z0 = 2 * tz - 1, y0 = 2 * ty - 1, x0 = 2 * tx - 1;
+    for (int64_t c = 0; c < ldv; c += 16) {
+      const __mmask16 in = lanes(C - c), out = lanes(ldv - c);
+      for (int64_t i = 0; i < 4; ++i)
+        for (int64_t j = 0; j < 4; ++j) {  // along x
+          const int64_t zz = z0 + i, yy = y0 + j;
+          const bool row = zz >= 0 && zz < D && yy >= 0 && yy < H;
+          const float* src = x + ((b * D + zz) * H + yy) * W * C + c;
+          __m512 d[4];
+          for (int64_t k = 0; k < 4; ++k) {
+            const int64_t xx = x0 + k;
+            d[k] = row && xx >= 0 && xx < W ? _mm512_maskz_loadu_ps(in, src + xx * C) : _mm512_setzero_ps();
+          }
+          float* r = t + (i * 4 + j) * 4 * 16;
+          _mm512_store_ps(r, _mm512_sub_ps(d[0], d[2]));
+          _mm512_store_ps(r + 16, _mm512_add_ps(d[1], d[2]));
+          _mm512_store_ps(r + 32, _mm512_sub_ps(d[2], d[1]));
+          _mm512_store_ps(r + 48, _mm512_sub_ps(d[1], d[3]));
+        }
+      for (int64_t i = 0; i < 4; ++i)
+        for (int64_t k = 0; k < 4; ++k) {  // along y
+          float* r = t + (i * 16 + k) * 16;
+          const __m512 d0 = _mm512_load_ps(r), d1 = _mm512_load_ps(r + 64), d2 = _mm512_load_ps(r + 128),
+                       d3 = _mm512_load_ps(r + 192);
+          _mm512_store_ps(r, _mm512_sub_ps(d0, d2));
+          _mm512_store_ps(r + 64, _mm512_add_ps(d1, d2));
+          _mm512_store_ps(r + 128, _mm512_sub_ps(d2, d1));
+          _mm512_store_ps(r + 192, _mm512_sub_ps(d1, d3));
+        }
+      for (int64_t jk = 0; jk < 16; ++jk) {  // along z, into the transform domain
+        const float* r = t + jk * 16;
+        const __m512 d0 = _mm512_load_ps(r), d1 = _mm512_load_ps(r + 256), d2 = _mm512_load_ps(r + 512),
+                     d3 = _mm512_load_ps(r + 768);
+        T* dst = v + (jk * P + p - p0) * ldv + c;  // point e = 16 i + jk lives at dst + 16 i P ldv
+        const int64_t step = 16 * P * ldv;
+        store16(dst, _mm512_sub_ps(d0, d2), out);
+        store16(dst + step, _mm512_add_ps(d1, d2), out);
+        store16(dst + 2 * step, _mm512_sub_ps(d2, d1), out);
+        store16(dst + 3 * step, _mm512_sub_ps(d1, d3), out);
+      }
+    }
+  }
+}
+
+TCBM_AVX512 void transform_output_avx512(const float* m, const float* bias, int64_t O, int64_t O16, int64_t D,
+                                         int64_t H, int64_t W, int64_t p0, int64_t p1, int64_t P, float* y) {
+  const Tiling tiling(D, H, W);
+  const int64_t s = P * O16;
+  alignas(64) float a[32 * 16], q[16 * 16];
+  for (int64_t p = p0; p < p1; ++p) {
+    int64_t b, tz, ty, tx;
+    tiling.locate(p, b, tz, ty, tx);
+    const float* mp = m + (p - p0) * O16;  // point e at mp[e * s]
+    for (int64_t c = 0; c < O; c += 16) {
+      const __mmask16 k16 = lanes(O - c);
+      for (int64_t ij = 0; ij < 16; ++ij) {  // along x: 4 points -> 2
+        const float* r = mp + 4 * ij * s + c;
+        const __m512 r0 = _mm512_loadu_ps(r), r1 = _mm512_loadu_ps(r + s), r2 = _mm512_loadu_ps(r + 2 * s),
+                     r3 = _mm512_loadu_ps(r + 3 * s);
+        _mm512_store_ps(a + 2 * ij * 16, _mm512_add_ps(_mm512_add_ps(r0, r1), r2));
+        _mm512_store_ps(a + (2 * ij + 1) * 16, _mm512_sub_ps(_mm512_sub_ps(r1, r2), r3));
+      }
+      for (int64_t i = 0; i < 4; ++i)
+        for (int64_t kk = 0; kk < 2; ++kk) {  // along y
+          const float* r = a + (8 * i + kk) * 16;
+          const __m512 r0 = _mm512_load_ps(r), r1 = _mm512_load_ps(r + 32), r2 = _mm512_load_ps(r + 64),
+                       r3 = _mm512_load_ps(r + 96);
+          _mm512_store_ps(q + (4 * i + kk) * 16, _mm512_add_ps(_mm512_add_ps(r0, r1), r2));
+          _mm512_store_ps(q + (4 * i + 2 + kk) * 16, _mm512_sub_ps(_mm512_sub_ps(r1, r2), r3));
+        }
+      const __m512 bv = bias ? _mm512_maskz_loadu_ps(k16, bias + c) : _mm512_setzero_ps();
+      for (int64_t jj = 0; jj < 2; ++jj)
+        for (int64_t kk = 0; kk < 2; ++kk) {  // along z, plus bias, into y
+          const float* r = q + (jj * 2 + kk) * 16;
+          const __m512 r0 = _mm512_load_ps(r), r1 = _mm512_load_ps(r + 64), r2 = _mm512_load_ps(r + 128),
+                       r3 = _mm512_load_ps(r + 192);
+          const __m512 o0 = _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(r0, r1), r2), bv);
+          const __m512 o1 = _mm512_add_ps(_mm512_sub_ps(_mm512_sub_ps(r1, r2), r3), bv);
+          float* dst = y + (((b * D + 2 * tz) * H + 2 * ty + jj) * W + 2 * tx + kk) * O + c;
+          _mm512_mask_storeu_ps(dst, k16, o0);
+          _mm512_mask_storeu_ps(dst + H * W * O, k16, o1);
+        }
+    }
+  }
+}
+#endif
+
 // One block of tiles p0..p1 through the three stages; v, m: the block's scratch.
 template <typename T>
 TCBM_INLINE void run_block(const float* x, const T* u, const float* bias, int64_t C, int64_t ldv, int64_t O, int64_t O16,
@@ -330,10 +445,14 @@ TCBM_INLINE void run_block(const float* x, const T* u, const float* bias, int64_
 
 #ifdef TCBM_WINOGRAD_GEMM
 template <typename T>
-__attribute__((target("avx512f,avx512bw,avx512dq,avx512vl"))) void run_block_avx512(
-    const float* x, const T* u, const float* bias, int64_t C, int64_t ldv, int64_t O, int64_t O16, int64_t D, int64_t H,
-    int64_t W, int64_t p0, int64_t p1, int64_t P, T* v, float* m, float* y) {
-  run_block(x, u, bias, C, ldv, O, O16, D, H, W, p0, p1, P, v, m, y);
+TCBM_AVX512 void run_block_avx512(const float* x, const T* u, const float* bias, int64_t C, int64_t ldv, int64_t O,
+                                  int64_t O16, int64_t D, int64_t H, int64_t W, int64_t p0, int64_t p1, int64_t P, T* v,
+                                  float* m, float* y) {
+  // rows past the last tile are zero and never read back
+  for (int64_t e = 0; e < kPoints; ++e) std::fill(v + (e * P + p1 - p0) * ldv, v + (e + 1) * P * ldv, T{0});
+  transform_input_avx512(x, C, D, H, W, p0, p1, P, ldv, v);
+  transform_products(v, u, m, P, ldv, O16);
+  transform_output_avx512(m, bias, O, O16, D, H, W, p0, p1, P, y);
 }
 #endif
 
