@@ -25,6 +25,8 @@ export async function infoCommand(opts: InfoCommandOptions): Promise<InfoSummary
     const devices = `${i.cudaDevices} device${i.cudaDevices === 1 ? '' : 's'}`;
     console.log(`device: ${i.device} (what train, backmap and evaluate use; choose with --device)`);
     console.log(`cuda: ${i.cuda ? 'available' : 'not available'}, ${devices}`);
+    const wino = i.winograd.kernel === 'none' ? 'at::conv3d (no AVX2/FMA: no Winograd kernel)' : `Winograd, ${i.winograd.kernel} GEMM kernel`;
+    console.log(`backmapping convolutions: ${wino}; --precision bf16: ${i.winograd.bf16 ? 'Winograd with bf16 products (AVX512-BF16)' : "oneDNN's bf16 convolutions"}`);
     console.log(`distributed training: ${i.distributed ? 'c10d with Gloo (train --distributed)' : 'not in this build (needs Gloo headers: apt-get install libgloo-dev, then npm rebuild)'}`);
     if (check) {
       console.log(

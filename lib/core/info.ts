@@ -13,6 +13,12 @@ export interface Info {
   device: Device;
   /** this build has libtorch's c10d with Gloo: train --distributed works */
   distributed: boolean;
+  /**
+   * The CPU kernels of backmapping's Winograd convolutions: the fp32 GEMM chosen for this
+   * CPU ("avx512", "avx2", or "none": then at::conv3d), and whether `precision: 'bf16'`
+   * runs them with bf16 products (AVX512-BF16; otherwise oneDNN's bf16 convolutions).
+   */
+  winograd: { kernel: string; bf16: boolean };
   /** Threads libtorch jobs use by default (TCBM_THREADS or every core). */
   threads: number;
   /** libtorch's own report of its parallel backend. */
@@ -24,6 +30,7 @@ export function info(): Info {
   const cuda = cudaInfo();
   return {
     version: packageVersion(), torchVersion: n.torchVersion, cuda: cuda.available, cudaDevices: cuda.devices, device: DEFAULT_DEVICE,
-    distributed: native().distributed, threads: defaultThreads(), parallel: n.parallel,
+    distributed: native().distributed, winograd: { kernel: n.winogradKernel, bf16: n.bf16Winograd },
+    threads: defaultThreads(), parallel: n.parallel,
   };
 }

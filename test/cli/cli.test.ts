@@ -138,6 +138,10 @@ describe('--device', () => {
     const t = await run('info');
     expect(t.out).toMatch(/^device: cpu /m);
     expect(t.out).toMatch(/^cuda: (available|not available), /m);
+    // the backmapping kernels this CPU gets
+    expect(j.winograd).toEqual({ kernel: info().winograd.kernel, bf16: info().winograd.bf16 });
+    expect(['avx512', 'avx2', 'none']).toContain(j.winograd.kernel);
+    expect(t.out).toMatch(/^backmapping convolutions: (Winograd, (avx512|avx2) GEMM kernel|at::conv3d .*); --precision bf16: /m);
   });
 
   test('backmap --device cpu backmaps (8 frames)', async () => {
