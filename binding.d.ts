@@ -102,6 +102,8 @@ export interface LossWeights {
   learningRate?: number;
   /** weight of the local-geometry term (needs setLocalPairs); default 0 */
   localWeight?: number;
+  /** the local term on each distance's batch mean and standard deviation instead of per frame */
+  localMoments?: boolean;
   /** trainStep in a group: this rank asks every rank to stop after this step (LossTerms.stop) */
   stop?: boolean;
 }

@@ -224,6 +224,7 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
     w.bf16 = o.bool_or("bf16", false);
     w.learning_rate = o.number_or("learningRate", 0);
     w.local_weight = o.number_or("localWeight", 0);
+    w.local_moments = o.bool_or("localMoments", false);
     w.stop = o.bool_or("stop", false);
     return w;
   }

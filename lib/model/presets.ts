@@ -112,6 +112,13 @@ export interface TrainingSettings {
    * times this weight. Absent or 0: not trained on (and not reported).
    */
   localWeight?: number;
+  /**
+   * 'frame' (default): the local term is the per-frame MSE above. 'moments': it
+   * compares each distance's mean and standard deviation over the batch with the
+   * targets', so systematic errors are penalised but the thermal part no decoder
+   * can predict frame by frame is not pulled to its mean (which makes frames cold).
+   */
+  localMode?: 'frame' | 'moments';
 }
 
 export type TrainingPrecision = 'fp32' | 'bf16';
@@ -253,6 +260,7 @@ function presetFromFile(file: string): Preset {
   if (training.localWeight !== undefined && !(typeof training.localWeight === 'number' && training.localWeight >= 0 && Number.isFinite(training.localWeight))) {
     throw fileError('ERR_BAD_FORMAT', file, '"localWeight" must be a number >= 0');
   }
+  if (![undefined, 'frame', 'moments'].includes(training.localMode)) throw fileError('ERR_BAD_FORMAT', file, '"localMode" must be "frame" or "moments"');
   const warm = training.latentWarmup;
   const steps = (x: unknown) => typeof x === 'number' && Number.isSafeInteger(x) && x >= 0;
   if (warm !== undefined && (typeof warm !== 'object' || warm === null || !steps(warm.steps) || (warm.ramp !== undefined && !steps(warm.ramp)))) {

@@ -276,6 +276,7 @@ export class Trainer {
       edmWeight: s.edmWeight ?? 1,
       bf16: s.precision === 'bf16',
       localWeight: s.localWeight ?? 0,
+      localMoments: s.localMode === 'moments',
     };
   }
 

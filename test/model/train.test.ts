@@ -299,4 +299,19 @@ test('local geometry: the 1-2 and 1-3 pairs of the bond graph, matched in distan
   expect((on.total - off.total) / (50 * off.local!)).toBeCloseTo(1, 4); // float32 sums
   expect(() => t.model.setLocalPairs(new Int32Array([0, 99]))).toThrow(/atom index out of range/);
   expect((await t.next()).local).toBeGreaterThan(0);
+
+  // localMoments: each distance's batch mean and spread against the targets'. With one
+  // frame there is no spread: the per-frame term. With two it is bounded by twice it
+  // (|σa − σb| ≤ σ(a−b), and bias² + var(a−b) with n − 1 = 1 is at most 2 × the MSE).
+  const single = (await t.model.evaluate({ ...batch, localWeight: 50 })).local; // the weights moved with next()
+  expect((await t.model.evaluate({ ...batch, localWeight: 50, localMoments: true })).local).toBe(single);
+  const two = {
+    ...batch, batch: 2, aaT: data.trajectories[0].slice(66, 198), aaPrev: data.trajectories[0].slice(0, 132),
+    cgT: new Float32Array(36), eps: new Float32Array(16),
+  };
+  const frame = (await t.model.evaluate({ ...two, localWeight: 50 })).local!;
+  const moments = (await t.model.evaluate({ ...two, localWeight: 50, localMoments: true })).local!;
+  expect(moments).toBeGreaterThan(0);
+  expect(moments).not.toBeCloseTo(frame, 8);
+  expect(moments).toBeLessThanOrEqual(2 * frame * (1 + 1e-5));
 });

@@ -308,7 +308,15 @@ LossTerms Model::loss(const at::Tensor& aa_t_in, const at::Tensor& aa_prev_in, c
     // bond lengths and 1-3 distances (angles) of the decoded frame against the target's, nm^2:
     // the distance matrices' entries at the local pairs
     const auto flat = local_pairs_.select(1, 0) * config_.atoms + local_pairs_.select(1, 1);
-    local = at::mse_loss(d_decoded.flatten(1).index_select(1, flat), d_target.flatten(1).index_select(1, flat));
+    const auto dd = d_decoded.flatten(1).index_select(1, flat), dt = d_target.flatten(1).index_select(1, flat);
+    if (w.local_moments && dd.size(0) > 1) {
+      // each distance's batch mean and spread against the targets': a systematic
+      // error (a methyl umbrella closed) is penalised, the thermal part the network
+      // cannot predict per frame is not pulled to its mean
+      local = (dd.mean(0) - dt.mean(0)).square().mean() + (dd.std(0) - dt.std(0)).square().mean();
+    } else {
+      local = at::mse_loss(dd, dt);
+    }
     if (w.local_weight > 0) total = total + w.local_weight * local;
   }
 

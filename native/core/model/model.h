@@ -110,6 +110,7 @@ struct StepWeights {
   double edm_weight = 1;     // the reference weighs the distance-matrix term by 1/2
   bool bf16 = false;         // convolutions and linear layers under bf16 autocast (CPU), fp32 master weights
   double local_weight = 0;   // weight of the local-geometry term (needs set_local_pairs)
+  bool local_moments = false;  // the local term on batch means and spreads, not per frame
   double learning_rate = 0;  // > 0: Adam's learning rate from this step on (a schedule); 0: unchanged
   // This rank asks to stop after this step (e.g. on SIGINT): with a reducer, every
   // rank learns it in the same step's collective, so all stop at the same step.
