@@ -104,6 +104,8 @@ export interface LossWeights {
   localWeight?: number;
   /** the local term on each distance's batch mean and standard deviation instead of per frame */
   localMoments?: boolean;
+  /** weight of the pair-floor term (needs setPairFloors); default 0 */
+  floorWeight?: number;
   /** trainStep in a group: this rank asks every rank to stop after this step (LossTerms.stop) */
   stop?: boolean;
 }
@@ -142,6 +144,8 @@ export interface LossTerms {
   gradNorm: number;
   /** the local-geometry term (bond and 1-3 distances, nm²), when the model has local pairs */
   local?: number;
+  /** the pair-floor term (setPairFloors), when set */
+  floor?: number;
   /** some rank asked to stop after this step (in a group; else this process's own `stop`) */
   stop: boolean;
 }
@@ -200,6 +204,8 @@ export interface NativeModel {
   setCanonicalReference(reference: Float32Array | null): void;
   /** atom pairs [P*2] of the local-geometry loss term (its weight: `localWeight`), or null for none */
   setLocalPairs(pairs: Int32Array | null): void;
+  /** each atom pair's floor distance [atoms*atoms] nm (symmetric) of the pair-floor loss term (its weight: `floorWeight`), or null for none */
+  setPairFloors(floors: Float32Array | null): void;
   save(o: { optimizer: boolean; threads?: number }): Promise<Uint8Array>;
   load(o: { bytes: Uint8Array; optimizer: boolean; threads?: number }): Promise<void>;
   /** a joined group: every trainStep then averages its loss terms and gradients over the ranks; null: this process alone */

@@ -55,6 +55,7 @@ Napi::Object loss_object(Napi::Env env, const LossTerms& t) {
   o.Set("kl", t.kl);
   o.Set("gradNorm", t.grad_norm);
   if (t.has_local) o.Set("local", t.local);
+  if (t.has_floor) o.Set("floor", t.floor);
   o.Set("stop", t.stop);
   return o;
 }
@@ -68,6 +69,7 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
                         InstanceMethod("setCgProjection", &ModelWrap::SetCgProjection),
                         InstanceMethod("setCanonicalReference", &ModelWrap::SetCanonicalReference),
                         InstanceMethod("setLocalPairs", &ModelWrap::SetLocalPairs),
+                        InstanceMethod("setPairFloors", &ModelWrap::SetPairFloors),
                         InstanceMethod("setGroup", &ModelWrap::SetGroup),
                         InstanceMethod("syncWeights", &ModelWrap::SyncWeights),
                         InstanceMethod("trainStep", &ModelWrap::TrainStep),
@@ -162,6 +164,21 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
     });
   }
 
+  // The pair-floor term's floors (Float32Array [atoms * atoms], nm), or null for none; on the calling thread.
+  Napi::Value SetPairFloors(const Napi::CallbackInfo& info) {
+    return guarded(info.Env(), [&] {
+      if (info.Length() < 1 || info[0].IsNull() || info[0].IsUndefined()) {
+        model_->set_pair_floors(at::Tensor());
+        return info.Env().Undefined();
+      }
+      const int64_t n = model_->config().atoms;
+      if (!info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
+        throw Napi::TypeError::New(info.Env(), "setPairFloors: expected Float32Array [atoms * atoms] or null");
+      model_->set_pair_floors(view_of(info[0].As<Napi::TypedArray>(), {n, n}, "setPairFloors: floors").clone());
+      return info.Env().Undefined();
+    });
+  }
+
   // A joined Group (data-parallel steps) or null (this process alone); not during a running job.
   Napi::Value SetGroup(const Napi::CallbackInfo& info) {
     return guarded(info.Env(), [&] {
@@ -225,6 +242,7 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
     w.learning_rate = o.number_or("learningRate", 0);
     w.local_weight = o.number_or("localWeight", 0);
     w.local_moments = o.bool_or("localMoments", false);
+    w.floor_weight = o.number_or("floorWeight", 0);
     w.stop = o.bool_or("stop", false);
     return w;
   }

@@ -119,6 +119,13 @@ export interface TrainingSettings {
    * can predict frame by frame is not pulled to its mean (which makes frames cold).
    */
   localMode?: 'frame' | 'moments';
+  /**
+   * > 0: the pair-floor term times this weight: for each decoded frame the sum over
+   * atom pairs of max(0, floor − d)² (nm²), the floor being the pair's closest
+   * distance in the training frames. It pushes apart overlapping atoms with a
+   * gradient that stays bounded, where the energy term's fades as 1/E.
+   */
+  floorWeight?: number;
 }
 
 export type TrainingPrecision = 'fp32' | 'bf16';
@@ -259,6 +266,9 @@ function presetFromFile(file: string): Preset {
   if (![undefined, 'fixed', 'mixed'].includes(training.cgNoiseLevels)) throw fileError('ERR_BAD_FORMAT', file, '"cgNoiseLevels" must be "fixed" or "mixed"');
   if (training.localWeight !== undefined && !(typeof training.localWeight === 'number' && training.localWeight >= 0 && Number.isFinite(training.localWeight))) {
     throw fileError('ERR_BAD_FORMAT', file, '"localWeight" must be a number >= 0');
+  }
+  if (training.floorWeight !== undefined && !(typeof training.floorWeight === 'number' && training.floorWeight >= 0 && Number.isFinite(training.floorWeight))) {
+    throw fileError('ERR_BAD_FORMAT', file, '"floorWeight" must be a number >= 0');
   }
   if (![undefined, 'frame', 'moments'].includes(training.localMode)) throw fileError('ERR_BAD_FORMAT', file, '"localMode" must be "frame" or "moments"');
   const warm = training.latentWarmup;

@@ -7,6 +7,7 @@
 import type { LossTerms, LossWeights, NativeModel } from '../../binding';
 import type { Energy } from '../forcefield/energy';
 import { localPairs } from '../forcefield/system';
+import { setGeometryTerms } from './geometry-terms';
 import { TcbmError, fileError } from '../core/errors';
 import type { Topology } from '../io/types';
 import { GaussianMixture, type GaussianMixtureModel } from './gmm';
@@ -111,7 +112,7 @@ export class Trainer {
       this.reference = reference ?? canonicalReference(this.cg[trajectory], frame, data.mapping.beads);
       model.setCanonicalReference(this.reference);
     }
-    if ((settings.localWeight ?? 0) > 0) model.setLocalPairs(localPairs(data.topology.bonds, atoms));
+    setGeometryTerms(model, settings, data.topology, data.trajectories);
   }
 
   static create(data: TrainingData, options: TrainerOptions): Trainer {
@@ -276,7 +277,7 @@ export class Trainer {
       edmWeight: s.edmWeight ?? 1,
       bf16: s.precision === 'bf16',
       localWeight: s.localWeight ?? 0,
-      localMoments: s.localMode === 'moments',
+      localMoments: s.localMode === 'moments', floorWeight: s.floorWeight ?? 0,
     };
   }
 

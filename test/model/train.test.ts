@@ -3,6 +3,7 @@ import { loadDataset } from '../../lib/model/dataset';
 import { presetMapping } from '../../lib/model/mapping';
 import { PRESETS } from '../../lib/model/presets';
 import { Rng } from '../../lib/core/rng';
+import { pairFloors } from '../../lib/model/geometry-terms';
 import { Trainer, framePairs, localPairs, type TrainingData } from '../../lib/model/train';
 import { adpSample, adpTwoTrajectories } from '../support/data';
 
@@ -315,3 +316,30 @@ test('local geometry: the 1-2 and 1-3 pairs of the bond graph, matched in distan
   expect(moments).not.toBeCloseTo(frame, 8);
   expect(moments).toBeLessThanOrEqual(2 * frame * (1 + 1e-5));
 });
+
+test('pair floors: each pair\'s closest distance over the frames; the floor term pushes apart only pairs below it', async () => {
+  // 3 atoms, 2 frames: pair 0-1 is 0.1 then 0.3 nm apart, 0-2 0.5 then 0.4, 1-2 0.51 then 0.5
+  const frames = new Float32Array([0, 0, 0, 0.1, 0, 0, 0, 0.5, 0, /**/ 0, 0, 0, 0.3, 0, 0, 0, 0.4, 0]);
+  const f = pairFloors([frames], 3);
+  const at = (i: number, j: number) => f[i * 3 + j];
+  expect([at(0, 0), at(1, 1), at(2, 2)]).toEqual([0, 0, 0]);
+  expect(at(0, 1)).toBeCloseTo(0.1, 6);
+  expect(at(0, 2)).toBeCloseTo(0.4, 6);
+  expect(at(1, 2)).toBeCloseTo(0.5, 6); // frame 1: hypot(0.3, 0.4), below hypot(0.1, 0.5)
+  expect(at(2, 1)).toBe(at(1, 2));
+
+  const batch = { batch: 1, aaT: data.trajectories[0].slice(66, 132), aaPrev: data.trajectories[0].slice(0, 66), cgT: new Float32Array(18), eps: new Float32Array(8), gamma: 0, beta: 1, energyClamp: 0, threads: 2 };
+  const preset = { ...PRESETS.tiny, training: { ...PRESETS.tiny.training, floorWeight: 10 } };
+  const t = Trainer.create(data, { preset, seed: 10, threads: 2 });
+  const off = await t.model.evaluate(batch);
+  const on = await t.model.evaluate({ ...batch, floorWeight: 10 });
+  expect(off.floor).toBeGreaterThan(0); // an untrained decoder puts atoms closer than the data ever has
+  expect((on.total - off.total) / (10 * off.floor!)).toBeCloseTo(1, 4);
+  // floors of 0 everywhere: nothing below them
+  t.model.setPairFloors(new Float32Array(22 * 22));
+  expect((await t.model.evaluate(batch)).floor).toBe(0);
+  expect(() => t.model.setPairFloors(new Float32Array(10))).toThrow(/setPairFloors: floors/);
+  t.model.setPairFloors(null);
+  expect((await t.model.evaluate(batch)).floor).toBeUndefined();
+});
+

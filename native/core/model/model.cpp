@@ -222,6 +222,18 @@ void Model::set_local_pairs(const at::Tensor& pairs) {
   local_pairs_ = p.to(device_);
 }
 
+void Model::set_pair_floors(const at::Tensor& floors) {
+  if (!floors.defined()) {
+    pair_floors_ = at::Tensor();
+    return;
+  }
+  TORCH_CHECK(floors.dim() == 2 && floors.size(0) == config_.atoms && floors.size(1) == config_.atoms,
+              "pair floors must be [", config_.atoms, ", ", config_.atoms, "], got ", floors.sizes());
+  TORCH_CHECK(at::isfinite(floors).all().item<bool>() && (floors >= 0).all().item<bool>(),
+              "pair floors must be finite distances >= 0");
+  pair_floors_ = floors.to(device_, at::kFloat).contiguous();
+}
+
 at::Tensor Model::voxels(const at::Tensor& coords) const {
   at::NoGradGuard no_grad;
   return voxelize(coords, {config_.grid, config_.width, config_.sigma});
@@ -320,6 +332,13 @@ LossTerms Model::loss(const at::Tensor& aa_t_in, const at::Tensor& aa_prev_in, c
     if (w.local_weight > 0) total = total + w.local_weight * local;
   }
 
+  at::Tensor floor;
+  if (pair_floors_.defined()) {
+    // symmetric, zero diagonal: each pair counted twice, hence the half
+    floor = 0.5 * at::relu(pair_floors_ - d_decoded).square().sum({1, 2}).mean();
+    if (w.floor_weight > 0) total = total + w.floor_weight * floor;
+  }
+
   at::Tensor energy = at::zeros({}, coords.options());
   if (energy_) {
     // The clamp (paper: 1e5 kJ/mol for chignolin) is soft: exploding early
@@ -357,6 +376,10 @@ LossTerms Model::loss(const at::Tensor& aa_t_in, const at::Tensor& aa_prev_in, c
     t.local = local.item<double>();
     t.has_local = true;
   }
+  if (floor.defined()) {
+    t.floor = floor.item<double>();
+    t.has_floor = true;
+  }
   t.total = total.item<double>();
   if (total_out) *total_out = total;
   return t;
@@ -372,10 +395,10 @@ LossTerms Model::train_step(const at::Tensor& aa_t, const at::Tensor& aa_prev, c
   terms.stop = w.stop;
   if (reducer_) {
     std::vector<double> v{terms.total, terms.voxel, terms.coord, terms.cg, terms.edm, terms.energy, terms.kl, terms.local,
-                          w.stop ? 1.0 : 0.0};
+                          terms.floor, w.stop ? 1.0 : 0.0};
     reducer_->average_values(v);
     terms.total = v[0], terms.voxel = v[1], terms.coord = v[2], terms.cg = v[3], terms.edm = v[4], terms.energy = v[5],
-    terms.kl = v[6], terms.local = v[7], terms.stop = v[8] > 0;
+    terms.kl = v[6], terms.local = v[7], terms.floor = v[8], terms.stop = v[9] > 0;
   }
   TORCH_CHECK(std::isfinite(terms.total), "training diverged: the loss is not finite (voxel ", terms.voxel, ", coord ",
               terms.coord, ", energy ", terms.energy, ", kl ", terms.kl, ")");

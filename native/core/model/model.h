@@ -91,6 +91,8 @@ struct LossTerms {
   double total = 0, voxel = 0, coord = 0, cg = 0, edm = 0, energy = 0, kl = 0, grad_norm = 0;
   double local = 0;        // the local-geometry term (set_local_pairs), when has_local
   bool has_local = false;
+  double floor = 0;        // the pair-floor term (set_pair_floors), when has_floor
+  bool has_floor = false;
   bool stop = false;       // some rank asked to stop after this step (StepWeights::stop, or-ed over the group)
 };
 
@@ -111,6 +113,7 @@ struct StepWeights {
   bool bf16 = false;         // convolutions and linear layers under bf16 autocast (CPU), fp32 master weights
   double local_weight = 0;   // weight of the local-geometry term (needs set_local_pairs)
   bool local_moments = false;  // the local term on batch means and spreads, not per frame
+  double floor_weight = 0;     // weight of the pair-floor term (needs set_pair_floors)
   double learning_rate = 0;  // > 0: Adam's learning rate from this step on (a schedule); 0: unchanged
   // This rank asks to stop after this step (e.g. on SIGINT): with a reducer, every
   // rank learns it in the same step's collective, so all stop at the same step.
@@ -150,6 +153,12 @@ class Model {
   // Atom pairs [P,2] (int64) whose distances the local-geometry loss matches to the
   // target's (e.g. the bond graph's 1-2 and 1-3 pairs: bonds and angles); undefined: none.
   void set_local_pairs(const at::Tensor& pairs);
+  // The pair-floor term's floors [N, N] (nm; symmetric): each atom pair's closest
+  // distance in the training frames. The term is the frame's sum over pairs of
+  // relu(floor - d)^2 (each pair once), averaged over the batch: a bounded push
+  // apart of atoms decoded closer than the data ever had them (overlaps), where
+  // the energy's gradient fades as 1/E. Undefined: none.
+  void set_pair_floors(const at::Tensor& floors);
   void to(const at::Device& device);
   // Data-parallel training: each train_step averages its loss terms and
   // gradients over the reducer's ranks before the update (null: this process alone).
@@ -221,6 +230,7 @@ class Model {
   at::Tensor bonds_;       // [E,2] int64 of set_cg_projection, or undefined
   at::Tensor projection_;  // P [atoms, beads], made from bonds_ on first use
   at::Tensor local_pairs_;  // [P,2] int64 of set_local_pairs, or undefined
+  at::Tensor pair_floors_;  // [N,N] float of set_pair_floors, or undefined
   at::Tensor canonical_;   // [beads, 3] float64 of set_canonical_reference, or undefined
   const at::Tensor& projection();
   EnergyFn energy_;
