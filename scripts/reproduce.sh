@@ -8,8 +8,8 @@
 #
 # Budgets (one core each; README "Results", docs/fidelity.md): every model
 # trains its preset's whole schedule, the ablation with --frame-based: ADP
-# adp-cpu 6,000 steps (3,000 structural, then the energy phase; ~10 min in bf16,
-# ~15 min in fp32), chignolin cln-cpu's steps. Training runs in bf16
+# adp-cpu 8,000 steps (3,000 structural, then the energy phase, the local term on
+# batch moments from 6,000; ~14 min in bf16, ~20 min in fp32), chignolin cln-cpu's steps. Training runs in bf16
 # (--precision bf16) where the CPU has AVX512-BF16, else fp32 (PRECISION=…
 # overrides). Runs checkpoint every 250 steps; rerunning after an interruption
 # resumes from them.
@@ -63,8 +63,9 @@ backmap_and_evaluate() { # name top system ref-trajs...
 
 if [ "$which" = adp ] || [ "$which" = all ]; then
   d=$shared/adp
-  train adp-cpu adp-cpu 6000 adp "$d/adp.pdb" "$d/system-vacuum.xml" "" "$d/train.dcd"
-  train adp-cpu-framebased adp-cpu 6000 adp "$d/adp.pdb" "$d/system-vacuum.xml" --frame-based "$d/train.dcd"
+  steps=$(node -e "console.log(require('./dist/lib/model/presets').PRESETS['adp-cpu'].training.steps)")
+  train adp-cpu adp-cpu "$steps" adp "$d/adp.pdb" "$d/system-vacuum.xml" "" "$d/train.dcd"
+  train adp-cpu-framebased adp-cpu "$steps" adp "$d/adp.pdb" "$d/system-vacuum.xml" --frame-based "$d/train.dcd"
   for v in adp-cpu adp-cpu-framebased; do
     backmap_and_evaluate "$v" "$d/adp.pdb" "$d/system-vacuum.xml" "$d/test.dcd"
   done

@@ -276,7 +276,7 @@ export class Trainer {
       energyErrorClamp: s.energyErrorClamp ?? 0,
       edmWeight: s.edmWeight ?? 1,
       bf16: s.precision === 'bf16',
-      localWeight: s.localWeight ?? 0,
+      localWeight: this.step >= (s.localFrom ?? 0) ? (s.localWeight ?? 0) : 0,
       localMoments: s.localMode === 'moments', floorWeight: s.floorWeight ?? 0,
     };
   }

@@ -317,6 +317,16 @@ test('local geometry: the 1-2 and 1-3 pairs of the bond graph, matched in distan
   expect(moments).toBeLessThanOrEqual(2 * frame * (1 + 1e-5));
 });
 
+test('localFrom: the local term is trained on from that step', async () => {
+  const preset = { ...PRESETS.tiny, training: { ...PRESETS.tiny.training, localWeight: 30, localMode: 'moments' as const, localFrom: 2 } };
+  const t = Trainer.create(data, { preset, seed: 10, threads: 2 });
+  const weights = () => t['lossWeights']();
+  expect(await weights()).toMatchObject({ localWeight: 0, localMoments: true });
+  for await (const _ of t.run(2));
+  expect(await weights()).toMatchObject({ localWeight: 30, localMoments: true });
+  expect(PRESETS['adp-cpu'].training).toMatchObject({ steps: 8000, localWeight: 30, localMode: 'moments', localFrom: 6000 });
+});
+
 test('pair floors: each pair\'s closest distance over the frames; the floor term pushes apart only pairs below it', async () => {
   // 3 atoms, 2 frames: pair 0-1 is 0.1 then 0.3 nm apart, 0-2 0.5 then 0.4, 1-2 0.51 then 0.5
   const frames = new Float32Array([0, 0, 0, 0.1, 0, 0, 0, 0.5, 0, /**/ 0, 0, 0, 0.3, 0, 0, 0, 0.4, 0]);
