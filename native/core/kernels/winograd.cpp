@@ -164,6 +164,10 @@ TCBM_INLINE void transform_output(const float* m, const float* bias, int64_t O, 
 // every row r of the 12.
 #define TCBM_ROWS12(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11)
 #define TCBM_ROWS6(X) X(0) X(1) X(2) X(3) X(4) X(5)
+// The AVX-512 kernels' last step: row r's NV zmm accumulators to c.
+#define TCBM_STORE_ZMM(r)                                              \
+  _mm512_storeu_ps(c + r * ldc, c##r##0);                              \
+  if constexpr (NV == 2) _mm512_storeu_ps(c + r * ldc + 16, c##r##1);
 
 __attribute__((target("avx2,fma"))) void gemm_6x16(const float* a, int64_t lda, const float* b, int64_t ldb, int64_t K,
                                                    float* c, int64_t ldc) {
@@ -207,11 +211,7 @@ __attribute__((target("avx512f"))) void gemm_12xv(const float* a, int64_t lda, c
     TCBM_ROWS12(TCBM_FMA)
 #undef TCBM_FMA
   }
-#define TCBM_STORE(r)                                                  \
-  _mm512_storeu_ps(c + r * ldc, c##r##0);                              \
-  if constexpr (NV == 2) _mm512_storeu_ps(c + r * ldc + 16, c##r##1);
-  TCBM_ROWS12(TCBM_STORE)
-#undef TCBM_STORE
+  TCBM_ROWS12(TCBM_STORE_ZMM)
 }
 
 // a: 12 rows of lda bf16 (channel pairs side by side); b: K2 rows of ldb bf16,
@@ -236,12 +236,9 @@ __attribute__((target("avx512f,avx512bf16"))) void gemm_12xv_bf16(const uint16_t
     TCBM_ROWS12(TCBM_DOT)
 #undef TCBM_DOT
   }
-#define TCBM_STORE(r)                                                  \
-  _mm512_storeu_ps(c + r * ldc, c##r##0);                              \
-  if constexpr (NV == 2) _mm512_storeu_ps(c + r * ldc + 16, c##r##1);
-  TCBM_ROWS12(TCBM_STORE)
-#undef TCBM_STORE
+  TCBM_ROWS12(TCBM_STORE_ZMM)
 }
+#undef TCBM_STORE_ZMM
 #undef TCBM_ROWS12
 #undef TCBM_ROWS6
 
