@@ -471,7 +471,7 @@ void convolve(const float* x, const T* u, const float* bias, int64_t C, int64_t 
   const int64_t P = round_up(std::min(block, tiles), kRows);
   auto* run = &run_block_baseline<T>;
 #ifdef TCBM_WINOGRAD_GEMM
-  if (cpu_has("avx512")) run = &run_block_avx512<T>;
+  if (kernel() == Kernel::kAvx512) run = &run_block_avx512<T>;  // the transforms follow the chosen kernel
 #endif
   at::parallel_for(0, (tiles + block - 1) / block, 1, [&](int64_t k0, int64_t k1) {
     // per-thread scratch that persists across calls: no page faults, no allocator
