@@ -271,6 +271,8 @@ export interface Binding {
     cgRestraint?: number;
     softFraction?: number;
     maxMove?: number;
+    /** relative permittivity screening the Coulomb energy while the frames move (default 1); before/after stay unscreened */
+    dielectric?: number;
     threads?: number;
   }): Promise<{ coords: Float32Array; before: Float64Array; after: Float64Array; repairs: number }>;
   /** P [atoms, beads]: x + P(c − Mx) puts the mapping of x on c, moving x smoothly over the bond graph (the CG-exact rollout's) */

@@ -1,5 +1,7 @@
 // Restrained refinement of decoded frames (core/relax/relax.h) as one
 // Promise-returning job: relax({forceField, coords, cg, …}).
+#include <cmath>
+
 #include "binding.h"
 #include "binding_util.h"
 #include "core/model/model.h"
@@ -41,6 +43,8 @@ Napi::Value Relax(const Napi::CallbackInfo& info) {
     opts.cg_restraint = o.number_or("cgRestraint", opts.cg_restraint);
     opts.soft_fraction = o.number_or("softFraction", opts.soft_fraction);
     opts.max_move = o.number_or("maxMove", opts.max_move);
+    opts.dielectric = o.number_or("dielectric", opts.dielectric);
+    if (!(opts.dielectric > 0 && std::isfinite(opts.dielectric))) throw RangeError("relax: dielectric must be a positive number");
     opts.temperature = o.number_or("temperature", 0);
     opts.thermal_steps = o.int_or("thermalSteps", opts.thermal_steps);
     opts.seed = static_cast<uint64_t>(o.integer_or("seed", 1));

@@ -25,6 +25,7 @@ export interface BackmapCommandOptions {
   relaxCondition?: string;
   relaxTemperature?: number;
   relaxThermalSteps?: number;
+  relaxDielectric?: number;
   system?: string;
   json?: boolean;
 }
@@ -38,7 +39,7 @@ export async function backmapCommand(opts: BackmapCommandOptions): Promise<Backm
     const bm = await Backmapper.load(opts.model, { threads: opts.threads, device: opts.device });
     if (opts.system) await bm.useSystem(opts.system);
     const relax = opts.relax
-      ? { steps: opts.relaxSteps, restraint: opts.restraint, condition: opts.relaxCondition as 'raw' | 'refined', temperature: opts.relaxTemperature, thermalSteps: opts.relaxThermalSteps }
+      ? { steps: opts.relaxSteps, restraint: opts.restraint, condition: opts.relaxCondition as 'raw' | 'refined', temperature: opts.relaxTemperature, thermalSteps: opts.relaxThermalSteps, dielectric: opts.relaxDielectric }
       : undefined;
     const r = await interruptible((signal) =>
       bm.backmapFile(opts.cg, opts.out, {

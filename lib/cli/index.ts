@@ -161,6 +161,7 @@ function program(): Command {
     .option('--relax-condition <refined|raw>', 'which frame conditions the next step with --relax', 'refined')
     .option('--relax-temperature <K>', 'with --relax: restrained Langevin dynamics at this temperature after the minimisation (thermal energies)', nonNegativeNumber, 0)
     .option('--relax-thermal-steps <n>', 'with --relax-temperature: 1 fs steps of that dynamics', positiveInt, 200)
+    .option('--relax-dielectric <eps>', 'with --relax: relative permittivity screening the Coulomb energy while frames are refined (a vacuum System of a solvated molecule; chignolin: 4)', positiveNumber, 1)
     .option('--system <xml>', "the model's OpenMM System XML, for --relax with a model that does not store it")
     .option('--json', 'print one JSON object')
     .action(run(backmapCommand));

@@ -151,3 +151,44 @@ test('the native per-frame loops minimise as the tensor path does, and the therm
   expect(Math.abs(mean(a.after) - mean(b.after))).toBeLessThan(15); // kJ/mol; kT·(3N/2) ≈ 82 over 22 atoms
   expect(mean(a.after)).toBeGreaterThan(mean(fused.after));
 });
+
+test('a dielectric ε refines as the System with charges scaled by 1/√ε does, on both paths, and reports the unscreened energies', async () => {
+  const frames = 3;
+  const sample = await adpSample(40);
+  const ff = await loadForceField(path.join(DATA, 'adp', 'system-vacuum.xml'));
+  sample.topology.bonds = bondGraph(ff);
+  const mapping = presetMapping('adp', sample.topology);
+  const eps = 4;
+  const nb = ff.nonbonded;
+  const scaled = {
+    ...ff,
+    nonbonded: { ...nb, charge: nb.charge.map((q) => q / Math.sqrt(eps)), exceptions: { ...nb.exceptions, chargeProd: nb.exceptions.chargeProd.map((q) => q / eps) } },
+  };
+  const target = sample.coords.slice(0, frames * N * 3);
+  const cg = applyMapping(mapping, target, frames);
+  const random = rng(5);
+  const noisy = target.map((v) => v + 0.02 * (random() - 0.5) * 2);
+  for (const impl of ['auto', 'tensor'] as const) {
+    const screened = await (await Relaxer.create(ff, sample.topology, mapping, sample.coords, { dielectric: eps, impl })).relax(noisy, cg, frames, 1);
+    const byCharges = await (await Relaxer.create(scaled, sample.topology, mapping, sample.coords, { impl })).relax(noisy, cg, frames, 1);
+    const plain = await (await Relaxer.create(ff, sample.topology, mapping, sample.coords, { impl })).relax(noisy, cg, frames, 1);
+    expect(rmsd(screened.coords, byCharges.coords)).toBeLessThan(1e-5);
+    expect(rmsd(screened.coords, plain.coords)).toBeGreaterThan(1e-3); // the screening does change where frames go
+    // the energies are the System's own: the same frames scored unscreened, as the plain run scores its input
+    const rescored = await (await Relaxer.create(ff, sample.topology, mapping, sample.coords, { impl, steps: 1, restraint: 1e9, cgRestraint: 0 })).relax(screened.coords, cg, frames, 1);
+    for (let f = 0; f < frames; f++) {
+      expect(screened.before[f]).toBeCloseTo(plain.before[f], 6);
+      expect(screened.after[f]).toBeCloseTo(rescored.before[f], 3); // the output is float32
+      expect(byCharges.after[f]).not.toBeCloseTo(screened.after[f], 1);
+    }
+  }
+});
+
+test('a dielectric that is not a positive number is refused', async () => {
+  const sample = await adpSample(40);
+  const ff = await loadForceField(path.join(DATA, 'adp', 'system-vacuum.xml'));
+  const mapping = presetMapping('adp', sample.topology);
+  for (const dielectric of [0, -1, Number.NaN, Infinity]) {
+    await expect(Relaxer.create(ff, sample.topology, mapping, sample.coords, { dielectric })).rejects.toThrow(/relax\.dielectric/);
+  }
+});

@@ -481,6 +481,16 @@ at::Tensor EnergyModel::term_energies(const at::Tensor& coords, Impl impl) const
   return at::stack(columns, 1);
 }
 
+EnergyModel::EnergyModel(const EnergyModel& base, double dielectric)
+    : particles_(base.particles_), pairs_(base.pairs_), terms_(base.terms_), host_(base.host_) {
+  TORCH_CHECK(std::isfinite(dielectric) && dielectric > 0, "the relative permittivity must be a positive number, got ",
+              dielectric);
+  auto& h = host_;
+  h.pair_qq = base.host_.pair_qq / dielectric;
+  h.charge = base.host_.charge / std::sqrt(dielectric);
+  h.exception_charge_prod = base.host_.exception_charge_prod / dielectric;
+}
+
 double EnergyModel::frame_energy(const double* x, double* grad, const double* weights, double* scratch) const {
   const HostParams p = host_view(host_);
   double total = 0;

@@ -68,6 +68,11 @@ struct EnergyParams {
 class EnergyModel {
  public:
   explicit EnergyModel(const ForceFieldSpec& spec);
+  // `base` with its Coulomb energy divided by `dielectric` (a uniform relative
+  // permittivity: every charge product, exceptions included, scaled by 1/dielectric;
+  // Lennard-Jones unchanged). relax uses it to screen the electrostatics of a
+  // molecule that was simulated in solvent but whose System is in vacuum.
+  EnergyModel(const EnergyModel& base, double dielectric);
 
   int64_t particles() const { return particles_; }
   const std::vector<EnergyTerm>& terms() const { return terms_; }

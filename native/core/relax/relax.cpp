@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <memory>
 #include <random>
 #include <vector>
 
@@ -306,7 +307,7 @@ RelaxResult relax(const EnergyModel& ff, const RelaxSetup& setup, const at::Tens
               ff.particles(), ", 3]");
   TORCH_CHECK(cg.dim() == 3 && cg.size(0) == coords.size(0) && cg.size(1) == setup.mapping.size(0) && cg.size(2) == 3,
               "relax: cg must be [B, ", setup.mapping.size(0), ", 3]");
-  TORCH_CHECK(o.steps >= 0 && o.restraint >= 0 && o.cg_restraint >= 0 && o.max_move > 0, "relax: bad options");
+  TORCH_CHECK(o.steps >= 0 && o.restraint >= 0 && o.cg_restraint >= 0 && o.max_move > 0 && o.dielectric > 0, "relax: bad options");
   TORCH_CHECK(o.temperature <= 0 || (setup.masses.defined() && setup.masses.numel() == coords.size(1)),
               "relax: a temperature needs the masses");
   const auto opts = coords.options().dtype(at::kDouble);
@@ -324,12 +325,15 @@ RelaxResult relax(const EnergyModel& ff, const RelaxSetup& setup, const at::Tens
     at::NoGradGuard no_grad;
     x = x + at::matmul(setup.projection.to(opts), target_cg - at::matmul(mapping, x));
   }
+  // the field the frames move in: the force field, its electrostatics screened
+  const std::unique_ptr<EnergyModel> screened = o.dielectric != 1 ? std::make_unique<EnergyModel>(ff, o.dielectric) : nullptr;
+  const EnergyModel& field = screened ? *screened : ff;
   const int64_t B = x.size(0);
   if (x.is_cpu() && o.impl != Impl::Tensor && o.impl != Impl::Reference) {
     // frames in parallel, each in plain loops
     x = x.contiguous();
     auto xt = target_cg.contiguous();
-    const FrameRelaxer frame(ff, setup, o);
+    const FrameRelaxer frame(field, setup, o);
     double* xp = x.data_ptr<double>();
     const double* tp = xt.data_ptr<double>();
     const int64_t N = x.size(1), n = xt.size(1);
@@ -337,7 +341,7 @@ RelaxResult relax(const EnergyModel& ff, const RelaxSetup& setup, const at::Tens
       for (int64_t b = b0; b < b1; ++b) frame.run(xp + b * N * 3, tp + b * n * 3, o.seed * 0x9E3779B97F4A7C15ULL + b);
     });
   } else {
-    relax_tensor(ff, setup, x, target_cg, mapping, o);
+    relax_tensor(field, setup, x, target_cg, mapping, o);
   }
   {
     at::NoGradGuard no_grad;

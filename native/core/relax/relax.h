@@ -42,6 +42,12 @@ struct RelaxOptions {
   // terms before the full repulsion acts.
   double soft_fraction = 0.25;
   double max_move = 0.01;      // nm an atom may move in one step
+  // The relative permittivity the refinement screens the force field's Coulomb
+  // energy with (1: the System as given). A molecule simulated in water but
+  // described by a vacuum System forms salt bridges and hydrogen bonds tighter
+  // than its solvated ensemble when minimised in vacuum. The energies reported
+  // (energy_before, energy_after) are always the unscreened force field's.
+  double dielectric = 1;
   // > 0: after the minimisation, thermal_steps of restrained Langevin dynamics
   // (BAOAB, 1 fs, friction 10/ps) at this temperature, so the frames' energies
   // are thermal rather than those of minima
