@@ -176,6 +176,11 @@ describe('--device', () => {
     const bf = await run('backmap', '--model', model, '--cg', cg, '--out', path.join(dir, 'bf8.dcd'), '--precision', 'bf16', '--relax', '--relax-temperature', '300', '--relax-thermal-steps', '20', '--json');
     expect(bf.code).toBe(0);
     expect(JSON.parse(bf.out)).toMatchObject({ frames: 8, relax: { frames: 8 } });
+    // the screening reaches the refinement: other frames, the same reported energy scale
+    const screened = await run('backmap', '--model', model, '--cg', cg, '--out', path.join(dir, 'bf8s.dcd'), '--precision', 'bf16', '--relax', '--relax-temperature', '300', '--relax-thermal-steps', '20', '--relax-dielectric', '4', '--json');
+    expect(screened.code).toBe(0);
+    expect(fs.readFileSync(path.join(dir, 'bf8s.dcd')).equals(fs.readFileSync(path.join(dir, 'bf8.dcd')))).toBe(false);
+    oneLine(await run('backmap', '--model', model, '--cg', cg, '--out', path.join(dir, 'never.dcd'), '--relax', '--relax-dielectric', '0'), /relax-dielectric.*expected a positive number, got "0"/);
     oneLine(await run('backmap', '--model', model, '--cg', cg, '--out', path.join(dir, 'never.dcd'), '--precision', 'fp16'), /precision.*expected fp32 or bf16, got "fp16"/);
   }, 60_000);
 });
