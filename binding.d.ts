@@ -260,6 +260,9 @@ export interface Binding {
     frozen?: Int32Array;
     /** [atoms] amu: needed with temperature */
     masses?: Float64Array;
+    /** [K, 2] atom pairs held at constraintLength [K] nm through the thermal stage (RATTLE) */
+    constraints?: Int32Array;
+    constraintLength?: Float64Array;
     /** K: > 0 adds thermalSteps of restrained Langevin dynamics after the minimisation */
     temperature?: number;
     thermalSteps?: number;

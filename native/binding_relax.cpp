@@ -37,6 +37,14 @@ Napi::Value Relax(const Napi::CallbackInfo& info) {
     auto projection = obj.Get("projection");
     if (!projection.IsUndefined()) setup.projection = view_of(o.float_array("projection"), {N, n}, "relax: projection").to(at::kDouble);
     if (!obj.Get("frozen").IsUndefined()) setup.frozen = o.int_tensor("frozen", {N}).ne(0);
+    if (!obj.Get("constraintLength").IsUndefined()) {
+      auto length = o.float_array("constraintLength");
+      const int64_t K = static_cast<int64_t>(length.ElementLength());
+      setup.constraints = o.int_tensor("constraints", {K, 2});
+      setup.constraint_length = view_of(length, {K}, "relax: constraintLength").to(at::kDouble);
+      TORCH_CHECK(K == 0 || (setup.constraints.ge(0).all().item<bool>() && setup.constraints.lt(N).all().item<bool>()),
+                  "relax: constrained atom indices must be in 0..", N - 1);
+    }
     RelaxOptions opts;
     opts.steps = o.int_or("steps", opts.steps);
     opts.restraint = o.number_or("restraint", opts.restraint);

@@ -51,6 +51,14 @@ function integer(value: string): number {
   return n;
 }
 
+/** A parser accepting one of `values`: commander's one-line error (exit 2) otherwise. */
+function oneOf<T extends string>(...values: T[]): (value: string) => T {
+  return (value) => {
+    if (!(values as string[]).includes(value)) throw new InvalidArgumentError(`expected ${values.join(', ').replace(/, ([^,]*)$/, ' or $1')}, got "${value}"`);
+    return value as T;
+  };
+}
+
 function precision(value: string): TrainingPrecision {
   if (!(TRAINING_PRECISIONS as readonly string[]).includes(value)) {
     throw new InvalidArgumentError(`expected ${TRAINING_PRECISIONS.join(' or ')}, got "${value}"`);
@@ -158,9 +166,10 @@ function program(): Command {
     .option('--relax', "refine each frame with the model's force field (restrained FIRE minimisation, chirality repair) before it is written")
     .option('--relax-steps <n>', 'minimisation steps per frame with --relax', positiveInt, 200)
     .option('--restraint <k>', 'kJ/mol/nm² holding every atom near the network\'s output with --relax', nonNegativeNumber, 200)
-    .option('--relax-condition <refined|raw>', 'which frame conditions the next step with --relax', 'refined')
+    .option('--relax-condition <refined|raw>', 'which frame conditions the next step with --relax', oneOf('refined', 'raw'), 'refined')
     .option('--relax-temperature <K>', 'with --relax: restrained Langevin dynamics at this temperature after the minimisation (thermal energies)', nonNegativeNumber, 0)
     .option('--relax-thermal-steps <n>', 'with --relax-temperature: 1 fs steps of that dynamics', positiveInt, 200)
+    .option('--relax-constraints <auto|hbonds|none>', "with --relax-temperature: bonds to hydrogen held rigid in the dynamics (auto: those rigid in the model's own frames)", oneOf('auto', 'hbonds', 'none'), 'auto')
     .option('--relax-dielectric <eps>', 'with --relax: relative permittivity screening the Coulomb energy while frames are refined (a vacuum System of a solvated molecule; chignolin: 4)', positiveNumber, 1)
     .option('--system <xml>', "the model's OpenMM System XML, for --relax with a model that does not store it")
     .option('--json', 'print one JSON object')

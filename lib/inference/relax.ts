@@ -55,6 +55,15 @@ export interface RelaxOptions {
    */
   dielectric?: number;
   /**
+   * bonds held at fixed lengths through the thermal stage (RATTLE), as MD with
+   * constraints holds them: 'auto' (default) the bonds to hydrogen that are rigid
+   * (length spread < 1e-4 nm) in the model's own atomistic frames, at their
+   * length there; 'hbonds' every bond to hydrogen at the force field's length;
+   * 'none'. A free X–H bond adds ~kT/2 of vibration to the energy that an MD
+   * run with constraints never has.
+   */
+  constraints?: 'auto' | 'hbonds' | 'none';
+  /**
    * 'auto' (default): on CPU each frame is refined in native loops (the energy
    * kernel's per-frame forces); 'tensor': tensor expressions and autograd (any
    * device; the reference the loops are tested against)
@@ -135,6 +144,46 @@ function isHydrogen(a: Atom): boolean {
   return a.element === 'H';
 }
 
+/** Spread (nm) below which a bond counts as held rigid by the MD that made the frames: float32 rounding is ~1e-7. */
+const RIGID_SPREAD = 1e-4;
+
+/**
+ * The force field's bonds to hydrogen (one hydrogen, one heavy atom), each at
+ * its force-field length; with `frames`, only those whose length there spreads
+ * by less than RIGID_SPREAD, each at its mean length there.
+ */
+export function hydrogenConstraints(forceField: ForceField, topology: Topology, frames?: Float32Array): { pairs: Int32Array; length: Float64Array } {
+  const atoms = topology.atoms;
+  const N = atoms.length;
+  const count = frames ? frames.length / (N * 3) : 0;
+  const pairs: number[] = [];
+  const length: number[] = [];
+  const b = forceField.bonds;
+  for (let k = 0; k < b.p1.length; k++) {
+    const i = b.p1[k], j = b.p2[k];
+    if (isHydrogen(atoms[i]) === isHydrogen(atoms[j])) continue;
+    if (!frames) {
+      pairs.push(i, j);
+      length.push(b.length[k]);
+      continue;
+    }
+    if (count === 0) continue;
+    let sum = 0, sq = 0;
+    for (let f = 0; f < count; f++) {
+      const o = f * N * 3;
+      const d = Math.hypot(frames[o + 3 * i] - frames[o + 3 * j], frames[o + 3 * i + 1] - frames[o + 3 * j + 1], frames[o + 3 * i + 2] - frames[o + 3 * j + 2]);
+      sum += d;
+      sq += d * d;
+    }
+    const mean = sum / count;
+    if (Math.sqrt(Math.max(0, sq / count - mean * mean)) < RIGID_SPREAD) {
+      pairs.push(i, j);
+      length.push(mean);
+    }
+  }
+  return { pairs: Int32Array.from(pairs), length: Float64Array.from(length) };
+}
+
 /** Refines frames of one molecule; built once per backmapping. */
 export class Relaxer {
   private constructor(
@@ -143,6 +192,8 @@ export class Relaxer {
     private readonly stereo: Stereo,
     private readonly projection: Float64Array | undefined,
     private readonly masses: Float64Array,
+    /** the bonds the thermal stage holds rigid (RelaxOptions.constraints) */
+    readonly constraints: { pairs: Int32Array; length: Float64Array } | undefined,
     readonly options: Required<RelaxOptions>,
   ) {
     this.frozen = projection ? heldBeadAtoms(mapping) : undefined;
@@ -166,6 +217,7 @@ export class Relaxer {
       temperature: options.temperature ?? 0,
       thermalSteps: options.thermalSteps ?? 200,
       dielectric: options.dielectric ?? 1,
+      constraints: options.constraints ?? 'auto',
       impl: options.impl ?? 'auto',
     };
     if (o.impl !== 'auto' && o.impl !== 'tensor') throw new TcbmError('ERR_INVALID_ARG_VALUE', `relax.impl must be "auto" or "tensor", got ${JSON.stringify(o.impl)}`);
@@ -175,9 +227,11 @@ export class Relaxer {
       if (!(v >= 0 && Number.isFinite(v))) throw new TcbmError('ERR_OUT_OF_RANGE', `Expected a non-negative number for ${k} but received ${v}`);
     }
     if (!(o.dielectric > 0 && Number.isFinite(o.dielectric))) throw new TcbmError('ERR_OUT_OF_RANGE', `Expected a positive number for relax.dielectric but received ${o.dielectric}`);
+    if (!['auto', 'hbonds', 'none'].includes(o.constraints)) throw new TcbmError('ERR_INVALID_ARG_VALUE', `relax.constraints must be "auto", "hbonds" or "none", got ${JSON.stringify(o.constraints)}`);
     if (!(o.softFraction >= 0 && o.softFraction <= 1)) throw new TcbmError('ERR_OUT_OF_RANGE', `Expected a number in [0, 1] for relax.softFraction but received ${o.softFraction}`);
     if (o.condition !== 'raw' && o.condition !== 'refined') throw new TcbmError('ERR_INVALID_ARG_VALUE', `relax.condition must be "raw" or "refined", got ${JSON.stringify(o.condition)}`);
-    return new Relaxer(Energy.fromForceField(forceField), mapping, stereoCentres(topology, reference), o.exactCg ? await cgProjection(topology, mapping) : undefined, forceField.masses, o);
+    const rigid = o.constraints === 'none' ? undefined : hydrogenConstraints(forceField, topology, o.constraints === 'auto' ? reference : undefined);
+    return new Relaxer(Energy.fromForceField(forceField), mapping, stereoCentres(topology, reference), o.exactCg ? await cgProjection(topology, mapping) : undefined, forceField.masses, rigid, o);
   }
 
   private calls = 1;
@@ -248,6 +302,8 @@ export class Relaxer {
         projection: this.projection,
         frozen: this.frozen,
         masses: this.masses,
+        constraints: this.constraints?.pairs,
+        constraintLength: this.constraints?.length,
         temperature: o.temperature,
         thermalSteps: o.thermalSteps,
         seed: this.calls++,

@@ -181,6 +181,7 @@ describe('--device', () => {
     expect(screened.code).toBe(0);
     expect(fs.readFileSync(path.join(dir, 'bf8s.dcd')).equals(fs.readFileSync(path.join(dir, 'bf8.dcd')))).toBe(false);
     oneLine(await run('backmap', '--model', model, '--cg', cg, '--out', path.join(dir, 'never.dcd'), '--relax', '--relax-dielectric', '0'), /relax-dielectric.*expected a positive number, got "0"/);
+    oneLine(await run('backmap', '--model', model, '--cg', cg, '--out', path.join(dir, 'never.dcd'), '--relax', '--relax-constraints', 'all'), /relax-constraints.*expected auto, hbonds or none, got "all"/);
     oneLine(await run('backmap', '--model', model, '--cg', cg, '--out', path.join(dir, 'never.dcd'), '--precision', 'fp16'), /precision.*expected fp32 or bf16, got "fp16"/);
   }, 60_000);
 });

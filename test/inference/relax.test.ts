@@ -4,7 +4,7 @@
 import * as path from 'path';
 import { chiralCenters, chiralVolumes, clashes } from '../../lib/analysis/geometry';
 import { bondGraph, loadForceField } from '../../lib/forcefield/system';
-import { Relaxer, stereoCentres } from '../../lib/inference/relax';
+import { hydrogenConstraints, Relaxer, stereoCentres } from '../../lib/inference/relax';
 import { applyMapping, presetMapping } from '../../lib/model/mapping';
 import { adpSample, DATA } from '../support/data';
 import { rng } from '../support/helpers';
@@ -191,4 +191,44 @@ test('a dielectric that is not a positive number is refused', async () => {
   for (const dielectric of [0, -1, Number.NaN, Infinity]) {
     await expect(Relaxer.create(ff, sample.topology, mapping, sample.coords, { dielectric })).rejects.toThrow(/relax\.dielectric/);
   }
+});
+
+test('bonds to hydrogen that the reference MD held rigid stay at their length through the thermal stage, on both paths', async () => {
+  const frames = 3;
+  const sample = await adpSample(40);
+  const ff = await loadForceField(path.join(DATA, 'adp', 'system-vacuum.xml'));
+  sample.topology.bonds = bondGraph(ff);
+  const mapping = presetMapping('adp', sample.topology);
+  // 'auto' finds them in the frames: the ADP reference MD constrained its 12 X–H bonds
+  const rigid = hydrogenConstraints(ff, sample.topology, sample.coords);
+  const every = hydrogenConstraints(ff, sample.topology);
+  expect(rigid.length.length).toBe(12);
+  expect(every.length.length).toBe(12);
+  rigid.length.forEach((d, k) => expect(d).toBeCloseTo(every.length[k], 4));
+  // frames whose X–H bonds vibrate are not taken for constrained ones
+  const random = rng(11);
+  const shaken = sample.coords.map((v) => v + 0.01 * (random() - 0.5));
+  expect(hydrogenConstraints(ff, sample.topology, shaken).length.length).toBe(0);
+
+  const target = sample.coords.slice(0, frames * N * 3);
+  const cg = applyMapping(mapping, target, frames);
+  const noisy = target.map((v) => v + 0.02 * (random() - 0.5) * 2);
+  const spread = (x: Float32Array) => {
+    let worst = 0;
+    for (let f = 0; f < frames; f++) {
+      rigid.length.forEach((d, k) => {
+        worst = Math.max(worst, Math.abs(dist(frame(x, f), rigid.pairs[2 * k], rigid.pairs[2 * k + 1]) - d));
+      });
+    }
+    return worst;
+  };
+  for (const impl of ['auto', 'tensor'] as const) {
+    for (const exactCg of [false, true]) {
+      const held = await (await Relaxer.create(ff, sample.topology, mapping, sample.coords, { temperature: 300, impl, exactCg })).relax(noisy, cg, frames, 1);
+      expect(spread(held.coords)).toBeLessThan(1e-5); // float32 output
+      const free = await (await Relaxer.create(ff, sample.topology, mapping, sample.coords, { temperature: 300, impl, exactCg, constraints: 'none' })).relax(noisy, cg, frames, 1);
+      expect(spread(free.coords)).toBeGreaterThan(1e-3); // thermal X–H vibration: ~0.003 nm
+    }
+  }
+  await expect(Relaxer.create(ff, sample.topology, mapping, sample.coords, { constraints: 'all' as 'auto' })).rejects.toThrow(/relax\.constraints/);
 });

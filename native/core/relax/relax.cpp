@@ -42,6 +42,78 @@ constexpr int64_t kNmin = 5;
 constexpr double kMinVolume = 5e-4, kChirality = 1e8;
 // BAOAB Langevin (Leimkuhler & Matthews) with atomic masses, from rest.
 constexpr double kLangevinDt = 1e-3, kFriction = 10.0, kBoltzmann = 0.0083144626;  // ps, 1/ps, kJ/mol/K
+// RATTLE: relative tolerance on a constrained length squared, and the iteration cap.
+constexpr double kConstraintTolerance = 1e-10;
+constexpr int kConstraintIterations = 100;
+
+// Bonds held at fixed lengths in the thermal stage (SHAKE for positions, RATTLE
+// for velocities; Andersen 1983), Gauss-Seidel over the bonds. An atom's inverse
+// mass is 0 when it is held (RelaxSetup::frozen).
+class Constraints {
+ public:
+  Constraints() = default;
+  Constraints(const RelaxSetup& setup, const std::vector<double>& inverse_mass) : w_(inverse_mass) {
+    if (!setup.constraints.defined() || setup.constraints.numel() == 0) return;
+    auto idx = setup.constraints.to(at::kLong).contiguous();
+    auto len = setup.constraint_length.to(at::kDouble).contiguous();
+    const int64_t K = idx.size(0);
+    TORCH_CHECK(idx.dim() == 2 && idx.size(1) == 2 && len.numel() == K, "relax: constraints must be [K, 2] with K lengths");
+    for (int64_t k = 0; k < K; ++k) {
+      const int64_t i = idx.data_ptr<int64_t>()[2 * k], j = idx.data_ptr<int64_t>()[2 * k + 1];
+      const double d = len.data_ptr<double>()[k];
+      TORCH_CHECK(i >= 0 && j >= 0 && i < int64_t(w_.size()) && j < int64_t(w_.size()) && i != j && d > 0,
+                  "relax: constraint ", k, " is not a pair of distinct atoms with a positive length");
+      if (w_[i] + w_[j] > 0) bonds_.push_back({i, j, d * d});
+    }
+  }
+  bool empty() const { return bonds_.empty(); }
+
+  // x moved from `before` (which met the constraints) -> x meets them again, each
+  // correction along the bond as it was in `before`.
+  void positions(double* x, const double* before) const {
+    for (int it = 0; it < kConstraintIterations; ++it) {
+      bool done = true;
+      for (const auto& b : bonds_) {
+        const double r[3] = {x[3 * b.i] - x[3 * b.j], x[3 * b.i + 1] - x[3 * b.j + 1], x[3 * b.i + 2] - x[3 * b.j + 2]};
+        const double diff = b.d2 - (r[0] * r[0] + r[1] * r[1] + r[2] * r[2]);
+        if (std::abs(diff) <= kConstraintTolerance * b.d2) continue;
+        done = false;
+        const double s[3] = {before[3 * b.i] - before[3 * b.j], before[3 * b.i + 1] - before[3 * b.j + 1],
+                             before[3 * b.i + 2] - before[3 * b.j + 2]};
+        const double rs = std::max(r[0] * s[0] + r[1] * s[1] + r[2] * s[2], 1e-3 * b.d2);  // bounded near a right angle
+        const double g = diff / (2 * (w_[b.i] + w_[b.j]) * rs);
+        for (int d = 0; d < 3; ++d) x[3 * b.i + d] += g * w_[b.i] * s[d], x[3 * b.j + d] -= g * w_[b.j] * s[d];
+      }
+      if (done) return;
+    }
+  }
+
+  // v without its components that would stretch a constrained bond of x.
+  void velocities(const double* x, double* v) const {
+    for (int it = 0; it < kConstraintIterations; ++it) {
+      bool done = true;
+      for (const auto& b : bonds_) {
+        const double r[3] = {x[3 * b.i] - x[3 * b.j], x[3 * b.i + 1] - x[3 * b.j + 1], x[3 * b.i + 2] - x[3 * b.j + 2]};
+        const double rv = r[0] * (v[3 * b.i] - v[3 * b.j]) + r[1] * (v[3 * b.i + 1] - v[3 * b.j + 1]) +
+                          r[2] * (v[3 * b.i + 2] - v[3 * b.j + 2]);
+        const double rr = r[0] * r[0] + r[1] * r[1] + r[2] * r[2];
+        if (std::abs(rv) <= 1e-8 * rr) continue;  // nm^2/ps: well below thermal
+        done = false;
+        const double k = rv / ((w_[b.i] + w_[b.j]) * rr);
+        for (int d = 0; d < 3; ++d) v[3 * b.i + d] -= k * w_[b.i] * r[d], v[3 * b.j + d] += k * w_[b.j] * r[d];
+      }
+      if (done) return;
+    }
+  }
+
+ private:
+  struct Bond {
+    int64_t i, j;
+    double d2;
+  };
+  std::vector<double> w_;
+  std::vector<Bond> bonds_;
+};
 
 // The nonbonded scale of minimisation step `step`: linear over the soft phase (a
 // geometric ramp from 1e-6, measured on chignolin, left twice the clash frames).
@@ -69,7 +141,12 @@ class FrameRelaxer {
       for (int64_t a = 0; a < N_; ++a)
         if (f.data_ptr<bool>()[a]) frozen_.push_back(a), held_[a] = 1;
     }
-    if (o.temperature > 0) masses_ = setup.masses.to(at::kDouble).contiguous();
+    if (o.temperature > 0) {
+      masses_ = setup.masses.to(at::kDouble).contiguous();
+      std::vector<double> w(N_);
+      for (int64_t a = 0; a < N_; ++a) w[a] = held_[a] ? 0.0 : 1.0 / masses_.data_ptr<double>()[a];
+      constraints_ = Constraints(setup, w);
+    }
   }
 
   void run(double* x, const double* target, uint64_t seed) const {
@@ -169,23 +246,43 @@ class FrameRelaxer {
     const int64_t M = N_ * 3;
     const double* m = masses_.data_ptr<double>();
     const double c1 = std::exp(-kFriction * kLangevinDt);
-    std::vector<double> noise(N_);
+    std::vector<double> noise(N_), before, drifted;
     for (int64_t a = 0; a < N_; ++a) noise[a] = std::sqrt((1 - c1 * c1) * kBoltzmann * o_.temperature / m[a]);
     std::mt19937_64 gen(seed);
     std::normal_distribution<double> normal;
-    std::fill(vel, vel + M, 0.0);
+    // Maxwell-Boltzmann velocities to start (from rest the minimised frame takes
+    // ~1 ps to warm up; with them it is thermal within ~0.1 ps)
+    for (int64_t i = 0; i < M; ++i) vel[i] = held_[i / 3] ? 0.0 : std::sqrt(kBoltzmann * o_.temperature / m[i / 3]) * normal(gen);
+    const bool constrained = !constraints_.empty();
+    if (constrained) {
+      before.assign(x, x + M);
+      constraints_.positions(x, before.data());  // the minimised frame onto the constrained lengths
+      constraints_.velocities(x, vel);
+    }
     forces(x, 1.0, w, f);
     for (int64_t step = 0; step < o_.thermal_steps; ++step) {
+      for (int64_t i = 0; i < M; ++i)
+        if (!held_[i / 3]) vel[i] += 0.5 * kLangevinDt * f[i] / m[i / 3];
+      if (constrained) {
+        constraints_.velocities(x, vel);
+        before.assign(x, x + M);
+      }
       for (int64_t i = 0; i < M; ++i) {
         if (held_[i / 3]) continue;  // held atoms keep their place (forces there are 0 too)
-        const double inv_m = 1.0 / m[i / 3];
-        vel[i] += 0.5 * kLangevinDt * f[i] * inv_m;
         x[i] += 0.5 * kLangevinDt * vel[i];
         vel[i] = c1 * vel[i] + noise[i / 3] * normal(gen);
         x[i] += 0.5 * kLangevinDt * vel[i];
       }
+      if (constrained) {
+        // back onto the constraints; the velocities take the correction (x moved dt v)
+        drifted.assign(x, x + M);
+        constraints_.positions(x, before.data());
+        for (int64_t i = 0; i < M; ++i) vel[i] += (x[i] - drifted[i]) / kLangevinDt;
+      }
       forces(x, 1.0, w, f);
-      for (int64_t i = 0; i < M; ++i) vel[i] += 0.5 * kLangevinDt * f[i] / m[i / 3];
+      for (int64_t i = 0; i < M; ++i)
+        if (!held_[i / 3]) vel[i] += 0.5 * kLangevinDt * f[i] / m[i / 3];
+      if (constrained) constraints_.velocities(x, vel);
     }
   }
 
@@ -197,6 +294,7 @@ class FrameRelaxer {
   std::vector<bool> nonbonded_;
   std::vector<int64_t> frozen_;
   std::vector<char> held_;
+  Constraints constraints_;
 };
 
 // The tensor path (any device): FIRE with per-frame time step and mixing and a cap
@@ -259,17 +357,57 @@ void relax_tensor(const EnergyModel& ff, const RelaxSetup& setup, at::Tensor& x,
     const double c1 = std::exp(-kFriction * kDt);
     const auto noise_scale = at::sqrt((1 - c1 * c1) * kBoltzmann * o.temperature / m);
     auto gen = at::make_generator<at::CPUGeneratorImpl>(o.seed);
-    auto vel = at::zeros_like(x);
+    // the constraints run frame by frame on the CPU (Constraints), as on the fused path
+    std::vector<double> inverse_mass(x.size(1));
+    {
+      auto mc = setup.masses.to(at::kDouble).contiguous();
+      auto held = setup.frozen.defined() ? setup.frozen.to(at::kCPU, at::kBool).contiguous() : at::Tensor();
+      for (int64_t a = 0; a < x.size(1); ++a)
+        inverse_mass[a] = held.defined() && held.data_ptr<bool>()[a] ? 0.0 : 1.0 / mc.data_ptr<double>()[a];
+    }
+    const Constraints constraints(setup, inverse_mass);
+    const int64_t M = x.size(1) * 3;
+    auto constrain = [&](const at::Tensor& pos, const at::Tensor* before, at::Tensor vel) {
+      auto p = pos.to(at::kCPU).contiguous().clone();
+      auto v = vel.to(at::kCPU).contiguous().clone();
+      auto b = before ? before->to(at::kCPU).contiguous() : at::Tensor();
+      for (int64_t f = 0; f < p.size(0); ++f) {
+        if (before) constraints.positions(p.data_ptr<double>() + f * M, b.data_ptr<double>() + f * M);
+        else constraints.velocities(p.data_ptr<double>() + f * M, v.data_ptr<double>() + f * M);
+      }
+      return before ? p.to(pos.device()) : v.to(vel.device());
+    };
+    // Maxwell-Boltzmann velocities to start, as on the fused path
+    auto vel = at::sqrt(kBoltzmann * o.temperature / m) * at::randn(x.sizes(), gen, opts.device(at::kCPU)).to(x.device());
+    if (movable.defined()) vel = vel * movable;
+    if (!constraints.empty()) {
+      at::NoGradGuard no_grad;
+      const auto start = x.clone();
+      x = constrain(x, &start, vel);
+      vel = constrain(x, nullptr, vel);
+    }
     auto force = forces(x, 1.0);
     for (int64_t step = 0; step < o.thermal_steps; ++step) {
       at::NoGradGuard no_grad;
       vel = vel + 0.5 * kDt * force / m;
+      if (movable.defined()) vel = vel * movable;
+      at::Tensor before;
+      if (!constraints.empty()) {
+        vel = constrain(x, nullptr, vel);
+        before = x.clone();
+      }
       x = x + 0.5 * kDt * vel;
       vel = c1 * vel + noise_scale * at::randn(x.sizes(), gen, opts.device(at::kCPU)).to(x.device());
       if (movable.defined()) vel = vel * movable;
       x = x + 0.5 * kDt * vel;
+      if (!constraints.empty()) {
+        const auto drifted = x;
+        x = constrain(x, &before, vel);
+        vel = vel + (x - drifted) / kDt;
+      }
       force = forces(x, 1.0);
       vel = vel + 0.5 * kDt * force / m;
+      if (!constraints.empty()) vel = constrain(x, nullptr, vel);
     }
   }
 }

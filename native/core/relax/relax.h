@@ -31,6 +31,11 @@ struct RelaxSetup {
   // atoms of an atom-slice mapping) then do not move, so the beads stay exact
   // while everything else relaxes and thermalises around them.
   at::Tensor frozen;
+  // [K,2] int64 and [K] float64 nm, optional (with a temperature): bonds held at
+  // these lengths through the thermal stage (RATTLE), as the reference MD held
+  // its X-H bonds; their vibration would otherwise add ~kT/2 each to the energy.
+  at::Tensor constraints;
+  at::Tensor constraint_length;
 };
 
 struct RelaxOptions {
