@@ -600,21 +600,46 @@ at::Tensor Model::rollout(const at::Tensor& prev_in, const at::Tensor& cg_in, co
   const int64_t K = prev.size(0);
   // oneDNN's bf16 convolutions want the batch whole (they parallelise inside)
   if (autocast) return rollout_lockstep(prev, cg, z, nullptr, projection, true);
-  if (!device_.is_cpu() || K <= kCpuRolloutBatch) return rollout_lockstep(prev, cg, z, fast, projection).cpu();
+  if (!device_.is_cpu()) return rollout_lockstep(prev, cg, z, fast, projection).cpu();
   // On CPU a decoder step on one or two frames keeps its activations in cache,
   // while a batch of K streams them through memory at every elementwise op: the
   // trajectories, which are independent, go in small groups, the threads taking
-  // whole groups (ops inside a group then run on the calling thread).
-  const int64_t groups = (K + kCpuRolloutBatch - 1) / kCpuRolloutBatch;
+  // whole groups (ops inside a group then run on the calling thread). A small
+  // decoder's step is too short to share between threads at all: one frame per
+  // group, and a lone group runs on one thread.
+  const bool small = decoder_flops() < kSharedStepFlops;
+  const int64_t group = small ? 1 : kCpuRolloutBatch;
+  if (K <= group) {
+    const int threads = at::get_num_threads();
+    if (small && threads > 1) at::set_num_threads(1);
+    auto out = rollout_lockstep(prev, cg, z, fast, projection);
+    if (small && threads > 1) at::set_num_threads(threads);
+    return out;
+  }
+  const int64_t groups = (K + group - 1) / group;
   std::vector<at::Tensor> out(groups);
   at::parallel_for(0, groups, 1, [&](int64_t g0, int64_t g1) {
     c10::InferenceMode thread_guard;  // thread-local: the pool's threads need their own
     for (int64_t g = g0; g < g1; ++g) {
-      const int64_t k0 = g * kCpuRolloutBatch, k = std::min(kCpuRolloutBatch, K - k0);
+      const int64_t k0 = g * group, k = std::min(group, K - k0);
       out[g] = rollout_lockstep(prev.narrow(0, k0, k), cg.narrow(1, k0, k), z.narrow(1, k0, k), fast, projection);
     }
   });
   return at::cat(out, 1);
+}
+
+double Model::decoder_flops() const {
+  const double voxels = double(config_.grid) * config_.grid * config_.grid;
+  double flops = 0;
+  for (const auto& m : decoder_->modules(/*include_self=*/false)) {
+    const auto* conv = m->as<torch::nn::Conv3d>();
+    if (!conv) continue;
+    const auto& o = conv->options;
+    const auto& k = *o.kernel_size();
+    const auto& st = *o.stride();
+    flops += 2.0 * o.in_channels() * o.out_channels() * k[0] * k[1] * k[2] * voxels / double(st[0] * st[1] * st[2]);
+  }
+  return flops;
 }
 
 namespace {

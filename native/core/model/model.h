@@ -210,6 +210,13 @@ class Model {
                               const at::Tensor& projection, bool bf16 = false);
   // Trajectories per group in a CPU rollout (see rollout()).
   static constexpr int64_t kCpuRolloutBatch = 2;
+  // Below this many multiply-adds x 2 per frame in the decoder's convolutions a
+  // decoder step is too small to share between threads: one frame per group, each
+  // group on one thread (measured: the 0.2M-parameter adp-cpu decoder, ~0.2 GFLOP,
+  // ran 35 % slower on 2 threads than on 1; the adp preset's 3.2 GFLOP 5 % faster).
+  static constexpr double kSharedStepFlops = 1e9;
+  // The decoder's convolution FLOPs per frame (2 per multiply-add, as direct convolutions).
+  double decoder_flops() const;
   at::Tensor encoder_input(const at::Tensor& aa_t, const at::Tensor& aa_prev, const at::Tensor& cg_t) const;
   // The same from voxels already computed (v_aa_prev undefined for the frame-based ablation).
   at::Tensor encoder_input_of(const at::Tensor& v_aa_t, const at::Tensor& v_aa_prev, const at::Tensor& v_cg_t) const;
