@@ -34,6 +34,8 @@ export interface NativeInfo {
   parallel: string;
   /** the fp32 GEMM kernel of the decoder's Winograd convolutions on this CPU: "avx512", "avx2" or "none" */
   winogradKernel: string;
+  /** the force-field energy's nonbonded loop: "avx512" or "scalar" */
+  energyKernel: string;
   /** whether the Winograd products can run in bf16 here (AVX512-BF16): `precision: 'bf16'` backmapping */
   bf16Winograd: boolean;
 }
@@ -288,6 +290,8 @@ export interface Binding {
   setThreads(threads: number): void;
   /** Chooses the Winograd products' fp32 kernel, process-wide ("auto", the default: the best here); false if this CPU lacks it. */
   setWinogradKernel(kernel: 'auto' | 'avx512' | 'avx2'): boolean;
+  /** the nonbonded loop's kernel, process-wide (tests and bench compare them); false if this CPU lacks it */
+  setEnergyKernel(kernel: 'auto' | 'avx512' | 'scalar'): boolean;
   /**
    * The best rate of one kernel for the roofline bench (GFLOP/s of its nominal FLOPs): "ours-gemm-fp32" (the kernel
    * the Winograd products use), "ours-gemm-fp32-avx2", "ours-gemm-bf16" (AVX512-BF16),

@@ -1,5 +1,6 @@
 // Module entry: registers every binding unit and reports what libtorch offers.
 #include "binding.h"
+#include "core/kernels/energy.h"
 #include "binding_util.h"
 #include "core/kernels/winograd.h"
 
@@ -28,6 +29,7 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
     out.Set("parallel", at::get_parallel_info());
     // the decoder's Winograd kernels on this CPU: fp32 GEMM ("avx512", "avx2", "none"), bf16 products
     out.Set("winogradKernel", winograd_kernel());
+    out.Set("energyKernel", energy_kernel());
     out.Set("bf16Winograd", winograd_bf16_supported());
     return out;
   });
@@ -51,6 +53,16 @@ Napi::Value SetWinogradKernel(const Napi::CallbackInfo& info) {
     if (info.Length() < 1 || !info[0].IsString())
       throw Napi::TypeError::New(info.Env(), "setWinogradKernel: expected \"auto\", \"avx512\" or \"avx2\"");
     return Napi::Boolean::New(info.Env(), set_winograd_kernel(info[0].As<Napi::String>().Utf8Value()));
+  });
+}
+
+// setEnergyKernel("auto" | "avx512" | "scalar") -> boolean: the nonbonded loop's
+// kernel; false if this CPU lacks it. Process-wide; for tests and the bench.
+Napi::Value SetEnergyKernel(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&] {
+    if (info.Length() < 1 || !info[0].IsString())
+      throw Napi::TypeError::New(info.Env(), "setEnergyKernel: expected \"auto\", \"avx512\" or \"scalar\"");
+    return Napi::Boolean::New(info.Env(), set_energy_kernel(info[0].As<Napi::String>().Utf8Value()));
   });
 }
 
@@ -97,6 +109,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("info", Napi::Function::New(env, Info, "info"));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads, "setThreads"));
   exports.Set("setWinogradKernel", Napi::Function::New(env, SetWinogradKernel, "setWinogradKernel"));
+  exports.Set("setEnergyKernel", Napi::Function::New(env, SetEnergyKernel, "setEnergyKernel"));
   InitVoxel(env, exports);
   InitXtc(env, exports);
   InitModel(env, exports);

@@ -19,6 +19,8 @@ export interface Info {
    * runs them with bf16 products (AVX512-BF16; otherwise oneDNN's bf16 convolutions).
    */
   winograd: { kernel: string; bf16: boolean };
+  /** The force-field energy's nonbonded loop: "avx512" (8 pairs at a time) or "scalar". */
+  energyKernel: string;
   /** Threads libtorch jobs use by default (TCBM_THREADS or every core). */
   threads: number;
   /** libtorch's own report of its parallel backend. */
@@ -31,6 +33,7 @@ export function info(): Info {
   return {
     version: packageVersion(), torchVersion: n.torchVersion, cuda: cuda.available, cudaDevices: cuda.devices, device: DEFAULT_DEVICE,
     distributed: native().distributed, winograd: { kernel: n.winogradKernel, bf16: n.bf16Winograd },
+    energyKernel: n.energyKernel,
     threads: defaultThreads(), parallel: n.parallel,
   };
 }

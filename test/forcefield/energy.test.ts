@@ -8,6 +8,7 @@ import { Energy, type EnergyResult } from '../../lib/forcefield/energy';
 import { parseForceField } from '../../lib/forcefield/system';
 import { openDcd } from '../../lib/io/dcd';
 import type { Impl } from '../../lib/model/voxel';
+import { native } from '../../lib/core/native';
 import { typeTag } from '../support/helpers';
 
 // the bundled data/: System XML, OpenMM's energies of the first 20 test frames, and those frames
@@ -135,6 +136,33 @@ describe.each(['adp', 'chignolin'])('%s: 20 frames of test.dcd against OpenMM', 
       expect(maxDiff(fused.forces!.data, tensor.forces!.data) / maxAbs(tensor.forces!.data)).toBeLessThanOrEqual(tol);
     }
   });
+});
+
+test('the AVX-512 nonbonded loop gives the scalar loop\'s energies and forces, coincident atoms and row tails included', async () => {
+  const sys = await loadSystem('chignolin');
+  const N = sys.particles;
+  // 20 MD frames plus one with atom 40 on top of atom 7 (below the distance floor) and one with a NaN-free far outlier
+  const data = new Float64Array(22 * N * 3);
+  data.set(sys.coords);
+  const overlap = frame(sys.coords, N, 3);
+  overlap.set(overlap.subarray(21, 24), 120);
+  data.set(overlap, 20 * N * 3);
+  const far = frame(sys.coords, N, 4);
+  far[0] += 50;
+  data.set(far, 21 * N * 3);
+  const coords = { data, shape: [22, N, 3] };
+  const results: EnergyResult[] = [];
+  try {
+    for (const kernel of ['scalar', 'avx512'] as const) {
+      if (!native().setEnergyKernel(kernel)) return; // a CPU without AVX-512: only the scalar loop exists
+      results.push(await sys.energy.evaluate(coords, { impl: 'fused', forces: true, threads: 1 }));
+    }
+  } finally {
+    native().setEnergyKernel('auto');
+  }
+  const [scalar, wide] = results;
+  for (let f = 0; f < 22; f++) expect(Math.abs(wide.total[f] - scalar.total[f])).toBeLessThanOrEqual(1e-12 * Math.max(1, Math.abs(scalar.total[f])));
+  expect(maxDiff(wide.forces!.data, scalar.forces!.data) / maxAbs(scalar.forces!.data)).toBeLessThanOrEqual(1e-12);
 });
 
 test('coincident atoms give finite energies and forces; the clamp keeps them finite and bounded', async () => {

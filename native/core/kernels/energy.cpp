@@ -6,8 +6,14 @@
 #include <torch/csrc/autograd/custom_function.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
+#include <cstring>
 #include <unordered_map>
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
 
 namespace tcbm {
 
@@ -43,6 +49,8 @@ constexpr double kMinLength2 = kMinLength * kMinLength;
 constexpr double kMinPair2 = kMinPairDistance * kMinPairDistance;
 // Below this |n1|^2 or |n2|^2 (nm^4) three torsion atoms are collinear: φ is undefined, no torsion force.
 constexpr double kMinCross2 = 1e-24;
+// Integer torsion periodicities up to this are evaluated by rotation (cos n φ from cos φ, sin φ).
+constexpr int kMaxRotatedPeriodicity = 8;
 
 void check_index(const at::Tensor& index, int64_t width, int64_t particles, const char* what) {
   TORCH_CHECK(index.dim() == 2 && index.size(1) == width, what, " index must be [n,", width, "], got ", index.sizes());
@@ -91,6 +99,7 @@ struct HostParams {
   int64_t nb, na, nt, n;
   const int64_t *bi, *ai, *ti, *row, *pj;
   const double *b0, *bk, *a0, *ak, *tn, *tp, *tk, *qq, *c6, *c12;
+  const double *tcos, *tsin;  // cos and sin of the torsion phases
 };
 
 HostParams host_view(const EnergyParams& p) {
@@ -112,7 +121,9 @@ HostParams host_view(const EnergyParams& p) {
           p.torsion_k.data_ptr<double>(),
           p.pair_qq.data_ptr<double>(),
           p.pair_c6.data_ptr<double>(),
-          p.pair_c12.data_ptr<double>()};
+          p.pair_c12.data_ptr<double>(),
+          p.torsion_cos_phase.data_ptr<double>(),
+          p.torsion_sin_phase.data_ptr<double>()};
 }
 
 double bonds_frame(const HostParams& p, const double* x, double* g) {
@@ -170,14 +181,34 @@ double torsions_frame(const HostParams& p, const double* x, double* g) {
     const Vec n1 = cross(b1, b2), n2 = cross(b2, b3);
     const double b2n = std::sqrt(std::max(dot(b2, b2), kMinLength2));
     const double cx = dot(n1, n2), cy = b2n * dot(b1, n2);
-    const bool defined = cx * cx + cy * cy > 0;
-    const double phi = defined ? std::atan2(cy, cx) : 0.0;
-    const double n = p.tn[t], arg = n * phi - p.tp[t];
-    e += p.tk[t] * (1.0 + std::cos(arg));
+    const double r2 = cx * cx + cy * cy;
+    const bool defined = r2 > 0;
+    // cos and sin of n φ - phase without atan2 and sincos: cos φ and sin φ are cx/r
+    // and cy/r, and an integer periodicity (every AMBER and CHARMM torsion) turns
+    // them into cos n φ and sin n φ by n rotations.
+    const double n = p.tn[t];
+    double cn = 1.0, sn = 0.0;
+    const int whole = static_cast<int>(n);
+    if (whole == n && whole >= 0 && whole <= kMaxRotatedPeriodicity) {
+      if (defined) {
+        const double inv_r = 1.0 / std::sqrt(r2), c1 = cx * inv_r, s1 = cy * inv_r;
+        for (int k = 0; k < whole; ++k) {
+          const double c = cn * c1 - sn * s1;
+          sn = sn * c1 + cn * s1;
+          cn = c;
+        }
+      }
+    } else {
+      const double phi = defined ? std::atan2(cy, cx) : 0.0;
+      cn = std::cos(n * phi);
+      sn = std::sin(n * phi);
+    }
+    const double cos_arg = cn * p.tcos[t] + sn * p.tsin[t], sin_arg = sn * p.tcos[t] - cn * p.tsin[t];
+    e += p.tk[t] * (1.0 + cos_arg);
     const double n1sq = dot(n1, n1), n2sq = dot(n2, n2);
     if (g && defined && n1sq > kMinCross2 && n2sq > kMinCross2) {
       // Blondel & Karplus (1996) dφ/dx, without the singular 1/sin φ of the cos-based form.
-      const double dedphi = -p.tk[t] * n * std::sin(arg);
+      const double dedphi = -p.tk[t] * n * sin_arg;
       const Vec ga = (-dedphi * b2n / n1sq) * n1;
       const Vec gd = (dedphi * b2n / n2sq) * n2;
       const double s1 = dot(b1, b2) / (b2n * b2n), s3 = dot(b3, b2) / (b2n * b2n);
@@ -221,7 +252,87 @@ double nonbonded_rows(const HostParams& p, const double* x, double* g) {
   return e;
 }
 
+#if defined(__x86_64__)
+// GCC 12's AVX-512 intrinsics pass _mm512_undefined_pd() as the unused source of
+// sqrt, max and reductions, which -Wuninitialized reports as uninitialised.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+// nonbonded_rows on 8 pairs at a time (AVX-512): the same floors and formula.
+// The j of one row are distinct, so gathering and scattering g[j] within a
+// vector never collides; only the order of the sums differs from the scalar loop.
+template <bool Grad>
+__attribute__((target("avx512f,avx512dq"))) double nonbonded_rows_avx512(const HostParams& p, const double* x, double* g) {
+  const __m512d zero = _mm512_setzero_pd(), floor2 = _mm512_set1_pd(kMinPair2), one = _mm512_set1_pd(1.0);
+  const __m512d twelve = _mm512_set1_pd(12.0), six = _mm512_set1_pd(6.0);
+  const __m512i three = _mm512_set1_epi64(3);
+  __m512d energy = zero;
+  for (int64_t i = 0; i < p.n; ++i) {
+    const __m512d xi = _mm512_set1_pd(x[3 * i]), yi = _mm512_set1_pd(x[3 * i + 1]), zi = _mm512_set1_pd(x[3 * i + 2]);
+    __m512d gx = zero, gy = zero, gz = zero;
+    const int64_t q1 = p.row[i + 1];
+    for (int64_t q = p.row[i]; q < q1; q += 8) {
+      const int64_t left = q1 - q;
+      const __mmask8 m = left >= 8 ? __mmask8(0xFF) : __mmask8((1u << left) - 1);
+      const __m512i j3 = _mm512_mullo_epi64(_mm512_maskz_loadu_epi64(m, p.pj + q), three);
+      const __m512d dx = _mm512_sub_pd(xi, _mm512_mask_i64gather_pd(xi, m, j3, x, 8));
+      const __m512d dy = _mm512_sub_pd(yi, _mm512_mask_i64gather_pd(yi, m, j3, x + 1, 8));
+      const __m512d dz = _mm512_sub_pd(zi, _mm512_mask_i64gather_pd(zi, m, j3, x + 2, 8));
+      const __m512d d2 = _mm512_fmadd_pd(dx, dx, _mm512_fmadd_pd(dy, dy, _mm512_mul_pd(dz, dz)));
+      const __mmask8 far = _mm512_mask_cmp_pd_mask(m, d2, floor2, _CMP_GE_OQ);
+      const __m512d inv_r2 = _mm512_div_pd(one, _mm512_max_pd(d2, floor2));  // NaN -> the floor, as the scalar loop
+      const __m512d inv_r = _mm512_sqrt_pd(inv_r2);
+      const __m512d inv_r6 = _mm512_mul_pd(inv_r2, _mm512_mul_pd(inv_r2, inv_r2));
+      const __m512d coulomb = _mm512_mul_pd(_mm512_maskz_loadu_pd(m, p.qq + q), inv_r);
+      const __m512d lj12 = _mm512_mul_pd(_mm512_maskz_loadu_pd(m, p.c12 + q), _mm512_mul_pd(inv_r6, inv_r6));
+      const __m512d lj6 = _mm512_mul_pd(_mm512_maskz_loadu_pd(m, p.c6 + q), inv_r6);
+      energy = _mm512_mask_add_pd(energy, m, energy, _mm512_sub_pd(_mm512_add_pd(coulomb, lj12), lj6));
+      if (Grad) {
+        // dE/dr / r = -(coulomb + 12 lj12 - 6 lj6) / r^2; no force below the distance floor
+        const __m512d sum = _mm512_fmsub_pd(twelve, lj12, _mm512_mul_pd(six, lj6));  // 12 lj12 - 6 lj6
+        const __m512d sv = _mm512_maskz_mul_pd(far, _mm512_sub_pd(zero, _mm512_add_pd(coulomb, sum)), inv_r2);
+        const __m512d fx = _mm512_mul_pd(sv, dx), fy = _mm512_mul_pd(sv, dy), fz = _mm512_mul_pd(sv, dz);
+        gx = _mm512_add_pd(gx, fx), gy = _mm512_add_pd(gy, fy), gz = _mm512_add_pd(gz, fz);
+        _mm512_mask_i64scatter_pd(g, m, j3, _mm512_sub_pd(_mm512_mask_i64gather_pd(zero, m, j3, g, 8), fx), 8);
+        _mm512_mask_i64scatter_pd(g + 1, m, j3, _mm512_sub_pd(_mm512_mask_i64gather_pd(zero, m, j3, g + 1, 8), fy), 8);
+        _mm512_mask_i64scatter_pd(g + 2, m, j3, _mm512_sub_pd(_mm512_mask_i64gather_pd(zero, m, j3, g + 2, 8), fz), 8);
+      }
+    }
+    if (Grad) {
+      g[3 * i] += _mm512_reduce_add_pd(gx);
+      g[3 * i + 1] += _mm512_reduce_add_pd(gy);
+      g[3 * i + 2] += _mm512_reduce_add_pd(gz);
+    }
+  }
+  return _mm512_reduce_add_pd(energy);
+}
+#pragma GCC diagnostic pop
+#endif
+
+// The nonbonded loop's kernel: AVX-512 where the CPU has it, unless set_energy_kernel("scalar").
+std::atomic<bool> g_energy_avx512{false};
+std::atomic<bool> g_energy_avx512_chosen{false};
+
+bool energy_avx512_supported() {
+#if defined(__x86_64__)
+  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq");
+#else
+  return false;
+#endif
+}
+
+bool use_energy_avx512() {
+  if (!g_energy_avx512_chosen.load(std::memory_order_acquire)) {
+    g_energy_avx512.store(energy_avx512_supported(), std::memory_order_relaxed);
+    g_energy_avx512_chosen.store(true, std::memory_order_release);
+  }
+  return g_energy_avx512.load(std::memory_order_relaxed);
+}
+
 double nonbonded_frame(const HostParams& p, const double* x, double* g) {
+#if defined(__x86_64__)
+  if (use_energy_avx512()) return g ? nonbonded_rows_avx512<true>(p, x, g) : nonbonded_rows_avx512<false>(p, x, nullptr);
+#endif
   return g ? nonbonded_rows<true>(p, x, g) : nonbonded_rows<false>(p, x, nullptr);
 }
 
@@ -367,6 +478,7 @@ EnergyModel::EnergyModel(const ForceFieldSpec& spec) : particles_(spec.particles
   h.bond_length = f64(spec.bond_length), h.bond_k = f64(spec.bond_k);
   h.angle_theta = f64(spec.angle_theta), h.angle_k = f64(spec.angle_k);
   h.torsion_periodicity = f64(spec.torsion_periodicity), h.torsion_phase = f64(spec.torsion_phase),
+  h.torsion_cos_phase = at::cos(h.torsion_phase), h.torsion_sin_phase = at::sin(h.torsion_phase),
   h.torsion_k = f64(spec.torsion_k);
   h.charge = f64(spec.charge), h.sigma = f64(spec.sigma), h.epsilon = f64(spec.epsilon);
   h.exception_charge_prod = f64(spec.exception_charge_prod), h.exception_sigma = f64(spec.exception_sigma),
@@ -489,6 +601,21 @@ EnergyModel::EnergyModel(const EnergyModel& base, double dielectric)
   h.pair_qq = base.host_.pair_qq / dielectric;
   h.charge = base.host_.charge / std::sqrt(dielectric);
   h.exception_charge_prod = base.host_.exception_charge_prod / dielectric;
+}
+
+const char* energy_kernel() { return use_energy_avx512() ? "avx512" : "scalar"; }
+
+bool set_energy_kernel(const std::string& name) {
+  bool avx512;
+  if (name == "auto") avx512 = energy_avx512_supported();
+  else if (name == "avx512") {
+    if (!energy_avx512_supported()) return false;
+    avx512 = true;
+  } else if (name == "scalar") avx512 = false;
+  else return false;
+  g_energy_avx512.store(avx512, std::memory_order_relaxed);
+  g_energy_avx512_chosen.store(true, std::memory_order_release);
+  return true;
 }
 
 double EnergyModel::frame_energy(const double* x, double* grad, const double* weights, double* scratch) const {

@@ -62,6 +62,7 @@ struct EnergyParams {
   at::Tensor charge, sigma, epsilon;        // per particle (the dense reference formula)
   at::Tensor exception_index, exception_charge_prod, exception_sigma, exception_epsilon;
   at::Tensor pair_row, pair_j;              // CPU float64 only: row offsets [N+1] and j of each pair (fused kernel)
+  at::Tensor torsion_cos_phase, torsion_sin_phase;  // CPU float64 only: cos and sin of each torsion's phase (fused kernel)
 };
 
 // A force field built once and evaluated many times (thread-safe).
@@ -106,6 +107,13 @@ class EnergyModel {
   mutable std::mutex mutex_;
   mutable std::map<std::pair<int, std::string>, std::unique_ptr<EnergyParams>> cache_;
 };
+
+// The nonbonded loop's kernel: "avx512" (8 pairs at a time, chosen where the CPU
+// has AVX-512F/DQ) or "scalar". set_energy_kernel("auto" | "avx512" | "scalar")
+// chooses it process-wide (tests compare them); false, and nothing changed, if
+// the CPU lacks it.
+const char* energy_kernel();
+bool set_energy_kernel(const std::string& name);
 
 // E below max unchanged; above it max + log(1 + E - max): continuous with slope 1 at
 // max, so an exploding frame still gets a finite, shrinking gradient (paper: 1e5 kJ/mol).
