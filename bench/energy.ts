@@ -6,7 +6,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { Energy } from '../lib/forcefield/energy';
 import { openDcd } from '../lib/io/dcd';
-import { packageRoot } from '../lib/core/native';
+import { native, packageRoot } from '../lib/core/native';
 import { median, runPython, table } from './common';
 
 export interface EnergyBenchOptions {
@@ -36,6 +36,14 @@ export async function benchEnergy({ threads, repeats }: EnergyBenchOptions): Pro
       ms[`ours ${impl} ${label}`] = median(await energy.time(coords, { impl, threads, repeats }));
     }
   }
+  // the fused kernel with its nonbonded loop forced scalar (the kernel for CPUs without AVX-512)
+  if (native().info().energyKernel === 'avx512' && native().setEnergyKernel('scalar')) {
+    try {
+      ms['ours fused float64 scalar'] = median(await energy.time(f64, { impl: 'fused', threads, repeats }));
+    } finally {
+      native().setEnergyKernel('auto');
+    }
+  }
 
   const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'tcbm-bench-')), 'frames.f64');
   fs.writeFileSync(file, Buffer.from(f64.data.buffer, f64.data.byteOffset, f64.data.byteLength));
@@ -55,7 +63,8 @@ export async function benchEnergy({ threads, repeats }: EnergyBenchOptions): Pro
 
   const fused = ms['ours fused float64'];
   const labels: Record<string, string> = {
-    'ours fused float64': 'fused CPU kernel, analytic forces (float64)',
+    'ours fused float64': `fused CPU kernel, analytic forces (float64; ${native().info().energyKernel} nonbonded loop)`,
+    'ours fused float64 scalar': 'the same, scalar nonbonded loop',
     'ours tensor float64': 'tensor expressions + autograd (float64)',
     'ours fused float32': 'fused CPU kernel, analytic forces (float32 in/out)',
     'ours tensor float32': 'tensor expressions + autograd (float32)',
