@@ -4,6 +4,7 @@
 import { promises as fsp } from 'fs';
 import * as path from 'path';
 import { Backmapper } from '../inference/backmap';
+import type { RelaxOptions } from '../inference/relax';
 import { coarseGrain } from '../inference/coarsegrain';
 import { TcbmError } from '../core/errors';
 import { writePdb } from '../io/pdb';
@@ -20,6 +21,8 @@ export interface DemoOptions {
   model?: string;
   threads?: number;
   segments?: number;
+  /** refine each frame (`backmap --relax`) with the molecule's measured settings (DEMO_SETS) */
+  relax?: boolean;
   onStage?: (stage: string) => void;
   onProgress?: (done: number, total: number) => void;
 }
@@ -45,11 +48,17 @@ export interface DemoCommandOptions {
   out: string;
   molecule: DemoMolecule;
   threads?: number;
+  relax?: boolean;
   json?: boolean;
 }
 
-/** The bundled model and data of each molecule: its CG mapping, model, topology, System and atomistic sample. */
-export const DEMO_SETS: Record<DemoMolecule, { name: string; map: string; model: string; top: string; system: string; reference: string }> = {
+/**
+ * The bundled model and data of each molecule: its CG mapping, model, topology,
+ * System and atomistic sample, and the `--relax` settings measured best for it
+ * (README, "backmap --relax"): the reference MD's temperature; chignolin's vacuum
+ * System screened (ε = 4); ADP on its exact beads.
+ */
+export const DEMO_SETS: Record<DemoMolecule, { name: string; map: string; model: string; top: string; system: string; reference: string; relax: RelaxOptions }> = {
   adp: {
     name: 'ADP',
     map: 'adp',
@@ -57,6 +66,7 @@ export const DEMO_SETS: Record<DemoMolecule, { name: string; map: string; model:
     top: path.join(packageRoot, 'data', 'adp', 'adp.pdb'),
     system: path.join(packageRoot, 'data', 'adp', 'system-vacuum.xml'),
     reference: path.join(packageRoot, 'data', 'adp', 'test-1000.dcd'),
+    relax: { temperature: 300, exactCg: true, thermalSteps: 500, restraint: 50 },
   },
   cln: {
     name: 'chignolin',
@@ -65,6 +75,7 @@ export const DEMO_SETS: Record<DemoMolecule, { name: string; map: string; model:
     top: path.join(packageRoot, 'data', 'chignolin', 'cln.pdb'),
     system: path.join(packageRoot, 'data', 'chignolin', 'system-vacuum.xml'),
     reference: path.join(packageRoot, 'data', 'chignolin', 'test-200.dcd'),
+    relax: { temperature: 340, dielectric: 4 },
   },
 };
 
@@ -90,6 +101,7 @@ export async function demoCommand(opts: DemoCommandOptions): Promise<DemoSummary
       `demo: backmapped ${r.frames} ${r.molecule} frames at ${r.framesPerSecond.toFixed(0)} frames/s; internal energy ` +
         `${num(e.backmapped.total.mean, 1)} ± ${num(e.backmapped.total.std, 1)} kJ/mol vs reference ` +
         `${num(e.reference.total.mean, 1)} ± ${num(e.reference.total.std, 1)}; FES JS ${num(s.fesJensenShannon, 3)}; ` +
+        `clash frames ${num((s.clashFrameFraction.backmapped ?? NaN) * 100, 1)} %${opts.relax ? ' (--relax)' : ''}; ` +
         `report ${r.report.html} (${r.seconds.toFixed(0)} s)`,
     );
     return r;
@@ -103,7 +115,7 @@ export async function demo(o: DemoOptions): Promise<DemoSummary> {
   const molecule = o.molecule ?? 'adp';
   if (!Object.hasOwn(DEMO_SETS, molecule)) throw new TcbmError('ERR_INVALID_ARG_VALUE', `demo: --molecule must be adp or cln, got ${molecule}`);
   const set = DEMO_SETS[molecule];
-  const { name, map, ...bundled } = set;
+  const { name, map, relax, ...bundled } = set;
   const files = { ...bundled, model: o.model ?? set.model };
   for (const [what, file] of Object.entries(files)) {
     if (!(await fsp.stat(file).catch(() => null))) throw new TcbmError('ERR_FILE_NOT_FOUND', `demo: the bundled ${what} ${file} is missing from this install`);
@@ -115,9 +127,13 @@ export async function demo(o: DemoOptions): Promise<DemoSummary> {
   o.onStage?.('coarse-graining the atomistic sample');
   await coarseGrain({ model: files.model, traj: files.reference, out: cg });
 
-  o.onStage?.('backmapping');
+  o.onStage?.(o.relax ? 'backmapping and refining (--relax)' : 'backmapping');
   const bm = await Backmapper.load(files.model, { threads: o.threads });
-  const run = await bm.backmapFile(cg, backmapped, { segments: o.segments ?? 1, seed: 1, onProgress: o.onProgress });
+  const { exactCg, ...refine } = relax;
+  const run = await bm.backmapFile(cg, backmapped, {
+    segments: o.segments ?? 1, seed: 1, onProgress: o.onProgress,
+    ...(o.relax ? { relax: refine, exactCg } : {}),
+  });
   // The first frames as multi-model PDB, for a quick look in VMD or PyMOL.
   const reader = await openTrajectory(backmapped);
   try {

@@ -136,6 +136,7 @@ function program(): Command {
     .option('--out <dir>', 'folder for the outputs', 'tcbackmap-demo')
     .option('--molecule <adp|cln>', 'alanine dipeptide (1,000 frames) or chignolin (200 frames)', 'adp')
     .option('--threads <n>', 'libtorch threads (default: every core)', threadCount)
+    .option('--relax', "refine each frame with the molecule's measured --relax settings (README, backmap --relax)")
     .option('--json', 'print one JSON object')
     // demo() refuses a molecule it has no bundled set for
     .action(run(demoCommand));
