@@ -11,11 +11,17 @@ import { rng } from '../support/helpers';
 
 const N = 22;
 
-async function setup(options = {}) {
+/** The ADP sample, its System and its CG mapping, as a model has them. */
+async function adp() {
   const sample = await adpSample(40);
   const ff = await loadForceField(path.join(DATA, 'adp', 'system-vacuum.xml'));
   sample.topology.bonds = bondGraph(ff); // the System's bonds, as a model's topology has them (the PDB lists 12)
   const mapping = presetMapping('adp', sample.topology);
+  return { sample, ff, mapping };
+}
+
+async function setup(options = {}) {
+  const { sample, ff, mapping } = await adp();
   const relaxer = await Relaxer.create(ff, sample.topology, mapping, sample.coords, options);
   return { sample, mapping, relaxer };
 }
@@ -96,9 +102,7 @@ test('a planted mirror image at the alanine CA is repaired, and the hand holds t
 });
 
 test('an already minimal frame moves less than 0.01 nm RMSD', async () => {
-  const { sample, mapping } = await setup();
-  const ff = await loadForceField(path.join(DATA, 'adp', 'system-vacuum.xml'));
-  sample.topology.bonds = bondGraph(ff);
+  const { sample, ff, mapping } = await adp();
   const x = frame(sample.coords, 9);
   const cg = applyMapping(mapping, x, 1);
   // a minimum of the restrained energy first (long, no restraint to the start), then the refinement proper
@@ -154,10 +158,7 @@ test('the native per-frame loops minimise as the tensor path does, and the therm
 
 test('a dielectric ε refines as the System with charges scaled by 1/√ε does, on both paths, and reports the unscreened energies', async () => {
   const frames = 3;
-  const sample = await adpSample(40);
-  const ff = await loadForceField(path.join(DATA, 'adp', 'system-vacuum.xml'));
-  sample.topology.bonds = bondGraph(ff);
-  const mapping = presetMapping('adp', sample.topology);
+  const { sample, ff, mapping } = await adp();
   const eps = 4;
   const nb = ff.nonbonded;
   const scaled = {
@@ -185,9 +186,7 @@ test('a dielectric ε refines as the System with charges scaled by 1/√ε does,
 });
 
 test('a dielectric that is not a positive number is refused', async () => {
-  const sample = await adpSample(40);
-  const ff = await loadForceField(path.join(DATA, 'adp', 'system-vacuum.xml'));
-  const mapping = presetMapping('adp', sample.topology);
+  const { sample, ff, mapping } = await adp();
   for (const dielectric of [0, -1, Number.NaN, Infinity]) {
     await expect(Relaxer.create(ff, sample.topology, mapping, sample.coords, { dielectric })).rejects.toThrow(/relax\.dielectric/);
   }
@@ -195,10 +194,7 @@ test('a dielectric that is not a positive number is refused', async () => {
 
 test('bonds to hydrogen that the reference MD held rigid stay at their length through the thermal stage, on both paths', async () => {
   const frames = 3;
-  const sample = await adpSample(40);
-  const ff = await loadForceField(path.join(DATA, 'adp', 'system-vacuum.xml'));
-  sample.topology.bonds = bondGraph(ff);
-  const mapping = presetMapping('adp', sample.topology);
+  const { sample, ff, mapping } = await adp();
   // 'auto' finds them in the frames: the ADP reference MD constrained its 12 X–H bonds
   const rigid = hydrogenConstraints(ff, sample.topology, sample.coords);
   const every = hydrogenConstraints(ff, sample.topology);

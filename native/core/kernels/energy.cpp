@@ -8,7 +8,6 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
-#include <cstring>
 #include <unordered_map>
 
 #if defined(__x86_64__)
@@ -98,7 +97,7 @@ inline void add(double* g, int64_t i, Vec v) {
 struct HostParams {
   int64_t nb, na, nt, n;
   const int64_t *bi, *ai, *ti, *row, *pj;
-  const double *b0, *bk, *a0, *ak, *tn, *tp, *tk, *qq, *c6, *c12;
+  const double *b0, *bk, *a0, *ak, *tn, *tk, *qq, *c6, *c12;
   const double *tcos, *tsin;  // cos and sin of the torsion phases
 };
 
@@ -117,7 +116,6 @@ HostParams host_view(const EnergyParams& p) {
           p.angle_theta.data_ptr<double>(),
           p.angle_k.data_ptr<double>(),
           p.torsion_periodicity.data_ptr<double>(),
-          p.torsion_phase.data_ptr<double>(),
           p.torsion_k.data_ptr<double>(),
           p.pair_qq.data_ptr<double>(),
           p.pair_c6.data_ptr<double>(),
@@ -188,8 +186,8 @@ double torsions_frame(const HostParams& p, const double* x, double* g) {
     // them into cos n φ and sin n φ by n rotations.
     const double n = p.tn[t];
     double cn = 1.0, sn = 0.0;
-    const int whole = static_cast<int>(n);
-    if (whole == n && whole >= 0 && whole <= kMaxRotatedPeriodicity) {
+    if (n >= 0 && n <= kMaxRotatedPeriodicity && n == std::floor(n)) {
+      const int whole = static_cast<int>(n);
       if (defined) {
         const double inv_r = 1.0 / std::sqrt(r2), c1 = cx * inv_r, s1 = cy * inv_r;
         for (int k = 0; k < whole; ++k) {
@@ -310,9 +308,6 @@ __attribute__((target("avx512f,avx512dq"))) double nonbonded_rows_avx512(const H
 #endif
 
 // The nonbonded loop's kernel: AVX-512 where the CPU has it, unless set_energy_kernel("scalar").
-std::atomic<bool> g_energy_avx512{false};
-std::atomic<bool> g_energy_avx512_chosen{false};
-
 bool energy_avx512_supported() {
 #if defined(__x86_64__)
   return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq");
@@ -321,12 +316,17 @@ bool energy_avx512_supported() {
 #endif
 }
 
+// -1: not chosen yet (the CPU's best on first use), 0: scalar, 1: AVX-512
+std::atomic<int> g_energy_kernel{-1};
+
 bool use_energy_avx512() {
-  if (!g_energy_avx512_chosen.load(std::memory_order_acquire)) {
-    g_energy_avx512.store(energy_avx512_supported(), std::memory_order_relaxed);
-    g_energy_avx512_chosen.store(true, std::memory_order_release);
+  int k = g_energy_kernel.load(std::memory_order_relaxed);
+  if (k < 0) {
+    int unset = -1;
+    g_energy_kernel.compare_exchange_strong(unset, energy_avx512_supported() ? 1 : 0, std::memory_order_relaxed);
+    k = g_energy_kernel.load(std::memory_order_relaxed);
   }
-  return g_energy_avx512.load(std::memory_order_relaxed);
+  return k == 1;
 }
 
 double nonbonded_frame(const HostParams& p, const double* x, double* g) {
@@ -559,7 +559,8 @@ const EnergyParams& EnergyModel::params(at::ScalarType dtype, at::Device device)
         values(h.charge), values(h.sigma), values(h.epsilon),
         indices(h.exception_index), values(h.exception_charge_prod), values(h.exception_sigma),
         values(h.exception_epsilon),
-        at::Tensor(), at::Tensor()});  // pair_row/pair_j: only the float64 CPU kernel uses them
+        at::Tensor(), at::Tensor(),    // pair_row/pair_j and the torsion phases' cos/sin:
+        at::Tensor(), at::Tensor()});  // only the float64 CPU kernel uses them
   }
   return *slot;
 }
@@ -613,8 +614,7 @@ bool set_energy_kernel(const std::string& name) {
     avx512 = true;
   } else if (name == "scalar") avx512 = false;
   else return false;
-  g_energy_avx512.store(avx512, std::memory_order_relaxed);
-  g_energy_avx512_chosen.store(true, std::memory_order_release);
+  g_energy_kernel.store(avx512 ? 1 : 0, std::memory_order_relaxed);
   return true;
 }
 

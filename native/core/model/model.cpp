@@ -610,11 +610,18 @@ at::Tensor Model::rollout(const at::Tensor& prev_in, const at::Tensor& cg_in, co
   const bool small = decoder_flops() < kSharedStepFlops;
   const int64_t group = small ? 1 : kCpuRolloutBatch;
   if (K <= group) {
-    const int threads = at::get_num_threads();
-    if (small && threads > 1) at::set_num_threads(1);
-    auto out = rollout_lockstep(prev, cg, z, fast, projection);
-    if (small && threads > 1) at::set_num_threads(threads);
-    return out;
+    // a lone group of a small decoder on this thread alone; the thread count comes back even if it throws
+    struct OneThread {
+      int threads = at::get_num_threads();
+      explicit OneThread(bool on) {
+        if (!on || threads == 1) threads = 0;
+        else at::set_num_threads(1);
+      }
+      ~OneThread() {
+        if (threads > 0) at::set_num_threads(threads);
+      }
+    } one_thread(small);
+    return rollout_lockstep(prev, cg, z, fast, projection);
   }
   const int64_t groups = (K + group - 1) / group;
   std::vector<at::Tensor> out(groups);
@@ -629,6 +636,8 @@ at::Tensor Model::rollout(const at::Tensor& prev_in, const at::Tensor& cg_in, co
 }
 
 double Model::decoder_flops() const {
+  const double known = decoder_flops_.load(std::memory_order_relaxed);
+  if (known >= 0) return known;
   const double voxels = double(config_.grid) * config_.grid * config_.grid;
   double flops = 0;
   for (const auto& m : decoder_->modules(/*include_self=*/false)) {
@@ -639,6 +648,7 @@ double Model::decoder_flops() const {
     const auto& st = *o.stride();
     flops += 2.0 * o.in_channels() * o.out_channels() * k[0] * k[1] * k[2] * voxels / double(st[0] * st[1] * st[2]);
   }
+  decoder_flops_.store(flops, std::memory_order_relaxed);
   return flops;
 }
 

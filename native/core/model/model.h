@@ -12,6 +12,7 @@
 #include <torch/nn/modules/pooling.h>
 #include <torch/optim/adam.h>
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <string>
@@ -215,8 +216,10 @@ class Model {
   // group on one thread (measured: the 0.2M-parameter adp-cpu decoder, ~0.2 GFLOP,
   // ran 35 % slower on 2 threads than on 1; the adp preset's 3.2 GFLOP 5 % faster).
   static constexpr double kSharedStepFlops = 1e9;
-  // The decoder's convolution FLOPs per frame (2 per multiply-add, as direct convolutions).
+  // The decoder's convolution FLOPs per frame (2 per multiply-add, as direct convolutions),
+  // counted on first use (the architecture never changes).
   double decoder_flops() const;
+  mutable std::atomic<double> decoder_flops_{-1};
   at::Tensor encoder_input(const at::Tensor& aa_t, const at::Tensor& aa_prev, const at::Tensor& cg_t) const;
   // The same from voxels already computed (v_aa_prev undefined for the frame-based ablation).
   at::Tensor encoder_input_of(const at::Tensor& v_aa_t, const at::Tensor& v_aa_prev, const at::Tensor& v_cg_t) const;

@@ -367,24 +367,26 @@ void relax_tensor(const EnergyModel& ff, const RelaxSetup& setup, at::Tensor& x,
     }
     const Constraints constraints(setup, inverse_mass);
     const int64_t M = x.size(1) * 3;
-    auto constrain = [&](const at::Tensor& pos, const at::Tensor* before, at::Tensor vel) {
+    // x moved from `before` back onto the constraints / v without the parts that stretch them, frame by frame
+    auto constrain_positions = [&](const at::Tensor& pos, const at::Tensor& before) {
       auto p = pos.to(at::kCPU).contiguous().clone();
+      const auto b = before.to(at::kCPU).contiguous();
+      for (int64_t f = 0; f < p.size(0); ++f) constraints.positions(p.data_ptr<double>() + f * M, b.data_ptr<double>() + f * M);
+      return p.to(pos.device());
+    };
+    auto constrain_velocities = [&](const at::Tensor& pos, const at::Tensor& vel) {
+      const auto p = pos.to(at::kCPU).contiguous();
       auto v = vel.to(at::kCPU).contiguous().clone();
-      auto b = before ? before->to(at::kCPU).contiguous() : at::Tensor();
-      for (int64_t f = 0; f < p.size(0); ++f) {
-        if (before) constraints.positions(p.data_ptr<double>() + f * M, b.data_ptr<double>() + f * M);
-        else constraints.velocities(p.data_ptr<double>() + f * M, v.data_ptr<double>() + f * M);
-      }
-      return before ? p.to(pos.device()) : v.to(vel.device());
+      for (int64_t f = 0; f < p.size(0); ++f) constraints.velocities(p.data_ptr<double>() + f * M, v.data_ptr<double>() + f * M);
+      return v.to(vel.device());
     };
     // Maxwell-Boltzmann velocities to start, as on the fused path
     auto vel = at::sqrt(kBoltzmann * o.temperature / m) * at::randn(x.sizes(), gen, opts.device(at::kCPU)).to(x.device());
     if (movable.defined()) vel = vel * movable;
     if (!constraints.empty()) {
       at::NoGradGuard no_grad;
-      const auto start = x.clone();
-      x = constrain(x, &start, vel);
-      vel = constrain(x, nullptr, vel);
+      x = constrain_positions(x, x.clone());
+      vel = constrain_velocities(x, vel);
     }
     auto force = forces(x, 1.0);
     for (int64_t step = 0; step < o.thermal_steps; ++step) {
@@ -393,7 +395,7 @@ void relax_tensor(const EnergyModel& ff, const RelaxSetup& setup, at::Tensor& x,
       if (movable.defined()) vel = vel * movable;
       at::Tensor before;
       if (!constraints.empty()) {
-        vel = constrain(x, nullptr, vel);
+        vel = constrain_velocities(x, vel);
         before = x.clone();
       }
       x = x + 0.5 * kDt * vel;
@@ -402,12 +404,12 @@ void relax_tensor(const EnergyModel& ff, const RelaxSetup& setup, at::Tensor& x,
       x = x + 0.5 * kDt * vel;
       if (!constraints.empty()) {
         const auto drifted = x;
-        x = constrain(x, &before, vel);
+        x = constrain_positions(x, before);
         vel = vel + (x - drifted) / kDt;
       }
       force = forces(x, 1.0);
       vel = vel + 0.5 * kDt * force / m;
-      if (!constraints.empty()) vel = constrain(x, nullptr, vel);
+      if (!constraints.empty()) vel = constrain_velocities(x, vel);
     }
   }
 }
