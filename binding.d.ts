@@ -181,18 +181,22 @@ export interface NativeModel {
    * one is set, decoded, turned and moved back).
    * `project`: each frame made CG-exact (setCgProjection) before it conditions the next.
    */
-  rollout(o: {
-    prev: Float32Array;
-    cg: Float32Array;
-    z: Float32Array;
-    steps: number;
-    batch: number;
-    threads?: number;
-    winograd?: boolean;
-    project?: boolean;
-    /** the decoder's convolutions in bf16 (CPU): Winograd with bf16 products where the CPU has AVX512-BF16 (and `winograd`), else oneDNN under autocast */
-    bf16?: boolean;
-  }): Promise<Float32Array>;
+  rollout(o: NativeRolloutOptions): Promise<Float32Array>;
+  /**
+   * rollout with each step refined (relax's setup) before it conditions the next,
+   * in native code (core/relax/refine.h). lanes [batch]: each row's trajectory;
+   * stats [trajectories*3]: each trajectory's refined-energy count, mean and M2
+   * (Welford), updated in place, for the outlier test (a frame far above its
+   * trajectory's energies is refined again from the previous refined frame);
+   * previousRefined: `prev` holds refined frames, not seeds.
+   */
+  rolloutRefined(o: NativeRolloutOptions & { refine: NativeRelaxSetup & { lanes: Int32Array; stats: Float64Array; previousRefined?: boolean } }): Promise<{
+    coords: Float32Array;
+    before: Float64Array;
+    after: Float64Array;
+    repairs: number;
+    retried: number;
+  }>;
   /**
    * Enables rollout's `project`: the displacement smoothest over these bonds
    * ([count,2] atom indices) that makes the frame's CG mapping equal its beads.
@@ -246,40 +250,23 @@ export interface Binding {
    * chirality repair, then `steps` iterations holding the beads on `cg` and every
    * atom near its input. Energies before/after are the force field's alone.
    */
-  relax(o: {
-    forceField: NativeForceField;
+  relax(o: NativeRelaxSetup & { coords: Float32Array; cg: Float32Array; batch: number; threads?: number }): Promise<{ coords: Float32Array; before: Float64Array; after: Float64Array; repairs: number }>;
+  /**
+   * Refines T steps of K trajectories as rolloutRefined refines its decoded frames,
+   * with these frames in place of the network's: coords [T,K,N,3], cg [T,K,n,3];
+   * previous [K,N,3]: the refined frames before the first (with previousRefined).
+   */
+  refineTrajectory(o: NativeRelaxSetup & {
     coords: Float32Array;
     cg: Float32Array;
+    steps: number;
     batch: number;
-    beads: number;
-    mapping: Float32Array;
-    chiral: Int32Array;
-    chiralSign: Float64Array;
-    reflect: Int32Array;
-    /** [atoms, beads]: the final move onto the beads (see relax.h) */
-    projection?: Float64Array;
-    /** [atoms], with projection: non-zero atoms are held where the projection puts them (the beads of an atom-slice mapping) */
-    frozen?: Int32Array;
-    /** [atoms] amu: needed with temperature */
-    masses?: Float64Array;
-    /** [K, 2] atom pairs held at constraintLength [K] nm through the thermal stage (RATTLE) */
-    constraints?: Int32Array;
-    constraintLength?: Float64Array;
-    /** K: > 0 adds thermalSteps of restrained Langevin dynamics after the minimisation */
-    temperature?: number;
-    thermalSteps?: number;
-    seed?: number;
-    /** 'auto'/'fused' (CPU: each frame in plain loops, default) or 'tensor' (tensor expressions and autograd, any device) */
-    impl?: 'auto' | 'fused' | 'tensor';
-    steps?: number;
-    restraint?: number;
-    cgRestraint?: number;
-    softFraction?: number;
-    maxMove?: number;
-    /** relative permittivity screening the Coulomb energy while the frames move (default 1); before/after stay unscreened */
-    dielectric?: number;
+    previous?: Float32Array;
+    lanes: Int32Array;
+    stats: Float64Array;
+    previousRefined?: boolean;
     threads?: number;
-  }): Promise<{ coords: Float32Array; before: Float64Array; after: Float64Array; repairs: number }>;
+  }): Promise<{ coords: Float32Array; before: Float64Array; after: Float64Array; repairs: number; retried: number }>;
   /** P [atoms, beads]: x + P(c − Mx) puts the mapping of x on c, moving x smoothly over the bond graph (the CG-exact rollout's) */
   cgProjection(o: { mapping: Float32Array; beads: number; atoms: number; bonds: Int32Array; count: number; threads?: number }): Promise<Float64Array>;
   Model: NativeModelConstructor;
@@ -338,4 +325,51 @@ export interface Binding {
   timeVoxelRoundTrip(
     o: JobOptions & FramesShape & GridOptions & { sigma: number; repeats: number; warmup?: number },
   ): Promise<Float64Array>;
+}
+
+export interface NativeRolloutOptions {
+  prev: Float32Array;
+  cg: Float32Array;
+  z: Float32Array;
+  steps: number;
+  batch: number;
+  threads?: number;
+  winograd?: boolean;
+  project?: boolean;
+  /** the decoder's convolutions in bf16 (CPU): Winograd with bf16 products where the CPU has AVX512-BF16 (and `winograd`), else oneDNN under autocast */
+  bf16?: boolean;
+}
+
+/** A refinement's setup and options (native relax, rolloutRefined's refine). */
+export interface NativeRelaxSetup {
+  forceField: NativeForceField;
+  beads: number;
+  mapping: Float32Array;
+  chiral: Int32Array;
+  chiralSign: Float64Array;
+  reflect: Int32Array;
+  /** [atoms, beads]: the final move onto the beads (see relax.h) */
+  projection?: Float64Array;
+  /** [atoms], with projection: non-zero atoms are held where the projection puts them (the beads of an atom-slice mapping) */
+  frozen?: Int32Array;
+  /** [atoms] amu: needed with temperature */
+  masses?: Float64Array;
+  /** [K, 2] atom pairs held at constraintLength [K] nm through the thermal stage (RATTLE) */
+  constraints?: Int32Array;
+  constraintLength?: Float64Array;
+  /** K: > 0 adds thermalSteps of restrained Langevin dynamics after the minimisation */
+  temperature?: number;
+  thermalSteps?: number;
+  /** fs, the Langevin step (default 1) */
+  timestep?: number;
+  seed?: number;
+  /** 'auto'/'fused' (CPU: each frame in plain loops, default) or 'tensor' (tensor expressions and autograd, any device) */
+  impl?: 'auto' | 'fused' | 'tensor';
+  steps?: number;
+  restraint?: number;
+  cgRestraint?: number;
+  softFraction?: number;
+  maxMove?: number;
+  /** relative permittivity screening the Coulomb energy while the frames move (default 1); before/after stay unscreened */
+  dielectric?: number;
 }

@@ -1,6 +1,7 @@
 // The cVAE as a JS class: construction, training steps, encode/decode and
 // (de)serialisation, each heavy call an async job that keeps the object alive.
 #include "binding.h"
+#include "binding_relax.h"
 #include "binding_util.h"
 #include "core/kernels/energy.h"
 #include "core/model/model.h"
@@ -78,6 +79,7 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
                         InstanceMethod("encode", &ModelWrap::Encode),
                         InstanceMethod("decode", &ModelWrap::Decode),
                         InstanceMethod("rollout", &ModelWrap::Rollout),
+                        InstanceMethod("rolloutRefined", &ModelWrap::RolloutRefined),
                         InstanceMethod("save", &ModelWrap::Save),
                         InstanceMethod("load", &ModelWrap::Load)});
   }
@@ -334,29 +336,60 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
     });
   }
 
-  // {prev [K,N,3], cg [T,K,n,3], z [T,K,L], steps, batch} -> Promise<Float32Array [T,K,N,3]>
-  Napi::Value Rollout(const Napi::CallbackInfo& info) {
+  // {prev [K,N,3], cg [T,K,n,3], z [T,K,L], steps, batch, winograd?, project?, bf16?, threads?}
+  //   -> Promise<Float32Array [T,K,N,3]>
+  Napi::Value Rollout(const Napi::CallbackInfo& info) { return RolloutJob(info, false); }
+
+  // rollout's options and refine: {relax's options (binding_relax.h), lanes Int32Array [K]
+  // (each row's trajectory), stats Float64Array [lanes*3] (each trajectory's refined-energy
+  // count, mean and M2, updated in place), previousRefined?}: each step refined before
+  // it conditions the next (core/relax/refine.h)
+  //   -> Promise<{coords [T,K,N,3], before [T*K], after [T*K] (kJ/mol), repairs, retried}>
+  Napi::Value RolloutRefined(const Napi::CallbackInfo& info) { return RolloutJob(info, true); }
+
+  Napi::Value RolloutJob(const Napi::CallbackInfo& info, bool refined) {
     return guarded(info.Env(), [&] {
-      Options o(info, "rollout");
+      const char* op = refined ? "rolloutRefined" : "rollout";
+      Options o(info, op);
       const auto& c = model_->config();
       const int64_t T = o.positive_int("steps"), K = o.positive_int("batch");
       auto prev_array = o.float_array("prev");
       auto cg_array = o.float_array("cg");
       auto z_array = o.float_array("z");
-      auto prev = view_of(prev_array, {K, c.atoms, 3}, "rollout: prev");
-      auto cg = view_of(cg_array, {T, K, c.beads, 3}, "rollout: cg");
-      auto z = view_of(z_array, {T, K, c.latent}, "rollout: z");
+      auto prev = view_of(prev_array, {K, c.atoms, 3}, std::string(op) + ": prev");
+      auto cg = view_of(cg_array, {T, K, c.beads, 3}, std::string(op) + ": cg");
+      auto z = view_of(z_array, {T, K, c.latent}, std::string(op) + ": z");
       auto out = Napi::Float32Array::New(info.Env(), T * K * c.atoms * 3);
-      auto out_t = view_of(out, {T, K, c.atoms, 3}, "rollout: coords");
+      auto out_t = view_of(out, {T, K, c.atoms, 3}, std::string(op) + ": coords");
       auto model = model_;
       const bool winograd = o.bool_or("winograd", true);
       const bool project = o.bool_or("project", false);
       const bool bf16 = o.bool_or("bf16", false);
-      auto* job = new Job(info.Env(), "rollout", o.int_or("threads", 0), [=]() mutable {
-        require_finite(cg.view({T * K, c.beads, 3}), "rollout: cg");
-        out_t.copy_(model->rollout(prev, cg, z, winograd, project, bf16));
-      }, out);
-      return queue_job(job, {prev_array, cg_array, z_array, Value()});
+      std::vector<Napi::Object> keep{prev_array, cg_array, z_array, Value()};
+      if (!refined) {
+        auto* job = new Job(info.Env(), op, o.int_or("threads", 0), [=]() mutable {
+          require_finite(cg.view({T * K, c.beads, 3}), std::string(op) + ": cg");
+          out_t.copy_(model->rollout(prev, cg, z, winograd, project, bf16));
+        }, out);
+        return queue_job(job, keep);
+      }
+      if (!o.has("refine")) throw Napi::TypeError::New(info.Env(), "rolloutRefined: expected refine options");
+      const auto refine_obj = info[0].As<Napi::Object>().Get("refine").As<Napi::Object>();
+      auto st = refine_state(Options(info.Env(), refine_obj, "rolloutRefined: refine"), refine_obj, "rolloutRefined: refine",
+                             T, K, c.atoms, out);
+      auto* job = new Job(
+          info.Env(), op, o.int_or("threads", 0),
+          [=]() mutable {
+            require_finite(cg.view({T * K, c.beads, 3}), "rolloutRefined: cg");
+            auto refiner = st.refiner();
+            const StepHook hook = [&](const at::Tensor& frames, const at::Tensor& previous, const at::Tensor& cg_t,
+                                      int64_t t, int64_t first) { return (*refiner)(frames, previous, cg_t, t, first); };
+            out_t.copy_(model->rollout(prev, cg, z, winograd, project, bf16, &hook));
+            st.finish(*refiner);
+          },
+          st.builder());
+      keep.insert(keep.end(), st.keep.begin(), st.keep.end());
+      return queue_job(job, keep);
     });
   }
 

@@ -12,6 +12,11 @@ Options::Options(const Napi::CallbackInfo& info, const char* op) : env_(info.Env
   obj_ = info[0].As<Napi::Object>();
 }
 
+Options::Options(Napi::Env env, const Napi::Value& value, const std::string& op) : env_(env), op_(op) {
+  if (!value.IsObject()) throw Napi::TypeError::New(env_, op_ + ": expected an options object");
+  obj_ = value.As<Napi::Object>();
+}
+
 Napi::Value Options::get(const char* key) const { return obj_.Get(key); }
 
 bool Options::has(const char* key) const {

@@ -42,6 +42,8 @@ Napi::Value guarded(Napi::Env env, Fn&& fn) {
 class Options {
  public:
   Options(const Napi::CallbackInfo& info, const char* op);
+  // A nested options object (e.g. rollout's `refine`).
+  Options(Napi::Env env, const Napi::Value& value, const std::string& op);
 
   Napi::TypedArray float_array(const char* key) const;
   // A copy of an Int32Array as an int64 tensor of `shape`.

@@ -25,6 +25,7 @@ export interface BackmapCommandOptions {
   relaxCondition?: string;
   relaxTemperature?: number;
   relaxThermalSteps?: number;
+  relaxTimestep?: number;
   relaxDielectric?: number;
   relaxConstraints?: string;
   system?: string;
@@ -40,7 +41,7 @@ export async function backmapCommand(opts: BackmapCommandOptions): Promise<Backm
     const bm = await Backmapper.load(opts.model, { threads: opts.threads, device: opts.device });
     if (opts.system) await bm.useSystem(opts.system);
     const relax = opts.relax
-      ? { steps: opts.relaxSteps, restraint: opts.restraint, condition: opts.relaxCondition as 'raw' | 'refined', temperature: opts.relaxTemperature, thermalSteps: opts.relaxThermalSteps, dielectric: opts.relaxDielectric, constraints: opts.relaxConstraints as 'auto' | 'hbonds' | 'none' }
+      ? { steps: opts.relaxSteps, restraint: opts.restraint, condition: opts.relaxCondition as 'raw' | 'refined', temperature: opts.relaxTemperature, thermalSteps: opts.relaxThermalSteps, timestep: opts.relaxTimestep, dielectric: opts.relaxDielectric, constraints: opts.relaxConstraints as 'auto' | 'hbonds' | 'none' }
       : undefined;
     const r = await interruptible((signal) =>
       bm.backmapFile(opts.cg, opts.out, {

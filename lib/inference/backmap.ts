@@ -304,8 +304,6 @@ export class Backmapper {
     const n = this.beads;
     const L = this.info.preset.architecture.latent;
     const relaxer = options.relax ? await this.relaxer({ exactCg: options.exactCg, ...options.relax }) : undefined;
-    // the refined frame conditions the next step: one frame per native rollout call
-    const stepsPerCall = relaxer?.options.condition === 'refined' ? 1 : ROLLOUT_STEPS;
     const relaxed = { frames: 0, before: 0, after: 0, repairs: 0, retried: 0 };
     const spread = S > 1 ? new SpreadAccumulator(S, N, beadAtoms(this.info.mapping)) : undefined;
     const info: BackmapSummary = summary ?? { frames: 0, segments: K, seeds: [], seams: [] };
@@ -347,7 +345,7 @@ export class Backmapper {
           const Bk = live.length;
           const B = S * Bk; // batch row i*Bk + b: sample i, live segment b
           // Steps every live segment still has, in native rollouts of at most ROLLOUT_STEPS.
-          const T = Math.min(stepsPerCall, ...live.map((a) => counts[a] - s));
+          const T = Math.min(ROLLOUT_STEPS, ...live.map((a) => counts[a] - s));
           const prevB = new Float32Array(B * N * 3);
           const cgT = new Float32Array(T * B * n * 3);
           const z = new Float32Array(T * B * L);
@@ -363,22 +361,25 @@ export class Backmapper {
               }
             });
           }
-          const raw = await serialize(() => this.model.rollout({ prev: prevB, cg: cgT, z, steps: T, batch: B, threads: this.threads, winograd: this.winograd, project: options.exactCg ?? false, bf16 }));
-          let out = raw;
+          const rollout = { prev: prevB, cg: cgT, z, steps: T, batch: B, threads: this.threads, winograd: this.winograd, project: options.exactCg ?? false, bf16 };
+          // out: the frames written; next: those that condition the next step
+          let out: Float32Array;
+          let next: Float32Array;
           if (relaxer) {
-            // refined mode (T = 1): the previous refined frames are `prevB`, each trajectory's last output
-            const previous = relaxer.options.condition === 'refined' && (offset > 0 || s > 0) ? prevB : undefined;
-            const r = await relaxer.relaxFollowing(raw, cgT, T * B, previous, this.threads);
+            const lanes = new Int32Array(B);
+            for (let i = 0; i < S; i++) live.forEach((a, b) => (lanes[i * Bk + b] = i * K + active[a]));
+            const r = await relaxer.rollout(this.model, rollout, lanes, offset > 0 || s > 0);
+            ({ coords: out, next } = r);
             relaxed.retried += r.retried;
-            out = r.coords;
             relaxed.frames += T * B;
             for (let f = 0; f < T * B; f++) {
               relaxed.before += r.before[f];
               relaxed.after += r.after[f];
             }
             relaxed.repairs += r.repairs;
+          } else {
+            out = next = await serialize(() => this.model.rollout(rollout));
           }
-          const next = relaxer?.options.condition === 'refined' ? out : raw;
           for (let i = 0; i < S; i++) {
             live.forEach((a, b) => {
               const row = i * Bk + b;

@@ -2,6 +2,7 @@
 // with the model's force field, held on its CG beads (the input trajectory,
 // exactly) and near the network's output (its kinetics), after wrong-handed CA
 // centres are repaired by mirroring their side-chain branch (native/core/relax).
+import type { NativeModel, NativeRelaxSetup, NativeRolloutOptions } from '../../binding';
 import type { Atom, Topology } from '../io/types';
 import { chiralCenters, chiralVolumes } from '../analysis/geometry';
 import { TcbmError } from '../core/errors';
@@ -10,8 +11,10 @@ import { serialize } from '../core/queue';
 import { positiveInteger } from '../core/validate';
 import { Energy } from '../forcefield/energy';
 import { neighbourLists, type ForceField } from '../forcefield/system';
-import { applyMapping, type CgMapping } from '../model/mapping';
-import { applySuperposition, superpose } from './superpose';
+import type { CgMapping } from '../model/mapping';
+
+/** fs of Langevin dynamics in the thermal stage by default */
+const DEFAULT_THERMAL_FS = 200;
 
 export interface RelaxOptions {
   /** FIRE iterations per frame (default 200) */
@@ -43,8 +46,14 @@ export interface RelaxOptions {
    * dynamics (1 fs) at this temperature, so energies are thermal, not minima's
    */
   temperature?: number;
-  /** 1 fs steps of that Langevin dynamics (default 200) */
+  /** steps of that Langevin dynamics (default: 200 fs of it, 100 steps of 2 fs or 200 of 1 fs) */
   thermalSteps?: number;
+  /**
+   * fs, the Langevin dynamics' step. Default: 2 when every bond to hydrogen is
+   * held rigid (`constraints`), as MD with such constraints runs (both reference
+   * runs in ../shared/data), else 1, which a free X–H bond needs.
+   */
+  timestep?: number;
   /**
    * relative permittivity that screens the force field's Coulomb energy while
    * frames are refined (default 1: the System as given). A vacuum System of a
@@ -215,14 +224,15 @@ export class Relaxer {
       condition: options.condition ?? 'refined',
       exactCg: options.exactCg ?? false,
       temperature: options.temperature ?? 0,
-      thermalSteps: options.thermalSteps ?? 200,
+      thermalSteps: options.thermalSteps ?? 0,  // 0: 200 fs, once the step is known
       dielectric: options.dielectric ?? 1,
       constraints: options.constraints ?? 'auto',
+      timestep: options.timestep ?? 0,  // 0: chosen below, once the constraints are known
       impl: options.impl ?? 'auto',
     };
     if (o.impl !== 'auto' && o.impl !== 'tensor') throw new TcbmError('ERR_INVALID_ARG_VALUE', `relax.impl must be "auto" or "tensor", got ${JSON.stringify(o.impl)}`);
     positiveInteger('relax.steps', o.steps);
-    positiveInteger('relax.thermalSteps', o.thermalSteps);
+    if (options.thermalSteps !== undefined) positiveInteger('relax.thermalSteps', o.thermalSteps);
     for (const [k, v] of [['relax.restraint', o.restraint], ['relax.cgRestraint', o.cgRestraint]] as const) {
       if (!(v >= 0 && Number.isFinite(v))) throw new TcbmError('ERR_OUT_OF_RANGE', `Expected a non-negative number for ${k} but received ${v}`);
     }
@@ -230,92 +240,98 @@ export class Relaxer {
     if (!['auto', 'hbonds', 'none'].includes(o.constraints)) throw new TcbmError('ERR_INVALID_ARG_VALUE', `relax.constraints must be "auto", "hbonds" or "none", got ${JSON.stringify(o.constraints)}`);
     if (!(o.softFraction >= 0 && o.softFraction <= 1)) throw new TcbmError('ERR_OUT_OF_RANGE', `Expected a number in [0, 1] for relax.softFraction but received ${o.softFraction}`);
     if (o.condition !== 'raw' && o.condition !== 'refined') throw new TcbmError('ERR_INVALID_ARG_VALUE', `relax.condition must be "raw" or "refined", got ${JSON.stringify(o.condition)}`);
+    if (options.timestep !== undefined && !(o.timestep > 0 && o.timestep <= 5)) throw new TcbmError('ERR_OUT_OF_RANGE', `Expected a number in (0, 5] fs for relax.timestep but received ${o.timestep}`);
     const rigid = o.constraints === 'none' ? undefined : hydrogenConstraints(forceField, topology, o.constraints === 'auto' ? reference : undefined);
+    if (options.timestep === undefined) {
+      const everyHydrogen = hydrogenConstraints(forceField, topology).length.length;
+      o.timestep = rigid !== undefined && everyHydrogen > 0 && rigid.length.length === everyHydrogen ? 2 : 1;
+    }
+    if (options.thermalSteps === undefined) o.thermalSteps = Math.max(1, Math.round(DEFAULT_THERMAL_FS / o.timestep));
     return new Relaxer(Energy.fromForceField(forceField), mapping, stereoCentres(topology, reference), o.exactCg ? await cgProjection(topology, mapping) : undefined, forceField.masses, rigid, o);
   }
 
   private calls = 1;
-  /** running mean and variance of accepted refined energies (Welford), for the outlier test */
-  private seen = { n: 0, mean: 0, m2: 0 };
+  /** per trajectory: count, mean and M2 (Welford) of its accepted refined energies, for the outlier test */
+  private stats = new Float64Array(0);
+
+  /** The native refinement's setup and options (relax's, and rolloutRefined's refine). */
+  private setup(): NativeRelaxSetup {
+    const o = this.options;
+    return {
+      forceField: this.energy.handle,
+      beads: this.mapping.beads,
+      mapping: this.mapping.matrix,
+      chiral: this.stereo.chiral,
+      chiralSign: this.stereo.sign,
+      reflect: this.stereo.reflect,
+      projection: this.projection,
+      frozen: this.frozen,
+      masses: this.masses,
+      constraints: this.constraints?.pairs,
+      constraintLength: this.constraints?.length,
+      temperature: o.temperature,
+      thermalSteps: o.thermalSteps,
+      timestep: o.timestep,
+      steps: o.steps,
+      restraint: o.restraint,
+      cgRestraint: o.cgRestraint,
+      softFraction: o.softFraction,
+      dielectric: o.dielectric,
+      impl: o.impl,
+    };
+  }
 
   /**
-   * Refines frames that follow `previous` (the refined frames one step earlier,
-   * [frames, atoms, 3], or undefined at a trajectory's start). A frame whose
-   * refined energy is an outlier against those accepted so far (> mean + 6 sd,
-   * after 10 frames) is usually entangled: rings threaded through each other,
-   * which no local minimisation undoes. It is refined again from the previous
-   * refined frame superposed on its beads, the trajectory's own untangled
-   * structure, and the lower-energy result is kept.
+   * A native rollout's frames, refined: coords (written) and next (what
+   * conditions the next step). lanes[b]: the trajectory of batch row b;
+   * previousRefined: `rollout.prev` holds refined frames (not seeds).
+   * - 'refined' condition: each step is refined inside the native rollout
+   *   before it conditions the next, with no return to JavaScript between
+   *   steps. A frame whose refined energy is an outlier for its trajectory (>
+   *   mean + 6 sd of the frames accepted so far, after 10) is usually
+   *   entangled: rings threaded through each other, which no local minimisation
+   *   undoes. It is refined again from the trajectory's previous refined frame
+   *   superposed on its beads, and the lower energy wins
+   *   (native/core/relax/refine.h).
+   * - 'raw': the network's frames condition the next step; the chunk is refined afterwards.
    */
-  async relaxFollowing(coords: Float32Array, cg: Float32Array, frames: number, previous: Float32Array | undefined, threads?: number): Promise<RelaxResult & { retried: number }> {
-    const r = await this.relax(coords, cg, frames, threads);
-    const N = coords.length / (frames * 3);
-    const n = this.mapping.beads;
-    const bad: number[] = [];
-    for (let f = 0; f < frames; f++) {
-      const sd = Math.sqrt(this.seen.m2 / Math.max(1, this.seen.n - 1));
-      if (previous && this.seen.n >= 10 && r.after[f] > this.seen.mean + 6 * sd) bad.push(f);
+  async rollout(model: NativeModel, rollout: NativeRolloutOptions, lanes: Int32Array, previousRefined: boolean): Promise<RelaxResult & { retried: number; next: Float32Array }> {
+    if (this.options.condition === 'raw') {
+      const next = await serialize(() => model.rollout(rollout));
+      return { ...(await this.relax(next, rollout.cg, rollout.steps * rollout.batch, rollout.threads)), retried: 0, next };
     }
-    if (previous && bad.length > 0) {
-      const start = new Float32Array(bad.length * N * 3);
-      const beads = new Float32Array(bad.length * n * 3);
-      const mappedPrev = applyMapping(this.mapping, previous, frames);
-      bad.forEach((f, k) => {
-        const fit = superpose(mappedPrev, f * n * 3, cg, f * n * 3, n);
-        applySuperposition(fit, previous, f * N * 3, N, start, k * N * 3);
-        beads.set(cg.subarray(f * n * 3, (f + 1) * n * 3), k * n * 3);
-      });
-      const again = await this.relax(start, beads, bad.length, threads);
-      bad.forEach((f, k) => {
-        if (again.after[k] < r.after[f]) {
-          r.coords.set(again.coords.subarray(k * N * 3, (k + 1) * N * 3), f * N * 3);
-          r.after[f] = again.after[k];
-        }
-      });
+    const refine = this.trajectoryState(lanes, rollout.steps, previousRefined);
+    const r = await serialize(() => model.rolloutRefined({ ...rollout, refine }));
+    return { ...r, next: r.coords };
+  }
+
+  /**
+   * Refines the frames of one trajectory, coords [frames, atoms, 3] with their
+   * beads cg, step by step as rolloutRefined refines decoded ones (each refined
+   * frame is the next one's `previous`). `previous`: the refined frame before the
+   * first, if the trajectory goes on from one.
+   */
+  refineTrajectory(coords: Float32Array, cg: Float32Array, frames: number, previous?: Float32Array, threads?: number): Promise<RelaxResult & { retried: number }> {
+    const state = this.trajectoryState(new Int32Array(1), frames, previous !== undefined);
+    return serialize(() => native().refineTrajectory({ ...state, coords, cg, steps: frames, batch: 1, previous, threads }));
+  }
+
+  /** The setup, seed and per-trajectory statistics of `steps` refined steps of trajectories `lanes`. */
+  private trajectoryState(lanes: Int32Array, steps: number, previousRefined: boolean) {
+    const trajectories = lanes.reduce((m, l) => Math.max(m, l + 1), 0);
+    if (this.stats.length < trajectories * 3) {
+      const grown = new Float64Array(trajectories * 3);
+      grown.set(this.stats);
+      this.stats = grown;
     }
-    for (let f = 0; f < frames; f++) {
-      const e = r.after[f];
-      if (!Number.isFinite(e)) continue;
-      const s = this.seen;
-      s.n++;
-      const d = e - s.mean;
-      s.mean += d / s.n;
-      s.m2 += d * (e - s.mean);
-    }
-    return { ...r, retried: bad.length };
+    const seed = this.calls;
+    this.calls += steps;
+    return { ...this.setup(), seed, lanes, stats: this.stats, previousRefined };
   }
 
   /** coords [frames, atoms, 3] and their input beads cg [frames, beads, 3] (nm) → the refined frames. */
   relax(coords: Float32Array, cg: Float32Array, frames: number, threads?: number): Promise<RelaxResult> {
-    const o = this.options;
-    return serialize(() =>
-      native().relax({
-        forceField: this.energy.handle,
-        coords,
-        cg,
-        batch: frames,
-        beads: this.mapping.beads,
-        mapping: this.mapping.matrix,
-        chiral: this.stereo.chiral,
-        chiralSign: this.stereo.sign,
-        reflect: this.stereo.reflect,
-        projection: this.projection,
-        frozen: this.frozen,
-        masses: this.masses,
-        constraints: this.constraints?.pairs,
-        constraintLength: this.constraints?.length,
-        temperature: o.temperature,
-        thermalSteps: o.thermalSteps,
-        seed: this.calls++,
-        steps: o.steps,
-        restraint: o.restraint,
-        cgRestraint: o.cgRestraint,
-        softFraction: o.softFraction,
-        dielectric: o.dielectric,
-        impl: o.impl,
-        threads,
-      }),
-    );
+    return serialize(() => native().relax({ ...this.setup(), coords, cg, batch: frames, seed: this.calls++, threads }));
   }
 }
 

@@ -2,9 +2,11 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import type { NativeModel } from '../../binding';
 import { Backmapper, chooseSeed, readModelFile } from '../../lib/inference/backmap';
 import { SpreadAccumulator, sampleFile } from '../../lib/inference/ensemble';
 import { createTrajectory, openTrajectory, readTrajectory } from '../../lib/io/trajectory';
+import type { Relaxer, RelaxOptions } from '../../lib/inference/relax';
 import { presetMapping } from '../../lib/model/mapping';
 import { Trainer } from '../../lib/model/train';
 import { adpSample, DATA } from '../support/data';
@@ -221,4 +223,32 @@ test('foreign, truncated and checkpoint files are refused with a clear error', a
   fs.writeFileSync(corrupt, flipped);
   await expect(readModelFile(corrupt)).rejects.toThrow(/fails its checksum/);
   await expect(readModelFile(path.join(dir, 'missing.tcbm'))).rejects.toThrow(/no such model file/);
+});
+
+// --relax with the refined frame conditioning the next step refines inside the native
+// rollout; what a call leaves (seeds, per-trajectory energy statistics, the last
+// refined frame) carries into the next call, so how the steps are cut into calls
+// changes nothing.
+test('a refined rollout cut into two native calls equals one call', async () => {
+  const refined = await Backmapper.load(modelFile, { threads: 1 });
+  await refined.useSystem(path.join(DATA, 'adp', 'system-vacuum.xml'));
+  // the native model and the refinement, as backmapFile uses them (private API)
+  const internals = refined as unknown as { model: NativeModel; relaxer(o: RelaxOptions): Promise<Relaxer> };
+  const T = 14, cut = 9, N = 22, n = 6, L = refined.info.preset.architecture.latent;
+  const adp = await adpSample(T);
+  const cg = refined.coarseGrain(adp.coords, T);
+  const prev = refined.info.seedPrevAa.slice(0, N * 3);
+  const z = Float32Array.from({ length: T * L }, (_, i) => Math.sin(i));
+  const options: RelaxOptions = { temperature: 300, steps: 20, thermalSteps: 10 };
+  const rollout = (p: Float32Array, t0: number, t1: number) => ({
+    prev: p, cg: cg.slice(t0 * n * 3, t1 * n * 3), z: z.slice(t0 * L, t1 * L), steps: t1 - t0, batch: 1, threads: 1,
+  });
+  const one = await (await internals.relaxer(options)).rollout(internals.model, rollout(prev, 0, T), new Int32Array(1), false);
+  const relaxer = await internals.relaxer(options);
+  const first = await relaxer.rollout(internals.model, rollout(prev, 0, cut), new Int32Array(1), false);
+  const second = await relaxer.rollout(internals.model, rollout(first.next.slice((cut - 1) * N * 3), cut, T), new Int32Array(1), true);
+  expect(relaxer.options.timestep).toBe(2); // the System's X–H bonds are rigid in the seed frames
+  expect(Array.from(first.coords).concat(Array.from(second.coords))).toEqual(Array.from(one.coords));
+  expect(Array.from(first.after).concat(Array.from(second.after))).toEqual(Array.from(one.after));
+  expect(one.after.every(Number.isFinite)).toBe(true);
 });

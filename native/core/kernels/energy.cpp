@@ -6,8 +6,11 @@
 #include <torch/csrc/autograd/custom_function.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cmath>
+#include <map>
+#include <numeric>
 #include <unordered_map>
 
 #if defined(__x86_64__)
@@ -64,6 +67,30 @@ void check_values(const at::Tensor& values, int64_t n, const char* what) {
 }
 
 at::Tensor f64(const at::Tensor& t) { return t.to(at::kDouble).contiguous(); }
+
+// Reorders the torsion terms so that those on the same four atoms are adjacent
+// (each group where its first term was) and sets torsion_group to the groups' offsets.
+void group_torsions(EnergyParams& h) {
+  const int64_t nt = h.torsion_index.size(0);
+  const int64_t* ti = h.torsion_index.data_ptr<int64_t>();
+  std::map<std::array<int64_t, 4>, int64_t> group_of;  // atoms -> group, numbered by first appearance
+  std::vector<int64_t> group(nt);
+  for (int64_t t = 0; t < nt; ++t)
+    group[t] = group_of.emplace(std::array<int64_t, 4>{ti[4 * t], ti[4 * t + 1], ti[4 * t + 2], ti[4 * t + 3]},
+                                static_cast<int64_t>(group_of.size())).first->second;
+  std::vector<int64_t> order(nt);
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return group[a] < group[b]; });
+  std::vector<int64_t> offsets{0};
+  for (int64_t k = 1; k <= nt; ++k)
+    if (k == nt || group[order[k]] != group[order[k - 1]]) offsets.push_back(k);
+  if (nt == 0) offsets.assign(1, 0);
+  const auto perm = at::tensor(order, at::TensorOptions().dtype(at::kLong));
+  for (at::Tensor* t : {&h.torsion_index, &h.torsion_periodicity, &h.torsion_phase, &h.torsion_k, &h.torsion_cos_phase,
+                        &h.torsion_sin_phase})
+    *t = t->index_select(0, perm).contiguous();
+  h.torsion_group = at::tensor(offsets, at::TensorOptions().dtype(at::kLong));
+}
 at::Tensor i64(const at::Tensor& t) { return t.to(at::kLong).contiguous(); }
 
 bool use_fused(const at::Tensor& t, Impl impl) {
@@ -95,8 +122,8 @@ inline void add(double* g, int64_t i, Vec v) {
 }
 
 struct HostParams {
-  int64_t nb, na, nt, n;
-  const int64_t *bi, *ai, *ti, *row, *pj;
+  int64_t nb, na, ng, n;  // ng: torsion groups (dihedrals)
+  const int64_t *bi, *ai, *ti, *tg, *row, *pj;
   const double *b0, *bk, *a0, *ak, *tn, *tk, *qq, *c6, *c12;
   const double *tcos, *tsin;  // cos and sin of the torsion phases
 };
@@ -104,11 +131,12 @@ struct HostParams {
 HostParams host_view(const EnergyParams& p) {
   return {p.bond_index.size(0),
           p.angle_index.size(0),
-          p.torsion_index.size(0),
+          p.torsion_group.size(0) - 1,
           p.pair_row.size(0) - 1,
           p.bond_index.data_ptr<int64_t>(),
           p.angle_index.data_ptr<int64_t>(),
           p.torsion_index.data_ptr<int64_t>(),
+          p.torsion_group.data_ptr<int64_t>(),
           p.pair_row.data_ptr<int64_t>(),
           p.pair_j.data_ptr<int64_t>(),
           p.bond_length.data_ptr<double>(),
@@ -171,8 +199,9 @@ double angles_frame(const HostParams& p, const double* x, double* g) {
 
 double torsions_frame(const HostParams& p, const double* x, double* g) {
   double e = 0;
-  for (int64_t t = 0; t < p.nt; ++t) {
-    const int64_t ia = p.ti[4 * t], ib = p.ti[4 * t + 1], ic = p.ti[4 * t + 2], id = p.ti[4 * t + 3];
+  for (int64_t group = 0; group < p.ng; ++group) {
+    const int64_t first = p.tg[group], last = p.tg[group + 1];
+    const int64_t ia = p.ti[4 * first], ib = p.ti[4 * first + 1], ic = p.ti[4 * first + 2], id = p.ti[4 * first + 3];
     const Vec xa = load(x + 3 * ia), xb = load(x + 3 * ib), xc = load(x + 3 * ic), xd = load(x + 3 * id);
     // IUPAC/OpenMM sign: φ = atan2(|b2| b1·n2, n1·n2) with b1 = B-A, b2 = C-B, b3 = D-C.
     const Vec b1 = xb - xa, b2 = xc - xb, b3 = xd - xc;
@@ -181,32 +210,35 @@ double torsions_frame(const HostParams& p, const double* x, double* g) {
     const double cx = dot(n1, n2), cy = b2n * dot(b1, n2);
     const double r2 = cx * cx + cy * cy;
     const bool defined = r2 > 0;
-    // cos and sin of n φ - phase without atan2 and sincos: cos φ and sin φ are cx/r
-    // and cy/r, and an integer periodicity (every AMBER and CHARMM torsion) turns
-    // them into cos n φ and sin n φ by n rotations.
-    const double n = p.tn[t];
-    double cn = 1.0, sn = 0.0;
-    if (n >= 0 && n <= kMaxRotatedPeriodicity && n == std::floor(n)) {
-      const int whole = static_cast<int>(n);
-      if (defined) {
-        const double inv_r = 1.0 / std::sqrt(r2), c1 = cx * inv_r, s1 = cy * inv_r;
-        for (int k = 0; k < whole; ++k) {
-          const double c = cn * c1 - sn * s1;
-          sn = sn * c1 + cn * s1;
-          cn = c;
+    const double inv_r = defined ? 1.0 / std::sqrt(r2) : 0.0, c1 = cx * inv_r, s1 = cy * inv_r;
+    double dedphi = 0;  // summed over the group's Fourier terms
+    for (int64_t t = first; t < last; ++t) {
+      // cos and sin of n φ - phase without atan2 and sincos: cos φ and sin φ are cx/r
+      // and cy/r, and an integer periodicity (every AMBER and CHARMM torsion) turns
+      // them into cos n φ and sin n φ by n rotations.
+      const double n = p.tn[t];
+      double cn = 1.0, sn = 0.0;
+      if (n >= 0 && n <= kMaxRotatedPeriodicity && n == std::floor(n)) {
+        const int whole = static_cast<int>(n);
+        if (defined) {
+          for (int k = 0; k < whole; ++k) {
+            const double c = cn * c1 - sn * s1;
+            sn = sn * c1 + cn * s1;
+            cn = c;
+          }
         }
+      } else {
+        const double phi = defined ? std::atan2(cy, cx) : 0.0;
+        cn = std::cos(n * phi);
+        sn = std::sin(n * phi);
       }
-    } else {
-      const double phi = defined ? std::atan2(cy, cx) : 0.0;
-      cn = std::cos(n * phi);
-      sn = std::sin(n * phi);
+      const double cos_arg = cn * p.tcos[t] + sn * p.tsin[t], sin_arg = sn * p.tcos[t] - cn * p.tsin[t];
+      e += p.tk[t] * (1.0 + cos_arg);
+      dedphi -= p.tk[t] * n * sin_arg;
     }
-    const double cos_arg = cn * p.tcos[t] + sn * p.tsin[t], sin_arg = sn * p.tcos[t] - cn * p.tsin[t];
-    e += p.tk[t] * (1.0 + cos_arg);
     const double n1sq = dot(n1, n1), n2sq = dot(n2, n2);
     if (g && defined && n1sq > kMinCross2 && n2sq > kMinCross2) {
       // Blondel & Karplus (1996) dφ/dx, without the singular 1/sin φ of the cos-based form.
-      const double dedphi = -p.tk[t] * n * sin_arg;
       const Vec ga = (-dedphi * b2n / n1sq) * n1;
       const Vec gd = (dedphi * b2n / n2sq) * n2;
       const double s1 = dot(b1, b2) / (b2n * b2n), s3 = dot(b3, b2) / (b2n * b2n);
@@ -498,6 +530,7 @@ EnergyModel::EnergyModel(const ForceFieldSpec& spec) : particles_(spec.particles
   check_values(h.exception_epsilon, ne, "exception epsilons");
   TORCH_CHECK((h.epsilon >= 0).all().item<bool>() && (h.exception_epsilon >= 0).all().item<bool>(),
               "LJ epsilon must be >= 0");
+  group_torsions(h);
 
   // Explicit pair list: all i<j, the last exception of a pair replacing the combining rules.
   std::unordered_map<int64_t, int64_t> exception_of;
@@ -559,8 +592,8 @@ const EnergyParams& EnergyModel::params(at::ScalarType dtype, at::Device device)
         values(h.charge), values(h.sigma), values(h.epsilon),
         indices(h.exception_index), values(h.exception_charge_prod), values(h.exception_sigma),
         values(h.exception_epsilon),
-        at::Tensor(), at::Tensor(),    // pair_row/pair_j and the torsion phases' cos/sin:
-        at::Tensor(), at::Tensor()});  // only the float64 CPU kernel uses them
+        at::Tensor(), at::Tensor(),                  // pair_row/pair_j, the torsion phases' cos/sin
+        at::Tensor(), at::Tensor(), at::Tensor()});  // and the torsion groups: only the float64 CPU kernel uses them
   }
   return *slot;
 }

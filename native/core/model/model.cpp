@@ -536,10 +536,8 @@ const at::Tensor& Model::projection() {
   return projection_;
 }
 
-namespace {
-// Batched Kabsch: the proper rotations R [...,3,3] minimising sum_i |R x_i - reference_i|^2
-// for centred x [...,n,3], from float64 SVDs of the 3x3 covariances on x's device;
-// where V U^T would be a reflection the weakest axis is flipped, so det R = +1.
+// From float64 SVDs of the 3x3 covariances on x's device; where V U^T would be a
+// reflection the weakest axis is flipped, so det R = +1.
 at::Tensor kabsch_rotations(const at::Tensor& x, const at::Tensor& reference) {
   auto h = at::matmul(x.to(at::kDouble).transpose(-1, -2), reference);  // sum_i x_i reference_i^T = U S V^T
   auto [u, s, vh] = at::linalg_svd(h);
@@ -548,10 +546,9 @@ at::Tensor kabsch_rotations(const at::Tensor& x, const at::Tensor& reference) {
   auto flip = at::cat({at::ones_like(s.narrow(-1, 0, 2)), d.unsqueeze(-1)}, -1);
   return at::matmul(v * flip.unsqueeze(-2), u.transpose(-1, -2)).to(at::kFloat);  // V diag(1, 1, d) U^T
 }
-}  // namespace
 
 at::Tensor Model::rollout_lockstep(at::Tensor prev, const at::Tensor& cg, const at::Tensor& z, const FastConvs* fast,
-                                   const at::Tensor& projection, bool bf16) {
+                                   const at::Tensor& projection, bool bf16, const StepHook* hook, int64_t first) {
   // The decoder alone under autocast: coordinates, rotations and collapse stay fp32.
   auto decode = [&](const at::Tensor& input, const at::Tensor& zt) {
     CpuBf16Autocast autocast(bf16);
@@ -567,6 +564,7 @@ at::Tensor Model::rollout_lockstep(at::Tensor prev, const at::Tensor& cg, const 
   std::vector<at::Tensor> out;
   out.reserve(cg.size(0));
   for (int64_t t = 0; t < cg.size(0); ++t) {
+    const auto previous = prev;
     auto c = centres[t];
     const auto cg_t = into(cg_centred[t], t);
     if (config_.centre_each) {
@@ -578,13 +576,14 @@ at::Tensor Model::rollout_lockstep(at::Tensor prev, const at::Tensor& cg, const 
       prev = back(collapse(density, config_.width), t) + c;
     }
     if (projection.defined()) prev = prev + at::matmul(projection, cg[t] - at::matmul(mapping_, prev));
+    if (hook) prev = (*hook)(prev, previous, cg[t], t, first);
     out.push_back(prev);
   }
   return at::stack(out);
 }
 
 at::Tensor Model::rollout(const at::Tensor& prev_in, const at::Tensor& cg_in, const at::Tensor& z_in, bool winograd,
-                          bool project, bool bf16) {
+                          bool project, bool bf16, const StepHook* hook) {
   root_->eval();
   c10::InferenceMode guard;
   TORCH_CHECK(!bf16 || device_.is_cpu(), "a bf16 rollout is implemented for the CPU only (device ", device_.str(), ")");
@@ -599,8 +598,8 @@ at::Tensor Model::rollout(const at::Tensor& prev_in, const at::Tensor& cg_in, co
   const at::Tensor projection = project ? this->projection() : at::Tensor();
   const int64_t K = prev.size(0);
   // oneDNN's bf16 convolutions want the batch whole (they parallelise inside)
-  if (autocast) return rollout_lockstep(prev, cg, z, nullptr, projection, true);
-  if (!device_.is_cpu()) return rollout_lockstep(prev, cg, z, fast, projection).cpu();
+  if (autocast) return rollout_lockstep(prev, cg, z, nullptr, projection, true, hook);
+  if (!device_.is_cpu()) return rollout_lockstep(prev, cg, z, fast, projection, false, hook).cpu();
   // On CPU a decoder step on one or two frames keeps its activations in cache,
   // while a batch of K streams them through memory at every elementwise op: the
   // trajectories, which are independent, go in small groups, the threads taking
@@ -621,7 +620,7 @@ at::Tensor Model::rollout(const at::Tensor& prev_in, const at::Tensor& cg_in, co
         if (threads > 0) at::set_num_threads(threads);
       }
     } one_thread(small);
-    return rollout_lockstep(prev, cg, z, fast, projection);
+    return rollout_lockstep(prev, cg, z, fast, projection, false, hook);
   }
   const int64_t groups = (K + group - 1) / group;
   std::vector<at::Tensor> out(groups);
@@ -629,7 +628,8 @@ at::Tensor Model::rollout(const at::Tensor& prev_in, const at::Tensor& cg_in, co
     c10::InferenceMode thread_guard;  // thread-local: the pool's threads need their own
     for (int64_t g = g0; g < g1; ++g) {
       const int64_t k0 = g * group, k = std::min(group, K - k0);
-      out[g] = rollout_lockstep(prev.narrow(0, k0, k), cg.narrow(1, k0, k), z.narrow(1, k0, k), fast, projection);
+      out[g] = rollout_lockstep(prev.narrow(0, k0, k), cg.narrow(1, k0, k), z.narrow(1, k0, k), fast, projection, false,
+                                hook, k0);
     }
   });
   return at::cat(out, 1);

@@ -130,6 +130,18 @@ using EnergyFn = std::function<at::Tensor(const at::Tensor& coords, double clamp
 // bonds [E,2]. The CG-exact rollout and --relax --exact-cg both use it.
 at::Tensor cg_projection(const at::Tensor& mapping, const at::Tensor& bonds);
 
+// Batched Kabsch: the proper rotations R [...,3,3] (float32) with x R^T closest to
+// reference, for centred x [...,n,3] and reference [...,n,3] or [n,3].
+at::Tensor kabsch_rotations(const at::Tensor& x, const at::Tensor& reference);
+
+// Called by a rollout after each step with the step's frames [k,N,3] (rows
+// first..first+k of the batch), the frames they followed and the step's CG
+// frames [k,n,3]; returns the frames that are written and condition the next
+// step (e.g. refined ones). Trajectory groups may call it concurrently, each
+// with its own rows.
+using StepHook = std::function<at::Tensor(const at::Tensor& frames, const at::Tensor& previous, const at::Tensor& cg,
+                                          int64_t t, int64_t first)>;
+
 class Model {
  public:
   Model(const ModelConfig& config, double learning_rate, int64_t seed);
@@ -196,8 +208,9 @@ class Model {
   // on a CPU with AVX512-BF16, the Winograd products in bf16 (fp32 accumulation
   // and transforms); otherwise under bf16 autocast in oneDNN's kernels, the whole
   // batch at once. Normalisation, voxels and collapse stay fp32.
+  // With `hook`, each step's frames pass through it (StepHook).
   at::Tensor rollout(const at::Tensor& prev, const at::Tensor& cg, const at::Tensor& z, bool winograd = true,
-                     bool project = false, bool bf16 = false);
+                     bool project = false, bool bf16 = false, const StepHook* hook = nullptr);
 
   // Weights only (model file) or weights + optimizer (checkpoint), as bytes.
   std::string save(bool with_optimizer);
@@ -207,8 +220,10 @@ class Model {
   at::Tensor voxels(const at::Tensor& coords) const;
   // rollout() of trajectories prev [K,N,3] on this thread's ops, all K per step.
   // projection: P, or undefined for the network's output as is.
+  // first: the batch row of prev's first trajectory, for the hook.
   at::Tensor rollout_lockstep(at::Tensor prev, const at::Tensor& cg, const at::Tensor& z, const FastConvs* fast,
-                              const at::Tensor& projection, bool bf16 = false);
+                              const at::Tensor& projection, bool bf16 = false, const StepHook* hook = nullptr,
+                              int64_t first = 0);
   // Trajectories per group in a CPU rollout (see rollout()).
   static constexpr int64_t kCpuRolloutBatch = 2;
   // Below this many multiply-adds x 2 per frame in the decoder's convolutions a

@@ -1,5 +1,7 @@
 #include "core/relax/relax.h"
 
+#include "core/relax/normal.h"
+
 #include <ATen/ops/linalg_cross.h>
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/Parallel.h>
@@ -8,7 +10,6 @@
 #include <algorithm>
 #include <cmath>
 #include <memory>
-#include <random>
 #include <vector>
 
 namespace tcbm {
@@ -40,8 +41,8 @@ constexpr int64_t kNmin = 5;
 // L amino acids' CA volumes are +0.0012 .. +0.0032 nm^3: a repaired centre is
 // held at least kMinVolume on its side (625 kJ/mol for a mirror image's -0.002).
 constexpr double kMinVolume = 5e-4, kChirality = 1e8;
-// BAOAB Langevin (Leimkuhler & Matthews) with atomic masses, from rest.
-constexpr double kLangevinDt = 1e-3, kFriction = 10.0, kBoltzmann = 0.0083144626;  // ps, 1/ps, kJ/mol/K
+// BAOAB Langevin (Leimkuhler & Matthews) with atomic masses (its step is RelaxOptions::timestep).
+constexpr double kFriction = 10.0, kBoltzmann = 0.0083144626;  // 1/ps, kJ/mol/K
 // RATTLE: relative tolerance on a constrained length squared, and the iteration cap.
 constexpr double kConstraintTolerance = 1e-10;
 constexpr int kConstraintIterations = 100;
@@ -184,7 +185,13 @@ class FrameRelaxer {
         x[3 * a] += mx * s, x[3 * a + 1] += my * s, x[3 * a + 2] += mz * s;
       }
     }
-    if (o_.temperature > 0) thermal(x, w, f.data(), v.data(), seed);
+    if (o_.temperature > 0) {
+      // a frame far from any minimum can still blow the dynamics up (a 2 fs step
+      // on forces of 10^5 kJ/mol/nm): it then keeps its minimised structure
+      const std::vector<double> minimised(x, x + M);
+      thermal(x, w, f.data(), v.data(), seed);
+      if (!std::all_of(x, x + M, [](double c) { return std::isfinite(c); })) std::copy(minimised.begin(), minimised.end(), x);
+    }
   }
 
  private:
@@ -245,14 +252,14 @@ class FrameRelaxer {
   void thermal(double* x, const Work& w, double* f, double* vel, uint64_t seed) const {
     const int64_t M = N_ * 3;
     const double* m = masses_.data_ptr<double>();
-    const double c1 = std::exp(-kFriction * kLangevinDt);
+    const double dt = o_.timestep;
+    const double c1 = std::exp(-kFriction * dt);
     std::vector<double> noise(N_), before, drifted;
     for (int64_t a = 0; a < N_; ++a) noise[a] = std::sqrt((1 - c1 * c1) * kBoltzmann * o_.temperature / m[a]);
-    std::mt19937_64 gen(seed);
-    std::normal_distribution<double> normal;
+    NormalSource normal(seed);
     // Maxwell-Boltzmann velocities to start (from rest the minimised frame takes
     // ~1 ps to warm up; with them it is thermal within ~0.1 ps)
-    for (int64_t i = 0; i < M; ++i) vel[i] = held_[i / 3] ? 0.0 : std::sqrt(kBoltzmann * o_.temperature / m[i / 3]) * normal(gen);
+    for (int64_t i = 0; i < M; ++i) vel[i] = held_[i / 3] ? 0.0 : std::sqrt(kBoltzmann * o_.temperature / m[i / 3]) * normal();
     const bool constrained = !constraints_.empty();
     if (constrained) {
       before.assign(x, x + M);
@@ -262,26 +269,26 @@ class FrameRelaxer {
     forces(x, 1.0, w, f);
     for (int64_t step = 0; step < o_.thermal_steps; ++step) {
       for (int64_t i = 0; i < M; ++i)
-        if (!held_[i / 3]) vel[i] += 0.5 * kLangevinDt * f[i] / m[i / 3];
+        if (!held_[i / 3]) vel[i] += 0.5 * dt * f[i] / m[i / 3];
       if (constrained) {
         constraints_.velocities(x, vel);
         before.assign(x, x + M);
       }
       for (int64_t i = 0; i < M; ++i) {
         if (held_[i / 3]) continue;  // held atoms keep their place (forces there are 0 too)
-        x[i] += 0.5 * kLangevinDt * vel[i];
-        vel[i] = c1 * vel[i] + noise[i / 3] * normal(gen);
-        x[i] += 0.5 * kLangevinDt * vel[i];
+        x[i] += 0.5 * dt * vel[i];
+        vel[i] = c1 * vel[i] + noise[i / 3] * normal();
+        x[i] += 0.5 * dt * vel[i];
       }
       if (constrained) {
         // back onto the constraints; the velocities take the correction (x moved dt v)
         drifted.assign(x, x + M);
         constraints_.positions(x, before.data());
-        for (int64_t i = 0; i < M; ++i) vel[i] += (x[i] - drifted[i]) / kLangevinDt;
+        for (int64_t i = 0; i < M; ++i) vel[i] += (x[i] - drifted[i]) / dt;
       }
       forces(x, 1.0, w, f);
       for (int64_t i = 0; i < M; ++i)
-        if (!held_[i / 3]) vel[i] += 0.5 * kLangevinDt * f[i] / m[i / 3];
+        if (!held_[i / 3]) vel[i] += 0.5 * dt * f[i] / m[i / 3];
       if (constrained) constraints_.velocities(x, vel);
     }
   }
@@ -352,9 +359,10 @@ void relax_tensor(const EnergyModel& ff, const RelaxSetup& setup, at::Tensor& x,
     x = x + move;
   }
   if (o.temperature > 0) {
-    constexpr double kDt = kLangevinDt;
+    const auto minimised = x.clone();  // kept by frames whose dynamics blow up (as on the fused path)
+    const double h = o.timestep;
     const auto m = setup.masses.to(opts).view({1, -1, 1});
-    const double c1 = std::exp(-kFriction * kDt);
+    const double c1 = std::exp(-kFriction * h);
     const auto noise_scale = at::sqrt((1 - c1 * c1) * kBoltzmann * o.temperature / m);
     auto gen = at::make_generator<at::CPUGeneratorImpl>(o.seed);
     // the constraints run frame by frame on the CPU (Constraints), as on the fused path
@@ -391,26 +399,28 @@ void relax_tensor(const EnergyModel& ff, const RelaxSetup& setup, at::Tensor& x,
     auto force = forces(x, 1.0);
     for (int64_t step = 0; step < o.thermal_steps; ++step) {
       at::NoGradGuard no_grad;
-      vel = vel + 0.5 * kDt * force / m;
+      vel = vel + 0.5 * h * force / m;
       if (movable.defined()) vel = vel * movable;
       at::Tensor before;
       if (!constraints.empty()) {
         vel = constrain_velocities(x, vel);
         before = x.clone();
       }
-      x = x + 0.5 * kDt * vel;
+      x = x + 0.5 * h * vel;
       vel = c1 * vel + noise_scale * at::randn(x.sizes(), gen, opts.device(at::kCPU)).to(x.device());
       if (movable.defined()) vel = vel * movable;
-      x = x + 0.5 * kDt * vel;
+      x = x + 0.5 * h * vel;
       if (!constraints.empty()) {
         const auto drifted = x;
         x = constrain_positions(x, before);
-        vel = vel + (x - drifted) / kDt;
+        vel = vel + (x - drifted) / h;
       }
       force = forces(x, 1.0);
-      vel = vel + 0.5 * kDt * force / m;
+      vel = vel + 0.5 * h * force / m;
       if (!constraints.empty()) vel = constrain_velocities(x, vel);
     }
+    at::NoGradGuard no_grad;
+    x = at::where(at::isfinite(x).flatten(1).all(1).view({-1, 1, 1}), x, minimised);
   }
 }
 
@@ -447,7 +457,8 @@ RelaxResult relax(const EnergyModel& ff, const RelaxSetup& setup, const at::Tens
               ff.particles(), ", 3]");
   TORCH_CHECK(cg.dim() == 3 && cg.size(0) == coords.size(0) && cg.size(1) == setup.mapping.size(0) && cg.size(2) == 3,
               "relax: cg must be [B, ", setup.mapping.size(0), ", 3]");
-  TORCH_CHECK(o.steps >= 0 && o.restraint >= 0 && o.cg_restraint >= 0 && o.max_move > 0 && o.dielectric > 0, "relax: bad options");
+  TORCH_CHECK(o.steps >= 0 && o.restraint >= 0 && o.cg_restraint >= 0 && o.max_move > 0 && o.dielectric > 0 &&
+                  o.timestep > 0, "relax: bad options");
   TORCH_CHECK(o.temperature <= 0 || (setup.masses.defined() && setup.masses.numel() == coords.size(1)),
               "relax: a temperature needs the masses");
   const auto opts = coords.options().dtype(at::kDouble);

@@ -54,10 +54,14 @@ struct RelaxOptions {
   // (energy_before, energy_after) are always the unscreened force field's.
   double dielectric = 1;
   // > 0: after the minimisation, thermal_steps of restrained Langevin dynamics
-  // (BAOAB, 1 fs, friction 10/ps) at this temperature, so the frames' energies
-  // are thermal rather than those of minima
+  // (BAOAB, friction 10/ps) at this temperature, so the frames' energies are
+  // thermal rather than those of minima
   double temperature = 0;      // K
   int64_t thermal_steps = 200;
+  // ps, the thermal stage's step: 1 fs resolves free X-H bonds; with them
+  // constrained, 2 fs (as MD with HBonds constraints runs) covers the same time
+  // in half the force evaluations
+  double timestep = 1e-3;
   uint64_t seed = 1;
   // Auto/Fused: on CPU each frame is refined by plain loops over its atoms (the
   // energy kernel's per-frame forces, no tensors or autograd in the inner loop);
