@@ -129,6 +129,11 @@ export interface NativeModelConfig {
   previousFrame?: boolean;
   /** true: A(t-1) and C(t) each centred on their own mean (the reference code); false/absent: on C(t)'s centroid */
   centreEach?: boolean;
+  /**
+   * 'displacement': the decoder's density is A(t) − A(t−1) (centred, in the network's frame), the frame
+   * A(t−1) plus its collapse; 'frame' (default, the paper): the density is A(t). Needs previousFrame.
+   */
+  decodes?: 'frame' | 'displacement';
   /** kernel of the encoder's stem convolution: 5 (the reference code) or 3 (default) */
   encoderStem?: 3 | 5;
   /** 'reference': z as (latent/8, 2, 2, 2), replication-padded, 5³ convolution; 'broadcast' (default): z broadcast over the grid */

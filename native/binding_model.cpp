@@ -32,6 +32,13 @@ ModelConfig config_from(const Napi::Object& o, Napi::Env env) {
   c.previous_frame = prev.IsUndefined() ? true : prev.ToBoolean().Value();
   auto centre = o.Get("centreEach");
   c.centre_each = centre.IsUndefined() ? false : centre.ToBoolean().Value();
+  auto decodes = o.Get("decodes");
+  if (!decodes.IsUndefined()) {
+    const auto d = decodes.IsString() ? decodes.As<Napi::String>().Utf8Value() : std::string();
+    if (d != "frame" && d != "displacement")
+      throw Napi::RangeError::New(env, "Model: config.decodes must be \"frame\" or \"displacement\"");
+    c.displacement = d == "displacement";
+  }
   auto stem = o.Get("encoderStem");
   if (!stem.IsUndefined()) c.encoder_stem = static_cast<int64_t>(num("encoderStem"));
   auto latent_path = o.Get("latentPath");

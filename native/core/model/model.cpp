@@ -179,6 +179,8 @@ Model::Model(const ModelConfig& config, double learning_rate, int64_t seed) : co
   TORCH_CHECK(config.grid >= 4 && config.grid % 4 == 0, "grid must be a multiple of 4 (the encoder halves it twice), got ",
               config.grid);
   TORCH_CHECK(config.latent > 0 && config.encoder_width > 0 && config.decoder_width > 0, "widths must be positive");
+  TORCH_CHECK(!config.displacement || config.previous_frame,
+              "a decoder of displacements needs the previous frame (not the frame-based ablation)");
   auto root = make_root(config, seed);
   encoder_ = root->encoder;
   decoder_ = root->decoder;
@@ -294,6 +296,8 @@ LossTerms Model::loss(const at::Tensor& aa_t_in, const at::Tensor& aa_prev_in, c
   // input, and A(t-1), C(t) feed both the encoder and the decoder's condition.
   auto target = voxels(aa_t);
   auto v_prev = config_.previous_frame ? voxels(aa_prev) : at::Tensor();
+  // what the decoder's density should be: A(t)'s, or the displacement's from A(t-1)
+  const auto decoded_target = config_.displacement ? voxels(aa_t - aa_prev) : target;
   auto v_cg = voxels(cg_condition.defined() ? cg_condition.to(device_, at::kFloat) : cg_t);
   TORCH_CHECK(!w.bf16 || device_.is_cpu(), "bf16 training is implemented for the CPU only (device ", device_.str(), ")");
   at::Tensor mu, logvar, density;
@@ -303,12 +307,12 @@ LossTerms Model::loss(const at::Tensor& aa_t_in, const at::Tensor& aa_prev_in, c
     auto z = mu + eps * at::exp(0.5 * logvar);
     density = decoder_->forward(config_.previous_frame ? at::cat({v_prev, v_cg}, 1) : v_cg, z);
   }
-  auto coords = collapse(density, config_.width);
+  auto coords = config_.displacement ? collapse(density, config_.width) + aa_prev : collapse(density, config_.width);
   // Centred on their own means, the targets say nothing of where the decoded
   // frame sits: compare shapes, as the reference does.
   auto own_centre = [&](const at::Tensor& x) { return config_.centre_each ? x - x.mean(1, true) : x; };
 
-  auto voxel = at::mse_loss(density, target);
+  auto voxel = at::mse_loss(density, decoded_target);
   auto coord = at::mse_loss(own_centre(coords), aa_t);
   auto cg = at::mse_loss(own_centre(at::matmul(mapping_, coords)), cg_t);
   const auto d_decoded = distance_matrix(coords), d_target = distance_matrix(aa_t);
@@ -481,9 +485,11 @@ const FastConvs* Model::fast_convs(bool wanted, bool bf16) {
 at::Tensor Model::decode(const at::Tensor& aa_prev, const at::Tensor& cg_t, const at::Tensor& z, bool winograd) {
   root_->eval();
   c10::InferenceMode guard;
-  auto density = decoder_->forward(condition_input(aa_prev.to(device_, at::kFloat), cg_t.to(device_, at::kFloat)),
-                                   z.to(device_, at::kFloat), fast_convs(winograd));
-  return collapse(density, config_.width).cpu();
+  const auto prev = aa_prev.to(device_, at::kFloat);
+  auto density = decoder_->forward(condition_input(prev, cg_t.to(device_, at::kFloat)), z.to(device_, at::kFloat),
+                                   fast_convs(winograd));
+  auto x = collapse(density, config_.width);
+  return (config_.displacement ? x + prev : x).cpu();
 }
 
 namespace {
@@ -567,14 +573,12 @@ at::Tensor Model::rollout_lockstep(at::Tensor prev, const at::Tensor& cg, const 
     const auto previous = prev;
     auto c = centres[t];
     const auto cg_t = into(cg_centred[t], t);
-    if (config_.centre_each) {
-      auto density = decode(condition_input(into(prev - prev.mean(1, true), t), cg_t), z[t]);
-      auto x = back(collapse(density, config_.width), t);
-      prev = x - at::matmul(mapping_, x).mean(1, true) + c;
-    } else {
-      auto density = decode(condition_input(into(prev - c, t), cg_t), z[t]);
-      prev = back(collapse(density, config_.width), t) + c;
-    }
+    // A(t-1) as the network sees it; with `displacement` the frame is it plus the collapse
+    const auto seen = into(config_.centre_each ? prev - prev.mean(1, true) : prev - c, t);
+    auto x = collapse(decode(condition_input(seen, cg_t), z[t]), config_.width);
+    if (config_.displacement) x = x + seen;
+    x = back(x, t);
+    prev = config_.centre_each ? x - at::matmul(mapping_, x).mean(1, true) + c : x + c;
     if (projection.defined()) prev = prev + at::matmul(projection, cg[t] - at::matmul(mapping_, prev));
     if (hook) prev = (*hook)(prev, previous, cg[t], t, first);
     out.push_back(prev);

@@ -46,6 +46,11 @@ struct ModelConfig {
   // LeakyReLU; false (models before it): z broadcast over the grid, 3x3x3
   // convolution, LayerNorm, LeakyReLU.
   bool latent_reference = false;
+  // true: the decoder's density is the displacement from A(t-1) (as conditioned
+  // on: centred, in the network's frame) to A(t); the decoded frame is A(t-1)
+  // plus its collapse, and the voxel loss's target is the displacement's density.
+  // false (the paper, every model before it): the density is A(t) itself.
+  bool displacement = false;
 };
 
 // conv3x3 -> norm -> LeakyReLU -> conv3x3 -> norm, plus a shortcut (max-pool and
