@@ -353,3 +353,23 @@ test('pair floors: each pair\'s closest distance over the frames; the floor term
   expect((await t.model.evaluate(batch)).floor).toBeUndefined();
 });
 
+
+test('decodes: "displacement": the decoded frame is A(t−1) plus the collapse; it needs the previous frame', async () => {
+  const tiny = PRESETS.tiny;
+  const make = (decodes: 'frame' | 'displacement', frameBased = false) =>
+    Trainer.create(data, { preset: { ...tiny, architecture: { ...tiny.architecture, decodes } }, seed: 4, threads: 2, previousFrame: !frameBased });
+  const B = 2;
+  const z = new Rng(2).normals(new Float32Array(B * 8));
+  const prev = data.trajectories[0].slice(0, B * 66);
+  prev[3 * 5] += 10; // atom 5 of the first frame 10 nm out along x, far outside the 1.8 nm grid
+  const cg = new Float32Array(B * 18).fill(0.01);
+  const half = tiny.architecture.width / 2;
+  const frame = await make('frame').model.decode({ batch: B, aaPrev: prev, cgT: cg, z });
+  const displaced = await make('displacement').model.decode({ batch: B, aaPrev: prev, cgT: cg, z });
+  // a frame decoder's atoms are densities' centroids: inside the grid
+  expect(Math.max(...Array.from(frame).map(Math.abs))).toBeLessThanOrEqual(half + 1e-6);
+  // a displacement decoder moves each atom of A(t−1) by at most the grid's half-width
+  for (let i = 0; i < B * 66; i++) expect(Math.abs(displaced[i] - prev[i])).toBeLessThanOrEqual(half + 1e-6);
+  expect(displaced[3 * 5]).toBeGreaterThan(10 - half);
+  expect(() => make('displacement', true)).toThrow(/previous frame/);
+});
