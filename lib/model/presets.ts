@@ -95,6 +95,13 @@ export interface TrainingSettings {
    */
   cgNoiseLevels?: 'fixed' | 'mixed';
   /**
+   * > 0: the A(t−1) the network is conditioned on gets Gaussian noise of this
+   * standard deviation (nm, per atom and component) in every training pair,
+   * the target A(t) staying clean: a decoder of displacements learns to pull a
+   * perturbed previous frame back, as a rollout of its own frames needs.
+   */
+  prevNoise?: number;
+  /**
    * Against posterior collapse: for the first `steps` steps the decoder gets the
    * posterior mean (the reparameterisation's noise times 0, an autoencoder, so it
    * learns to use z before z is noisy), then the noise grows linearly to its full
@@ -269,6 +276,9 @@ function presetFromFile(file: string): Preset {
   }
   if (training.cgNoise !== undefined && !(typeof training.cgNoise === 'number' && training.cgNoise >= 0 && training.cgNoise < 1)) {
     throw fileError('ERR_BAD_FORMAT', file, '"cgNoise" must be a number of nm in [0, 1)');
+  }
+  if (training.prevNoise !== undefined && !(typeof training.prevNoise === 'number' && training.prevNoise >= 0 && training.prevNoise < 1)) {
+    throw fileError('ERR_BAD_FORMAT', file, '"prevNoise" must be a number of nm in [0, 1)');
   }
   if (![undefined, 'fixed', 'mixed'].includes(training.cgNoiseLevels)) throw fileError('ERR_BAD_FORMAT', file, '"cgNoiseLevels" must be "fixed" or "mixed"');
   if (training.localWeight !== undefined && !(typeof training.localWeight === 'number' && training.localWeight >= 0 && Number.isFinite(training.localWeight))) {

@@ -24,6 +24,7 @@ import { IDENTITY, pairRotation, placePair as placeInLayout, placeRotated, type 
 import { validate, type ValidationOptions, type ValidationReport } from './validation';
 import { batchShare, shareOf, type BatchShare, type ProcessGroup } from './distributed';
 import { spaced } from './picks';
+import { withConditionNoise, type ConditionedBatch } from './noise';
 
 export { resolvePreset, localPairs, spaced };
 
@@ -204,12 +205,12 @@ export class Trainer {
   }
 
   /** This rank's share of the global batch. */
-  private batch(): { aaT: Float32Array; aaPrev: Float32Array; cgT: Float32Array; eps: Float32Array; cgCondition?: Float32Array } {
+  private batch(): ConditionedBatch {
     return shareOf(this.globalBatch(), this.settings.batch, this.share);
   }
 
   /** The global batch of the current RNG state: pairs, centring, rotations, latent noise. */
-  private globalBatch(): { aaT: Float32Array; aaPrev: Float32Array; cgT: Float32Array; eps: Float32Array; cgCondition?: Float32Array } {
+  private globalBatch(): ConditionedBatch {
     const B = this.settings.batch;
     const N = this.data.topology.atoms.length;
     const n = this.data.mapping.beads;
@@ -225,15 +226,7 @@ export class Trainer {
     const eps = this.rng.normals(new Float32Array(B * this.preset.architecture.latent));
     const scale = latentNoiseAt(this.step, this.settings.latentWarmup);
     if (scale !== 1) for (let i = 0; i < eps.length; i++) eps[i] *= scale;
-    const noise = this.settings.cgNoise ?? 0;
-    if (!(noise > 0)) return { aaT, aaPrev, cgT, eps };
-    const cgCondition = this.rng.normals(new Float32Array(cgT.length));
-    const perSample = cgT.length / B;
-    for (let b = 0; b < B; b++) {
-      const level = this.settings.cgNoiseLevels === 'mixed' ? (this.rng.uniform() < 0.5 ? 0 : noise * (1 - this.rng.uniform())) : noise;
-      for (let i = b * perSample; i < (b + 1) * perSample; i++) cgCondition[i] = cgT[i] + level * cgCondition[i];
-    }
-    return { aaT, aaPrev, cgT, eps, cgCondition };
+    return withConditionNoise({ aaT, aaPrev, cgT, eps }, B, this.settings, this.rng);
   }
 
   /** What multiplies β: batch / training pairs under the reference's convention, else 1. */

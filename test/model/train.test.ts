@@ -1,6 +1,7 @@
 // The cVAE and its training loop: capacity, gradients, serialisation, resume.
 import { loadDataset } from '../../lib/model/dataset';
 import { presetMapping } from '../../lib/model/mapping';
+import { withConditionNoise } from '../../lib/model/noise';
 import { PRESETS } from '../../lib/model/presets';
 import { Rng } from '../../lib/core/rng';
 import { pairFloors } from '../../lib/model/geometry-terms';
@@ -372,4 +373,20 @@ test('decodes: "displacement": the decoded frame is A(t−1) plus the collapse; 
   for (let i = 0; i < B * 66; i++) expect(Math.abs(displaced[i] - prev[i])).toBeLessThanOrEqual(half + 1e-6);
   expect(displaced[3 * 5]).toBeGreaterThan(10 - half);
   expect(() => make('displacement', true)).toThrow(/previous frame/);
+});
+
+test('prevNoise: A(t−1) conditioned on gets Gaussian noise of that size, the target stays clean, and no draw is made when it is off', () => {
+  const B = 4, N = 22;
+  const clean = { aaT: new Float32Array(B * N * 3).fill(1), aaPrev: new Float32Array(B * N * 3).fill(2), cgT: new Float32Array(B * 18), eps: new Float32Array(B * 8) };
+  const settings = { ...PRESETS['adp-cpu'].training, prevNoise: 0.05 };
+  const noisy = withConditionNoise(clean, B, settings, new Rng(5));
+  expect(noisy.aaT).toBe(clean.aaT);
+  expect(noisy.cgCondition).toBeUndefined();
+  const d = Array.from(noisy.aaPrev, (v, i) => v - clean.aaPrev[i]);
+  const sd = Math.sqrt(d.reduce((s, x) => s + x * x, 0) / d.length);
+  expect(sd).toBeGreaterThan(0.04);
+  expect(sd).toBeLessThan(0.06);
+  const a = new Rng(5), b = new Rng(5);
+  expect(withConditionNoise(clean, B, PRESETS['adp-cpu'].training, a)).toEqual(clean);
+  expect(a.uniform()).toBe(b.uniform());
 });
