@@ -108,6 +108,8 @@ export interface LossWeights {
   localMoments?: boolean;
   /** weight of the pair-floor term (needs setPairFloors); default 0 */
   floorWeight?: number;
+  /** > 0: each latent dimension's batch-mean KL floored at this many nats in the trained term (free bits); default 0 */
+  freeBits?: number;
   /** trainStep in a group: this rank asks every rank to stop after this step (LossTerms.stop) */
   stop?: boolean;
 }

@@ -252,6 +252,7 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
     w.local_weight = o.number_or("localWeight", 0);
     w.local_moments = o.bool_or("localMoments", false);
     w.floor_weight = o.number_or("floorWeight", 0);
+    w.free_bits = o.number_or("freeBits", 0);
     w.stop = o.bool_or("stop", false);
     return w;
   }

@@ -102,6 +102,12 @@ export interface TrainingSettings {
    */
   prevNoise?: number;
   /**
+   * > 0 ("free bits"): each latent dimension's batch-mean KL is floored at this
+   * many nats in the trained KL term (times the KL weight), so dimensions that
+   * carry little are not pushed into the prior: against posterior collapse.
+   */
+  freeBits?: number;
+  /**
    * Against posterior collapse: for the first `steps` steps the decoder gets the
    * posterior mean (the reparameterisation's noise times 0, an autoencoder, so it
    * learns to use z before z is noisy), then the noise grows linearly to its full
@@ -276,6 +282,9 @@ function presetFromFile(file: string): Preset {
   }
   if (training.cgNoise !== undefined && !(typeof training.cgNoise === 'number' && training.cgNoise >= 0 && training.cgNoise < 1)) {
     throw fileError('ERR_BAD_FORMAT', file, '"cgNoise" must be a number of nm in [0, 1)');
+  }
+  if (training.freeBits !== undefined && !(typeof training.freeBits === 'number' && training.freeBits >= 0 && Number.isFinite(training.freeBits))) {
+    throw fileError('ERR_BAD_FORMAT', file, '"freeBits" must be a number of nats >= 0');
   }
   if (training.prevNoise !== undefined && !(typeof training.prevNoise === 'number' && training.prevNoise >= 0 && training.prevNoise < 1)) {
     throw fileError('ERR_BAD_FORMAT', file, '"prevNoise" must be a number of nm in [0, 1)');

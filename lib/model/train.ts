@@ -270,7 +270,7 @@ export class Trainer {
       edmWeight: s.edmWeight ?? 1,
       bf16: s.precision === 'bf16',
       localWeight: this.step >= (s.localFrom ?? 0) ? (s.localWeight ?? 0) : 0,
-      localMoments: s.localMode === 'moments', floorWeight: s.floorWeight ?? 0,
+      localMoments: s.localMode === 'moments', floorWeight: s.floorWeight ?? 0, freeBits: s.freeBits ?? 0,
     };
   }
 

@@ -390,3 +390,18 @@ test('prevNoise: A(t−1) conditioned on gets Gaussian noise of that size, the t
   expect(withConditionNoise(clean, B, PRESETS['adp-cpu'].training, a)).toEqual(clean);
   expect(a.uniform()).toBe(b.uniform());
 });
+
+test('freeBits: each latent dimension\'s batch-mean KL is floored in the trained term, the reported KL stays plain', async () => {
+  const t = Trainer.create(data, { preset: 'tiny', seed: 6, threads: 2 });
+  const B = 4, L = PRESETS.tiny.architecture.latent;
+  const aaT = data.trajectories[0].slice(66, 66 * (1 + B));
+  const aaPrev = data.trajectories[0].slice(0, 66 * B);
+  const cgT = new Float32Array(B * 18);
+  for (let b = 0; b < B; b++) [4, 6, 8, 14, 16, 10].forEach((a, k) => cgT.set(aaT.subarray(b * 66 + a * 3, b * 66 + a * 3 + 3), b * 18 + k * 3));
+  const eps = new Rng(4).normals(new Float32Array(B * L));
+  const loss = (freeBits: number) => t.model.evaluate({ batch: B, aaT, aaPrev, cgT, eps, gamma: 0, beta: 1, freeBits, threads: 2 });
+  const plain = await loss(0);
+  const floored = await loss(100); // far above any dimension's KL: the trained term is L * 100
+  expect(floored.kl).toBeCloseTo(plain.kl, 6);
+  expect(floored.total - plain.total).toBeCloseTo(L * 100 - plain.kl, 3);
+});

@@ -317,8 +317,10 @@ LossTerms Model::loss(const at::Tensor& aa_t_in, const at::Tensor& aa_prev_in, c
   auto cg = at::mse_loss(own_centre(at::matmul(mapping_, coords)), cg_t);
   const auto d_decoded = distance_matrix(coords), d_target = distance_matrix(aa_t);
   auto edm = at::mse_loss(d_decoded, d_target);
-  auto kl = (-0.5 * (1 + logvar - mu.square() - logvar.exp()).sum(1)).mean();
-  auto total = voxel + coord + cg + w.edm_weight * edm + w.beta * kl;
+  const auto kl_dims = (-0.5 * (1 + logvar - mu.square() - logvar.exp())).mean(0);  // [latent], nats
+  auto kl = kl_dims.sum();
+  const auto kl_trained = w.free_bits > 0 ? kl_dims.clamp_min(w.free_bits).sum() : kl;
+  auto total = voxel + coord + cg + w.edm_weight * edm + w.beta * kl_trained;
   at::Tensor local;
   if (local_pairs_.defined()) {
     // bond lengths and 1-3 distances (angles) of the decoded frame against the target's, nm^2:

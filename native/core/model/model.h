@@ -120,6 +120,11 @@ struct StepWeights {
   double local_weight = 0;   // weight of the local-geometry term (needs set_local_pairs)
   bool local_moments = false;  // the local term on batch means and spreads, not per frame
   double floor_weight = 0;     // weight of the pair-floor term (needs set_pair_floors)
+  // > 0 ("free bits", Kingma et al. 2016): the KL term trained is the sum over
+  // latent dimensions of each one's batch-mean KL, floored at this many nats, so
+  // a dimension that carries less is not pushed further into the prior. The KL
+  // reported stays the plain one.
+  double free_bits = 0;
   double learning_rate = 0;  // > 0: Adam's learning rate from this step on (a schedule); 0: unchanged
   // This rank asks to stop after this step (e.g. on SIGINT): with a reducer, every
   // rank learns it in the same step's collective, so all stop at the same step.
