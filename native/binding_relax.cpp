@@ -1,6 +1,8 @@
 // Restrained refinement of decoded frames (core/relax/relax.h) as one
 // Promise-returning job: relax({forceField, coords, cg, …}).
+#include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include "binding.h"
 #include "binding_relax.h"
@@ -81,6 +83,10 @@ RefineState refine_state(const Options& o, const Napi::Object& obj, const std::s
   const int64_t lanes = static_cast<int64_t>(stats.ElementLength() / 3);
   TORCH_CHECK(K == 0 || (st.lanes.ge(0).all().item<bool>() && st.lanes.lt(lanes).all().item<bool>()), op,
               ": lanes must be in 0..", lanes - 1);
+  // rows may be refined concurrently (trajectory groups), each updating its lane's statistics
+  std::vector<int32_t> sorted(st.lanes.data_ptr<int32_t>(), st.lanes.data_ptr<int32_t>() + K);
+  std::sort(sorted.begin(), sorted.end());
+  TORCH_CHECK(std::adjacent_find(sorted.begin(), sorted.end()) == sorted.end(), op, ": each row needs its own lane");
   st.stats = reinterpret_cast<TrajectoryRefiner::Stats*>(view_of(stats, {lanes, 3}, op + ": stats").data_ptr<double>());
   st.previous_refined = o.bool_or("previousRefined", false);
   st.rows = K;

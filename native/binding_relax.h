@@ -27,7 +27,7 @@ RelaxInput relax_input(const Options& o, const Napi::Object& obj, const std::str
 
 // What a job that refines T steps of K trajectories (rolloutRefined,
 // refineTrajectory) shares: relax's options plus lanes Int32Array [K] (each
-// row's trajectory), stats Float64Array [trajectories*3] (each trajectory's
+// row's trajectory, one row a lane), stats Float64Array [trajectories*3] (each trajectory's
 // refined-energy count, mean and M2, updated in place) and previousRefined?;
 // its result {coords, before [T*K], after [T*K], repairs, retried}.
 struct RefineState {
