@@ -43,7 +43,7 @@ export interface RelaxOptions {
   exactCg?: boolean;
   /**
    * K (default 0: none): after the minimisation, thermalSteps of restrained Langevin
-   * dynamics (1 fs) at this temperature, so energies are thermal, not minima's
+   * dynamics (steps of `timestep`) at this temperature, so energies are thermal, not minima's
    */
   temperature?: number;
   /** steps of that Langevin dynamics (default: 200 fs of it, 100 steps of 2 fs or 200 of 1 fs) */

@@ -307,7 +307,8 @@ LossTerms Model::loss(const at::Tensor& aa_t_in, const at::Tensor& aa_prev_in, c
     auto z = mu + eps * at::exp(0.5 * logvar);
     density = decoder_->forward(config_.previous_frame ? at::cat({v_prev, v_cg}, 1) : v_cg, z);
   }
-  auto coords = config_.displacement ? collapse(density, config_.width) + aa_prev : collapse(density, config_.width);
+  auto coords = collapse(density, config_.width);
+  if (config_.displacement) coords = coords + aa_prev;
   // Centred on their own means, the targets say nothing of where the decoded
   // frame sits: compare shapes, as the reference does.
   auto own_centre = [&](const at::Tensor& x) { return config_.centre_each ? x - x.mean(1, true) : x; };
