@@ -1,5 +1,6 @@
 // Evaluation numerics: clustering, MSMs, TICA, histograms and divergences, per-frame geometry.
 export * from './backbone';
+export * from './clashes';
 export * from './divergence';
 export * from './fes';
 export * from './geometry';

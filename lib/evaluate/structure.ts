@@ -1,6 +1,6 @@
 // Structure: bond lengths and angles against the reference (Wasserstein-1 per term), CA chirality
 // and heavy-atom clashes.
-import { chiralCenters, chiralVolumes, clashes, wasserstein1, type Coordinates } from '../analysis';
+import { chiralCenters, chiralVolumes, clashes, heavyAtomClashOptions, wasserstein1, type Coordinates } from '../analysis';
 import { bondedTriplets, type ForceField } from '../forcefield/system';
 import type { Atom, Topology } from '../io/types';
 import { atomLabel, column, concat, finite, histogramSet, meanOf, median, moments, plotRange, strided } from './common';
@@ -119,10 +119,8 @@ export function chiralitySection(atoms: readonly Atom[], ref: Coordinates[], tra
 }
 
 export function clashSection(topology: Topology, ref: Coordinates[], traj: Coordinates[], notes: string[]): Metrics['clashes'] {
-  const elements = topology.atoms.map((a) => a.element);
-  const heavy = topology.atoms.flatMap((a, i) => (a.element !== 'H' && a.element !== 'D' ? [i] : []));
-  const vdwScale = 0.8;
-  const pairsApprox = (heavy.length * (heavy.length - 1)) / 2;
+  const check = heavyAtomClashOptions(topology);
+  const pairsApprox = (check.atoms.length * (check.atoms.length - 1)) / 2;
   // Pair checks cost pairs × frames: keep each side under ~2e8 so large proteins stay quick.
   const budget = Math.max(1, Math.floor(2e8 / Math.max(1, pairsApprox)));
   const run = (trajs: Coordinates[], side: string) => {
@@ -134,7 +132,7 @@ export function clashSection(topology: Topology, ref: Coordinates[], traj: Coord
     let pairs = 0;
     let min = Infinity;
     for (const t of s.trajs) {
-      const r = clashes(t, { atoms: heavy, bonds: topology.bonds, elements, vdwScale });
+      const r = clashes(t, check);
       pairs = r.pairs;
       frames += t.frames;
       withClash += r.frameFraction * t.frames;
@@ -150,11 +148,11 @@ export function clashSection(topology: Topology, ref: Coordinates[], traj: Coord
       },
     };
   };
-  if (heavy.length < 2) {
+  if (check.atoms.length < 2) {
     const none = { frameFraction: 0, pairFraction: 0, minDistanceNm: null };
-    return { heavyAtoms: heavy.length, pairs: 0, vdwScale, reference: none, backmapped: none };
+    return { heavyAtoms: check.atoms.length, pairs: 0, vdwScale: check.vdwScale, reference: none, backmapped: none };
   }
   const r = run(ref, 'reference');
   const b = run(traj, 'backmapped');
-  return { heavyAtoms: heavy.length, pairs: r.pairs, vdwScale, reference: r.stats, backmapped: b.stats };
+  return { heavyAtoms: check.atoms.length, pairs: r.pairs, vdwScale: check.vdwScale, reference: r.stats, backmapped: b.stats };
 }

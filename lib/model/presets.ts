@@ -141,6 +141,14 @@ export interface TrainingSettings {
    * gradient that stays bounded, where the energy term's fades as 1/E.
    */
   floorWeight?: number;
+  /**
+   * which pairs have a floor: "all" (default) or "steric", the heavy-atom pairs more
+   * than three bonds apart (those a clash check looks at), each floored at least at
+   * `floorVdw` × its vdW sum
+   */
+  floorPairs?: 'all' | 'steric';
+  /** the steric floors' margin, × the pair's vdW sum (default 0.85; clashes count below 0.8) */
+  floorVdw?: number;
 }
 
 export type TrainingPrecision = 'fp32' | 'bf16';
@@ -298,6 +306,10 @@ function presetFromFile(file: string): Preset {
   }
   if (training.floorWeight !== undefined && !(typeof training.floorWeight === 'number' && training.floorWeight >= 0 && Number.isFinite(training.floorWeight))) {
     throw fileError('ERR_BAD_FORMAT', file, '"floorWeight" must be a number >= 0');
+  }
+  if (![undefined, 'all', 'steric'].includes(training.floorPairs)) throw fileError('ERR_BAD_FORMAT', file, '"floorPairs" must be "all" or "steric"');
+  if (training.floorVdw !== undefined && !(typeof training.floorVdw === 'number' && training.floorVdw > 0 && training.floorVdw < 2)) {
+    throw fileError('ERR_BAD_FORMAT', file, '"floorVdw" must be a number in (0, 2)');
   }
   if (![undefined, 'frame', 'moments'].includes(training.localMode)) throw fileError('ERR_BAD_FORMAT', file, '"localMode" must be "frame" or "moments"');
   const warm = training.latentWarmup;

@@ -5,6 +5,7 @@
 // are compared and stopped on evidence rather than on the loss alone.
 import { freeEnergySurface, jensenShannon, ramachandranAxes } from '../analysis';
 import { dihedrals } from '../analysis/geometry';
+import { clashes, heavyAtomClashOptions } from '../analysis/clashes';
 import type { Energy } from '../forcefield/energy';
 import { backboneDihedrals } from '../analysis';
 import type { Topology } from '../io/types';
@@ -49,12 +50,16 @@ export interface ValidationReport {
   klPerDimension: number[];
   /** latent dimensions whose mean KL exceeds 0.01 nats */
   activeDimensions: number;
+  /** fraction of the decoded frames with a heavy-atom pair closer than 0.8 × vdW (the evaluation's clash check) */
+  clashFrames: number;
   rollout: {
     frames: number;
     /** φ/ψ JS against the held-out trajectory (dipeptides only; else null) */
     phiPsiJs: number | null;
     /** mean internal energy (kJ/mol) of the rollout's frames */
     energy: number | null;
+    /** fraction of the rollout's frames that clash */
+    clashFrames: number;
   } | null;
   ms: number;
 }
@@ -122,6 +127,8 @@ export async function validate(t: Validatable, held: Float32Array[], options: Va
   const otherRmsd = Math.sqrt(otherSq / Math.max(1, count * (N - beads.size)));
 
   const klPerDim = klPerDimension(mu, logvar, L);
+  const clashCheck = heavyAtomClashOptions(t.topology);
+  const clashFrames = clashes({ coords: decoded, frames: count, atoms: N }, clashCheck).frameFraction;
 
   let energy: ValidationReport['energy'] = null;
   if (t.energy) {
@@ -162,7 +169,7 @@ export async function validate(t: Validatable, held: Float32Array[], options: Va
     }
     let rolloutEnergy: number | null = null;
     if (t.energy) rolloutEnergy = mean((await t.energy.evaluate({ data: traj, shape: [frames, N, 3] }, { threads: t.threads, device: t.device })).total);
-    rollout = { frames, phiPsiJs, energy: rolloutEnergy };
+    rollout = { frames, phiPsiJs, energy: rolloutEnergy, clashFrames: clashes({ coords: traj, frames, atoms: N }, clashCheck).frameFraction };
   }
 
   return {
@@ -173,6 +180,7 @@ export async function validate(t: Validatable, held: Float32Array[], options: Va
     energy,
     klPerDimension: klPerDim,
     activeDimensions: klPerDim.filter((k) => k > 0.01).length,
+    clashFrames,
     rollout,
     ms: Date.now() - start,
   };

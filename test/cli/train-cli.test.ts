@@ -76,6 +76,9 @@ const args = (out: string, steps: number) => [
     expect(x.rollout.frames).toBe(300);
     expect(x.rollout.phiPsiJs).toBeGreaterThanOrEqual(0);
     expect(x.rollout.phiPsiJs).toBeLessThanOrEqual(Math.log(2) + 1e-12);
+    // clash fractions of the decoded pairs and of the rollout: k of 64 frames, j of 300
+    expect(Number.isInteger(x.clashFrames * 64) && x.clashFrames >= 0 && x.clashFrames <= 1).toBe(true);
+    expect(Math.abs(x.rollout.clashFrames * 300 - Math.round(x.rollout.clashFrames * 300))).toBeLessThan(1e-9);
   }
   expect(JSON.parse(r.stdout).validation.step).toBe(6);
 });

@@ -2,7 +2,8 @@
 // them, removes a planted clash, repairs a planted mirror image and leaves a
 // minimal structure where it is.
 import * as path from 'path';
-import { chiralCenters, chiralVolumes, clashes } from '../../lib/analysis/geometry';
+import { chiralCenters, chiralVolumes } from '../../lib/analysis/geometry';
+import { clashes } from '../../lib/analysis/clashes';
 import { bondGraph, loadForceField } from '../../lib/forcefield/system';
 import { hydrogenConstraints, Relaxer, stereoCentres } from '../../lib/inference/relax';
 import { applyMapping, presetMapping } from '../../lib/model/mapping';

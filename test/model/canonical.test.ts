@@ -126,6 +126,9 @@ test('a preset file sets the training precision and CG noise; bad values are ref
   expect(() => resolvePreset(file('mode', { localMode: 'pairs' }))).toThrow(/mode\.json: "localMode" must be "frame" or "moments"/);
   expect(resolvePreset(file('floor', { floorWeight: 10 })).training.floorWeight).toBe(10);
   expect(() => resolvePreset(file('floor-bad', { floorWeight: -1 }))).toThrow(/floor-bad\.json: "floorWeight" must be a number >= 0/);
+  expect(resolvePreset(file('steric', { floorWeight: 1, floorPairs: 'steric', floorVdw: 0.9 })).training).toMatchObject({ floorPairs: 'steric', floorVdw: 0.9 });
+  expect(() => resolvePreset(file('pairs-bad', { floorPairs: 'heavy' }))).toThrow(/pairs-bad\.json: "floorPairs" must be "all" or "steric"/);
+  expect(() => resolvePreset(file('vdw-bad', { floorVdw: 0 }))).toThrow(/vdw-bad\.json: "floorVdw" must be a number in \(0, 2\)/);
   expect(resolvePreset(file('warm', { latentWarmup: { steps: 1000, ramp: 500 } })).training.latentWarmup).toEqual({ steps: 1000, ramp: 500 });
   expect(() => resolvePreset(file('cold', { latentWarmup: { steps: -1 } }))).toThrow(/cold\.json: "latentWarmup" must be/);
   expect(() => resolvePreset(file('tepid', { latentWarmup: 1000 }))).toThrow(/tepid\.json: "latentWarmup" must be/);

@@ -4,7 +4,8 @@ import { presetMapping } from '../../lib/model/mapping';
 import { withConditionNoise } from '../../lib/model/noise';
 import { PRESETS } from '../../lib/model/presets';
 import { Rng } from '../../lib/core/rng';
-import { pairFloors } from '../../lib/model/geometry-terms';
+import { DEFAULT_FLOOR_VDW, pairFloors, stericFloors } from '../../lib/model/geometry-terms';
+import { VDW_RADII } from '../../lib/analysis/clashes';
 import { Trainer, framePairs, localPairs, type TrainingData } from '../../lib/model/train';
 import { adpSample, adpTwoTrajectories } from '../support/data';
 
@@ -354,6 +355,45 @@ test('pair floors: each pair\'s closest distance over the frames; the floor term
   expect((await t.model.evaluate(batch)).floor).toBeUndefined();
 });
 
+
+test('steric floors: only heavy-atom pairs more than three bonds apart, each at least floorVdw x its vdW sum', () => {
+  const top = data.topology;
+  const n = top.atoms.length;
+  const floors = pairFloors(data.trajectories, n);
+  const steric = stericFloors(floors, top, DEFAULT_FLOOR_VDW);
+  const adj: number[][] = Array.from({ length: n }, () => []);
+  for (const [a, b] of top.bonds) adj[a].push(b), adj[b].push(a);
+  const within3 = (a: number, b: number) => {
+    let front = new Set([a]);
+    const seen = new Set([a]);
+    for (let d = 0; d < 3; d++) {
+      const next = new Set<number>();
+      for (const v of front) for (const w of adj[v]) if (!seen.has(w)) seen.add(w), next.add(w);
+      front = next;
+    }
+    return seen.has(b);
+  };
+  let kept = 0;
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < n; j++) {
+      const f = steric[i * n + j];
+      expect(f).toBe(steric[j * n + i]);
+      const heavy = top.atoms[i].element !== 'H' && top.atoms[j].element !== 'H';
+      if (i === j || !heavy || within3(i, j)) {
+        expect(f).toBe(0);
+        continue;
+      }
+      kept++;
+      const vdw = DEFAULT_FLOOR_VDW * (VDW_RADII[top.atoms[i].element] + VDW_RADII[top.atoms[j].element]);
+      expect(f).toBeCloseTo(Math.max(vdw, floors[i * n + j]), 6);
+    }
+  }
+  expect(kept / 2).toBeGreaterThan(0); // ADP's backbone ends are more than three bonds apart
+  // a margin above the data's closest approach raises the floor to it
+  const raised = stericFloors(floors, top, 1.5);
+  const i = steric.findIndex((f) => f > 0);
+  expect(raised[i]).toBeGreaterThan(steric[i]);
+});
 
 test('decodes: "displacement": the decoded frame is A(t−1) plus the collapse; it needs the previous frame', async () => {
   const tiny = PRESETS.tiny;
