@@ -219,6 +219,13 @@ export interface NativeModel {
   setLocalPairs(pairs: Int32Array | null): void;
   /** each atom pair's floor distance [atoms*atoms] nm (symmetric) of the pair-floor loss term (its weight: `floorWeight`), or null for none */
   setPairFloors(floors: Float32Array | null): void;
+  /**
+   * Symmetric atoms: `count` groups of `size` atom indices (-1 pads) and each group's
+   * permutations ([count * P * size], each row a rearrangement of the group's atoms), or
+   * null for none. Each pair's target is renamed, group by group, to the permutation
+   * closest to the decoded frame before the loss (lib/model/symmetry.ts).
+   */
+  setSymmetries(o: { groups: Int32Array; permutations: Int32Array; count: number; size: number } | null): void;
   save(o: { optimizer: boolean; threads?: number }): Promise<Uint8Array>;
   load(o: { bytes: Uint8Array; optimizer: boolean; threads?: number }): Promise<void>;
   /** a joined group: every trainStep then averages its loss terms and gradients over the ranks; null: this process alone */

@@ -78,6 +78,7 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
                         InstanceMethod("setCanonicalReference", &ModelWrap::SetCanonicalReference),
                         InstanceMethod("setLocalPairs", &ModelWrap::SetLocalPairs),
                         InstanceMethod("setPairFloors", &ModelWrap::SetPairFloors),
+                        InstanceMethod("setSymmetries", &ModelWrap::SetSymmetries),
                         InstanceMethod("setGroup", &ModelWrap::SetGroup),
                         InstanceMethod("syncWeights", &ModelWrap::SyncWeights),
                         InstanceMethod("trainStep", &ModelWrap::TrainStep),
@@ -184,6 +185,37 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
       if (!info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
         throw Napi::TypeError::New(info.Env(), "setPairFloors: expected Float32Array [atoms * atoms] or null");
       model_->set_pair_floors(view_of(info[0].As<Napi::TypedArray>(), {n, n}, "setPairFloors: floors").clone());
+      return info.Env().Undefined();
+    });
+  }
+
+  // Symmetric atom groups ({ groups: Int32Array [G*A], permutations: Int32Array [G*P*A],
+  // count: G, size: A }, -1 padding), or null for none; on the calling thread.
+  Napi::Value SetSymmetries(const Napi::CallbackInfo& info) {
+    return guarded(info.Env(), [&] {
+      if (info.Length() < 1 || info[0].IsNull() || info[0].IsUndefined()) {
+        model_->set_symmetries(at::Tensor(), at::Tensor());
+        return info.Env().Undefined();
+      }
+      const char* usage = "setSymmetries: expected { groups: Int32Array, permutations: Int32Array, count, size } or null";
+      if (!info[0].IsObject()) throw Napi::TypeError::New(info.Env(), usage);
+      auto o = info[0].As<Napi::Object>();
+      auto ints = [&](const char* key) {
+        auto v = o.Get(key);
+        if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
+          throw Napi::TypeError::New(info.Env(), usage);
+        return v.As<Napi::Int32Array>();
+      };
+      auto count = o.Get("count"), size = o.Get("size");
+      if (!count.IsNumber() || !size.IsNumber()) throw Napi::TypeError::New(info.Env(), usage);
+      const int64_t G = count.As<Napi::Number>().Int64Value(), A = size.As<Napi::Number>().Int64Value();
+      auto groups = ints("groups"), perms = ints("permutations");
+      if (G < 1 || A < 1 || static_cast<int64_t>(groups.ElementLength()) != G * A ||
+          static_cast<int64_t>(perms.ElementLength()) % (G * A) != 0 || perms.ElementLength() == 0)
+        throw Napi::RangeError::New(info.Env(), "setSymmetries: groups must hold count * size entries and permutations a multiple of that");
+      const int64_t P = static_cast<int64_t>(perms.ElementLength()) / (G * A);
+      model_->set_symmetries(at::from_blob(groups.Data(), {G, A}, at::kInt).clone(),
+                             at::from_blob(perms.Data(), {G, P, A}, at::kInt).clone());
       return info.Env().Undefined();
     });
   }

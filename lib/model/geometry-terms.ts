@@ -6,12 +6,14 @@
 import type { NativeModel } from '../../binding';
 import { heavyAtomClashOptions, stericPairs } from '../analysis/clashes';
 import { localPairs } from '../forcefield/system';
+import { setSymmetries } from './symmetry';
 import type { Topology } from '../io/types';
 import type { TrainingSettings } from './presets';
 
-/** Gives the model the pairs and floors its settings' geometric terms need (none when their weights are 0). */
+/** Gives the model the pairs and floors its settings' geometric terms need (none when their weights are 0), and its symmetric atoms. */
 export function setGeometryTerms(model: NativeModel, settings: TrainingSettings, topology: Topology, trajectories: Float32Array[]): void {
   const atoms = topology.atoms.length;
+  setSymmetries(model, topology, settings.renameSymmetric === true);
   if ((settings.localWeight ?? 0) > 0) model.setLocalPairs(localPairs(topology.bonds, atoms));
   if ((settings.floorWeight ?? 0) > 0) {
     const floors = pairFloors(trajectories, atoms);

@@ -149,6 +149,13 @@ export interface TrainingSettings {
   floorPairs?: 'all' | 'steric';
   /** the steric floors' margin, × the pair's vdW sum (default 0.85; clashes count below 0.8) */
   floorVdw?: number;
+  /**
+   * true: each target is renamed to the decoded frame over the molecule's symmetric
+   * atoms (a methyl's hydrogens, a carboxylate's oxygens, a ring's two sides;
+   * lib/model/symmetry.ts) before the loss, so the network is never asked for the
+   * average of positions the force field cannot tell apart
+   */
+  renameSymmetric?: boolean;
 }
 
 export type TrainingPrecision = 'fp32' | 'bf16';
@@ -307,6 +314,7 @@ function presetFromFile(file: string): Preset {
   if (training.floorWeight !== undefined && !(typeof training.floorWeight === 'number' && training.floorWeight >= 0 && Number.isFinite(training.floorWeight))) {
     throw fileError('ERR_BAD_FORMAT', file, '"floorWeight" must be a number >= 0');
   }
+  if (![undefined, true, false].includes(training.renameSymmetric)) throw fileError('ERR_BAD_FORMAT', file, '"renameSymmetric" must be true or false');
   if (![undefined, 'all', 'steric'].includes(training.floorPairs)) throw fileError('ERR_BAD_FORMAT', file, '"floorPairs" must be "all" or "steric"');
   if (training.floorVdw !== undefined && !(typeof training.floorVdw === 'number' && training.floorVdw > 0 && training.floorVdw < 2)) {
     throw fileError('ERR_BAD_FORMAT', file, '"floorVdw" must be a number in (0, 2)');

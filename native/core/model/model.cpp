@@ -236,6 +236,49 @@ void Model::set_pair_floors(const at::Tensor& floors) {
   pair_floors_ = floors.to(device_, at::kFloat).contiguous();
 }
 
+void Model::set_symmetries(const at::Tensor& groups, const at::Tensor& permutations) {
+  if (!groups.defined() || groups.numel() == 0) {
+    sym_groups_ = sym_perms_ = at::Tensor();
+    return;
+  }
+  TORCH_CHECK(groups.dim() == 2 && permutations.dim() == 3 && permutations.size(0) == groups.size(0) &&
+                  permutations.size(2) == groups.size(1) && permutations.size(1) >= 1,
+              "symmetries: expected groups [G, A] and permutations [G, P, A], got ", groups.sizes(), " and ",
+              permutations.sizes());
+  const int64_t n = config_.atoms;
+  auto g = groups.to(at::kCPU, at::kLong), p = permutations.to(at::kCPU, at::kLong);
+  TORCH_CHECK(g.min().item<int64_t>() >= -1 && g.max().item<int64_t>() < n && p.min().item<int64_t>() >= -1 &&
+                  p.max().item<int64_t>() < n,
+              "symmetries: atom index out of range [0, ", n, ") (or -1 to pad)");
+  // padding -> the extra row `n` the renaming appends (a zero atom that maps to itself)
+  g = at::where(g < 0, at::full_like(g, n), g);
+  p = at::where(p < 0, at::full_like(p, n), p);
+  TORCH_CHECK(std::get<0>(p.sort(-1)).equal(std::get<0>(g.sort(-1)).unsqueeze(1).expand_as(p)),
+              "symmetries: each permutation must rearrange its group's atoms (and padding)");
+  const auto real = std::get<0>(g.flatten().masked_select(g.flatten() < n).sort());
+  TORCH_CHECK(real.numel() < 2 || (real.slice(0, 1) != real.slice(0, 0, -1)).all().item<bool>(),
+              "symmetries: an atom is in more than one group");
+  sym_groups_ = g.to(device_);
+  sym_perms_ = p.to(device_);
+}
+
+at::Tensor Model::renamed_target(const at::Tensor& aa_t, const at::Tensor& decoded) const {
+  at::NoGradGuard no_grad;
+  const int64_t B = aa_t.size(0), N = config_.atoms;
+  const int64_t G = sym_groups_.size(0), P = sym_perms_.size(1), A = sym_groups_.size(1);
+  const auto pad = at::zeros({B, 1, 3}, aa_t.options());
+  const auto t = at::cat({aa_t, pad}, 1), d = at::cat({decoded.detach().to(aa_t.dtype()), pad}, 1);
+  const auto dg = d.index_select(1, sym_groups_.flatten()).view({B, G, 1, A, 3});
+  const auto tg = t.index_select(1, sym_perms_.flatten()).view({B, G, P, A, 3});
+  const auto best = (dg - tg).square().sum({-1, -2}).argmin(-1);  // [B, G]
+  const auto chosen =
+      sym_perms_.unsqueeze(0).expand({B, G, P, A}).gather(2, best.view({B, G, 1, 1}).expand({B, G, 1, A})).squeeze(2);
+  // source[b, i]: the target atom whose position atom i of pair b is compared with
+  auto source = at::arange(N + 1, sym_groups_.options()).unsqueeze(0).repeat({B, 1});
+  source.scatter_(1, sym_groups_.flatten().unsqueeze(0).expand({B, G * A}), chosen.reshape({B, G * A}));
+  return t.gather(1, source.unsqueeze(-1).expand({B, N + 1, 3})).narrow(1, 0, N);
+}
+
 at::Tensor Model::voxels(const at::Tensor& coords) const {
   at::NoGradGuard no_grad;
   return voxelize(coords, {config_.grid, config_.width, config_.sigma});
@@ -296,8 +339,6 @@ LossTerms Model::loss(const at::Tensor& aa_t_in, const at::Tensor& aa_prev_in, c
   // input, and A(t-1), C(t) feed both the encoder and the decoder's condition.
   auto target = voxels(aa_t);
   auto v_prev = config_.previous_frame ? voxels(aa_prev) : at::Tensor();
-  // what the decoder's density should be: A(t)'s, or the displacement's from A(t-1)
-  const auto decoded_target = config_.displacement ? voxels(aa_t - aa_prev) : target;
   auto v_cg = voxels(cg_condition.defined() ? cg_condition.to(device_, at::kFloat) : cg_t);
   TORCH_CHECK(!w.bf16 || device_.is_cpu(), "bf16 training is implemented for the CPU only (device ", device_.str(), ")");
   at::Tensor mu, logvar, density;
@@ -312,6 +353,14 @@ LossTerms Model::loss(const at::Tensor& aa_t_in, const at::Tensor& aa_prev_in, c
   // Centred on their own means, the targets say nothing of where the decoded
   // frame sits: compare shapes, as the reference does.
   auto own_centre = [&](const at::Tensor& x) { return config_.centre_each ? x - x.mean(1, true) : x; };
+  // Symmetric atoms renamed to the decoded frame (the encoder saw A(t) as it was:
+  // renaming changes no configuration, only which label is compared with which).
+  if (sym_groups_.defined()) {
+    aa_t = renamed_target(aa_t, own_centre(coords));
+    target = voxels(aa_t);
+  }
+  // what the decoder's density should be: A(t)'s, or the displacement's from A(t-1)
+  const auto decoded_target = config_.displacement ? voxels(aa_t - aa_prev) : target;
 
   auto voxel = at::mse_loss(density, decoded_target);
   auto coord = at::mse_loss(own_centre(coords), aa_t);

@@ -182,6 +182,15 @@ class Model {
   // apart of atoms decoded closer than the data ever had them (overlaps), where
   // the energy's gradient fades as 1/E. Undefined: none.
   void set_pair_floors(const at::Tensor& floors);
+  // Symmetric atoms (AlphaFold's renaming of ambiguous ground-truth atoms): groups
+  // [G, A] of atom indices (-1 pads) and each group's permutations [G, P, A] (-1
+  // where the group pads; each row a rearrangement of the group's atoms): labels
+  // the force field cannot tell apart (a methyl's hydrogens, a carboxylate's
+  // oxygens, an aromatic ring's two sides). Each training and validation pair's
+  // target is then renamed, group by group, to the permutation closest to the
+  // decoded frame, so no loss term asks the network for an average of equivalent
+  // positions. Undefined: none. An atom belongs to at most one group.
+  void set_symmetries(const at::Tensor& groups, const at::Tensor& permutations);
   void to(const at::Device& device);
   // Data-parallel training: each train_step averages its loss terms and
   // gradients over the reducer's ranks before the update (null: this process alone).
@@ -266,6 +275,11 @@ class Model {
   at::Tensor projection_;  // P [atoms, beads], made from bonds_ on first use
   at::Tensor local_pairs_;  // [P,2] int64 of set_local_pairs, or undefined
   at::Tensor pair_floors_;  // [N,N] float of set_pair_floors, or undefined
+  at::Tensor sym_groups_;   // [G,A] int64 of set_symmetries (padding = atoms), or undefined
+  at::Tensor sym_perms_;    // [G,P,A] int64 likewise
+  // aa_t [B,N,3] with each symmetric group's atoms renamed to the permutation
+  // closest to `decoded` (same centring); no gradient.
+  at::Tensor renamed_target(const at::Tensor& aa_t, const at::Tensor& decoded) const;
   at::Tensor canonical_;   // [beads, 3] float64 of set_canonical_reference, or undefined
   const at::Tensor& projection();
   EnergyFn energy_;
