@@ -220,7 +220,7 @@ const pct = (x: number) => `${Math.round(100 * x)} %`;
 
 /** The progress line's validation figures: RMSDs in Å, energies, active latent dimensions, clash frames (decoded/rollout), rollout JS. */
 export function validationLine(v: ValidationReport): string {
-  const parts = [`bead ${(v.beadRmsd * 10).toFixed(2)} Å`, `other ${(v.otherRmsd * 10).toFixed(2)} Å`];
+  const parts = [`bead ${(v.beadRmsd * 10).toFixed(2)} Å`, `other ${(v.otherRmsd * 10).toFixed(2)} Å (renamed ${(v.otherRmsdRenamed * 10).toFixed(2)})`];
   if (v.energy) parts.push(`E ${v.energy.decoded.toFixed(0)}/${v.energy.reference.toFixed(0)}`);
   parts.push(`z ${v.activeDimensions}/${v.klPerDimension.length}`);
   parts.push(`clash ${pct(v.clashFrames)}${v.rollout ? `/${pct(v.rollout.clashFrames)}` : ''}`);

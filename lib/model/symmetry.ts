@@ -54,23 +54,23 @@ export function symmetricGroups(topology: Topology): SymmetricGroup[] {
   return groups;
 }
 
-/** Every permutation of 0..k−1 (k ≤ 3 here: at most 6). */
-function permutations(k: number): number[][] {
+/** Every permutation of 0..k−1 (k ≤ 3 here: at most 6), the identity first. */
+export function slotOrders(k: number): number[][] {
   if (k <= 1) return [[0]];
   const out: number[][] = [];
-  for (const p of permutations(k - 1)) for (let at = 0; at <= p.length; at++) out.push([...p.slice(0, at), k - 1, ...p.slice(at)]);
+  for (const p of slotOrders(k - 1)) for (let at = p.length; at >= 0; at--) out.push([...p.slice(0, at), k - 1, ...p.slice(at)]);
   return out;
 }
 
 /** The groups as the native model takes them: atoms [count*size] and permutations [count*P*size], −1 padded. */
 export function packSymmetries(groups: readonly SymmetricGroup[]): { groups: Int32Array; permutations: Int32Array; count: number; size: number } {
   const size = Math.max(...groups.map((g) => g.slots.flat().length));
-  const P = Math.max(...groups.map((g) => permutations(g.slots.length).length));
+  const P = Math.max(...groups.map((g) => slotOrders(g.slots.length).length));
   const atoms = new Int32Array(groups.length * size).fill(-1);
   const perms = new Int32Array(groups.length * P * size).fill(-1);
   groups.forEach((g, gi) => {
     g.slots.flat().forEach((a, k) => (atoms[gi * size + k] = a));
-    const orders = permutations(g.slots.length);
+    const orders = slotOrders(g.slots.length);
     for (let p = 0; p < P; p++) {
       const order = orders[p] ?? orders[0]; // padding rows repeat the identity
       order.map((s) => g.slots[s]).flat().forEach((a, k) => (perms[(gi * P + p) * size + k] = a));
