@@ -110,6 +110,8 @@ export interface LossWeights {
   floorWeight?: number;
   /** > 0: each latent dimension's batch-mean KL floored at this many nats in the trained term (free bits); default 0 */
   freeBits?: number;
+  /** rename the target over setSymmetries' groups before the loss (when set); default true */
+  renameSymmetric?: boolean;
   /** trainStep in a group: this rank asks every rank to stop after this step (LossTerms.stop) */
   stop?: boolean;
 }

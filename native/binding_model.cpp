@@ -285,6 +285,7 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
     w.local_moments = o.bool_or("localMoments", false);
     w.floor_weight = o.number_or("floorWeight", 0);
     w.free_bits = o.number_or("freeBits", 0);
+    w.rename_symmetric = o.bool_or("renameSymmetric", true);
     w.stop = o.bool_or("stop", false);
     return w;
   }

@@ -149,6 +149,8 @@ export interface TrainingSettings {
   floorPairs?: 'all' | 'steric';
   /** the steric floors' margin, × the pair's vdW sum (default 0.85; clashes count below 0.8) */
   floorVdw?: number;
+  /** the pair-floor term is trained on from this step (default 0) */
+  floorFrom?: number;
   /**
    * true: each target is renamed to the decoded frame over the molecule's symmetric
    * atoms (a methyl's hydrogens, a carboxylate's oxygens, a ring's two sides;
@@ -156,6 +158,8 @@ export interface TrainingSettings {
    * average of positions the force field cannot tell apart
    */
   renameSymmetric?: boolean;
+  /** with renameSymmetric, the renaming starts at this step (default 0) */
+  renameFrom?: number;
 }
 
 export type TrainingPrecision = 'fp32' | 'bf16';
@@ -308,8 +312,9 @@ function presetFromFile(file: string): Preset {
   if (training.localWeight !== undefined && !(typeof training.localWeight === 'number' && training.localWeight >= 0 && Number.isFinite(training.localWeight))) {
     throw fileError('ERR_BAD_FORMAT', file, '"localWeight" must be a number >= 0');
   }
-  if (training.localFrom !== undefined && !(Number.isSafeInteger(training.localFrom) && training.localFrom >= 0)) {
-    throw fileError('ERR_BAD_FORMAT', file, '"localFrom" must be an integer step >= 0');
+  for (const key of ['localFrom', 'floorFrom', 'renameFrom'] as const) {
+    const v = training[key];
+    if (v !== undefined && !(Number.isSafeInteger(v) && v >= 0)) throw fileError('ERR_BAD_FORMAT', file, `"${key}" must be an integer step >= 0`);
   }
   if (training.floorWeight !== undefined && !(typeof training.floorWeight === 'number' && training.floorWeight >= 0 && Number.isFinite(training.floorWeight))) {
     throw fileError('ERR_BAD_FORMAT', file, '"floorWeight" must be a number >= 0');

@@ -270,7 +270,8 @@ export class Trainer {
       edmWeight: s.edmWeight ?? 1,
       bf16: s.precision === 'bf16',
       localWeight: this.step >= (s.localFrom ?? 0) ? (s.localWeight ?? 0) : 0,
-      localMoments: s.localMode === 'moments', floorWeight: s.floorWeight ?? 0, freeBits: s.freeBits ?? 0,
+      localMoments: s.localMode === 'moments', floorWeight: this.step >= (s.floorFrom ?? 0) ? (s.floorWeight ?? 0) : 0, freeBits: s.freeBits ?? 0,
+      renameSymmetric: this.step >= (s.renameFrom ?? 0),
     };
   }
 

@@ -102,3 +102,18 @@ test('renameSymmetric in a preset gives the trainer the groups', async () => {
   expect(Math.abs(on[0] - on[1])).toBeLessThan(0.2 * Math.abs(off[0] - off[1]));
   expect(on[0]).toBeLessThan(off[0]);
 });
+
+test('renameFrom and floorFrom: the renaming and the floor start at those steps; the step weights say so', async () => {
+  const preset = { ...PRESETS.tiny, training: { ...PRESETS.tiny.training, renameSymmetric: true, renameFrom: 2, floorWeight: 1, floorPairs: 'steric' as const, floorFrom: 2 } };
+  const t = Trainer.create(data, { preset, seed: 3, threads: 2 });
+  const weights = () => t['lossWeights']();
+  expect(await weights()).toMatchObject({ renameSymmetric: false, floorWeight: 0 });
+  for await (const _ of t.run(2));
+  expect(await weights()).toMatchObject({ renameSymmetric: true, floorWeight: 1 });
+  // renameSymmetric: false in a step's weights turns the renaming off
+  const { aaT, aaPrev, swapped } = pairAndRelabelled();
+  const coord = async (x: Float32Array, renameSymmetric: boolean) => (await t.model.evaluate({ ...batchOf(x, aaPrev), renameSymmetric })).coord;
+  const on = [await coord(aaT, true), await coord(swapped, true)];
+  const off = [await coord(aaT, false), await coord(swapped, false)];
+  expect(Math.abs(on[0] - on[1])).toBeLessThan(0.2 * Math.abs(off[0] - off[1]));
+});

@@ -355,7 +355,7 @@ LossTerms Model::loss(const at::Tensor& aa_t_in, const at::Tensor& aa_prev_in, c
   auto own_centre = [&](const at::Tensor& x) { return config_.centre_each ? x - x.mean(1, true) : x; };
   // Symmetric atoms renamed to the decoded frame (the encoder saw A(t) as it was:
   // renaming changes no configuration, only which label is compared with which).
-  if (sym_groups_.defined()) {
+  if (sym_groups_.defined() && w.rename_symmetric) {
     aa_t = renamed_target(aa_t, own_centre(coords));
     target = voxels(aa_t);
   }

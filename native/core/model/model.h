@@ -125,6 +125,7 @@ struct StepWeights {
   // a dimension that carries less is not pushed further into the prior. The KL
   // reported stays the plain one.
   double free_bits = 0;
+  bool rename_symmetric = true;  // rename the target over set_symmetries' groups (when set)
   double learning_rate = 0;  // > 0: Adam's learning rate from this step on (a schedule); 0: unchanged
   // This rank asks to stop after this step (e.g. on SIGINT): with a reducer, every
   // rank learns it in the same step's collective, so all stop at the same step.
