@@ -103,6 +103,14 @@ test('renameSymmetric in a preset gives the trainer the groups', async () => {
   expect(on[0]).toBeLessThan(off[0]);
 });
 
+test('cln-cpu states the shipped recipe: the energy phase from 7,000, the steric floor from 12,000, 15,000 steps', () => {
+  expect(PRESETS['cln-cpu'].training).toMatchObject({
+    steps: 15000, gamma: { n0: 7000, n1: 600, start: 1e-5, end: 1e-3 }, energyScale: 415, localWeight: 10, localFrom: 3000,
+    latentWarmup: { steps: 1500, ramp: 500 }, floorWeight: 1, floorPairs: 'steric', floorFrom: 12000,
+  });
+  expect(PRESETS['cln-cpu'].training.renameSymmetric).toBeUndefined();
+});
+
 test('renameFrom and floorFrom: the renaming and the floor start at those steps; the step weights say so', async () => {
   const preset = { ...PRESETS.tiny, training: { ...PRESETS.tiny.training, renameSymmetric: true, renameFrom: 2, floorWeight: 1, floorPairs: 'steric' as const, floorFrom: 2 } };
   const t = Trainer.create(data, { preset, seed: 3, threads: 2 });
