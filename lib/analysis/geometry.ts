@@ -127,7 +127,8 @@ export function fractionL(volumes: Float64Array): number {
   return volumes.length > 0 ? l / volumes.length : NaN;
 }
 
-function residues(atoms: readonly Atom[]): Map<number, Map<string, number>> {
+/** Each residue's atoms by name: residueIndex → (atom name → atom index). */
+export function residues(atoms: readonly Atom[]): Map<number, Map<string, number>> {
   const map = new Map<number, Map<string, number>>();
   atoms.forEach((a, i) => {
     if (!map.has(a.residueIndex)) map.set(a.residueIndex, new Map());

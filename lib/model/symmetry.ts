@@ -7,6 +7,8 @@
 // `renameSymmetric` training compares the decoded frame with the renaming of the
 // target closest to it (as AlphaFold renames ambiguous ground-truth atoms).
 import type { NativeModel } from '../../binding';
+import { residues } from '../analysis/geometry';
+import { neighbourLists } from '../forcefield/system';
 import type { Topology } from '../io/types';
 
 /** One group: its slots (atom lists that move together) and every order of them that the group allows. */
@@ -22,11 +24,7 @@ const RING_FLIPS: Readonly<Record<string, readonly (readonly string[])[]>> = {
 /** The molecule's symmetric groups: terminal same-element siblings (2 or 3) and aromatic ring flips. */
 export function symmetricGroups(topology: Topology): SymmetricGroup[] {
   const n = topology.atoms.length;
-  const neighbours: number[][] = Array.from({ length: n }, () => []);
-  for (const [a, b] of topology.bonds) {
-    neighbours[a].push(b);
-    neighbours[b].push(a);
-  }
+  const neighbours = neighbourLists(topology.bonds, n);
   const groups: SymmetricGroup[] = [];
   for (let parent = 0; parent < n; parent++) {
     const byElement = new Map<string, number[]>();
@@ -37,15 +35,11 @@ export function symmetricGroups(topology: Topology): SymmetricGroup[] {
     }
     for (const atoms of byElement.values()) if (atoms.length === 2 || atoms.length === 3) groups.push({ slots: atoms.map((a) => [a]) });
   }
-  const residues = new Map<number, Map<string, number>>();
-  topology.atoms.forEach((a, i) => {
-    if (!residues.has(a.residueIndex)) residues.set(a.residueIndex, new Map());
-    residues.get(a.residueIndex)!.set(a.name, i);
-  });
+  const byResidue = residues(topology.atoms);
   topology.atoms.forEach((a, i) => {
     const sides = RING_FLIPS[a.resName];
     if (!sides || a.name !== 'CG') return;
-    const names = residues.get(a.residueIndex)!;
+    const names = byResidue.get(a.residueIndex)!;
     const slots = sides.map((side) => side.filter((x) => names.has(x)).map((x) => names.get(x)!));
     // both sides must hold the same atoms (a ring without its hydrogens still flips)
     const same = sides[0].every((x, k) => names.has(x) === names.has(sides[1][k]));

@@ -116,23 +116,25 @@ export async function validate(t: Validatable, held: Float32Array[], options: Va
   const { mu, logvar } = await serialize(() => t.model.encode({ batch: count, aaT, aaPrev, cgT, threads: t.threads }));
   const decoded = await serialize(() => t.model.decode({ batch: count, aaPrev, cgT, z: mu, threads: t.threads }));
 
-  // Targets are centred as in training; compare shapes (remove each frame's offset).
-  const beads = beadAtoms(t.mapping);
-  let beadSq = 0;
-  let otherSq = 0;
+  // Targets are centred as in training; compare shapes (each decoded frame moved by its mean offset).
+  const shifted = decoded.slice();
   for (let b = 0; b < count; b++) {
     const off = [0, 0, 0];
     for (let a = 0; a < N; a++) for (let k = 0; k < 3; k++) off[k] += (decoded[(b * N + a) * 3 + k] - aaT[(b * N + a) * 3 + k]) / N;
-    for (let a = 0; a < N; a++) {
-      let d2 = 0;
-      for (let k = 0; k < 3; k++) d2 += (decoded[(b * N + a) * 3 + k] - off[k] - aaT[(b * N + a) * 3 + k]) ** 2;
-      if (beads.has(a)) beadSq += d2;
-      else otherSq += d2;
-    }
+    for (let a = 0; a < N; a++) for (let k = 0; k < 3; k++) shifted[(b * N + a) * 3 + k] -= off[k];
+  }
+  const beads = beadAtoms(t.mapping);
+  let beadSq = 0;
+  let otherSq = 0;
+  for (let i = 0; i < count * N; i++) {
+    let d2 = 0;
+    for (let k = 0; k < 3; k++) d2 += (shifted[i * 3 + k] - aaT[i * 3 + k]) ** 2;
+    if (beads.has(i % N)) beadSq += d2;
+    else otherSq += d2;
   }
   const beadRmsd = Math.sqrt(beadSq / Math.max(1, count * beads.size));
   const otherRmsd = Math.sqrt(otherSq / Math.max(1, count * (N - beads.size)));
-  const otherRmsdRenamed = Math.sqrt(Math.max(0, otherSq - renamingGain(t.topology, beads, decoded, aaT, count)) / Math.max(1, count * (N - beads.size)));
+  const otherRmsdRenamed = Math.sqrt(Math.max(0, otherSq - renamingGain(t.topology, beads, shifted, aaT, count)) / Math.max(1, count * (N - beads.size)));
 
   const klPerDim = klPerDimension(mu, logvar, L);
   const clashCheck = heavyAtomClashOptions(t.topology);
@@ -196,21 +198,19 @@ export async function validate(t: Validatable, held: Float32Array[], options: Va
 }
 
 /**
- * How much the non-bead squared deviation (nm², summed over pairs, each decoded
- * frame's offset removed as above) falls when each symmetric group of the target
- * takes the labelling closest to the decoded frame.
+ * How much the non-bead squared deviation (nm², summed over pairs; `decoded`
+ * already moved onto the targets' centring) falls when each symmetric group of
+ * the target takes the labelling closest to the decoded frame.
  */
 function renamingGain(topology: Topology, beads: Set<number>, decoded: Float32Array, target: Float32Array, count: number): number {
   const N = topology.atoms.length;
   const groups = symmetricGroups(topology);
   let gain = 0;
   for (let b = 0; b < count; b++) {
-    const off = [0, 0, 0];
-    for (let a = 0; a < N; a++) for (let k = 0; k < 3; k++) off[k] += (decoded[(b * N + a) * 3 + k] - target[(b * N + a) * 3 + k]) / N;
     const sq = (i: number, j: number) => {
       if (beads.has(i)) return 0;
       let d2 = 0;
-      for (let k = 0; k < 3; k++) d2 += (decoded[(b * N + i) * 3 + k] - off[k] - target[(b * N + j) * 3 + k]) ** 2;
+      for (let k = 0; k < 3; k++) d2 += (decoded[(b * N + i) * 3 + k] - target[(b * N + j) * 3 + k]) ** 2;
       return d2;
     };
     for (const g of groups) {

@@ -337,7 +337,7 @@ LossTerms Model::loss(const at::Tensor& aa_t_in, const at::Tensor& aa_prev_in, c
   auto eps = eps_in.to(device_, at::kFloat);
   // Each configuration is voxelized once: A(t) is both the target and an encoder
   // input, and A(t-1), C(t) feed both the encoder and the decoder's condition.
-  auto target = voxels(aa_t);
+  const auto target = voxels(aa_t);
   auto v_prev = config_.previous_frame ? voxels(aa_prev) : at::Tensor();
   auto v_cg = voxels(cg_condition.defined() ? cg_condition.to(device_, at::kFloat) : cg_t);
   TORCH_CHECK(!w.bf16 || device_.is_cpu(), "bf16 training is implemented for the CPU only (device ", device_.str(), ")");
@@ -355,12 +355,10 @@ LossTerms Model::loss(const at::Tensor& aa_t_in, const at::Tensor& aa_prev_in, c
   auto own_centre = [&](const at::Tensor& x) { return config_.centre_each ? x - x.mean(1, true) : x; };
   // Symmetric atoms renamed to the decoded frame (the encoder saw A(t) as it was:
   // renaming changes no configuration, only which label is compared with which).
-  if (sym_groups_.defined() && w.rename_symmetric) {
-    aa_t = renamed_target(aa_t, own_centre(coords));
-    target = voxels(aa_t);
-  }
-  // what the decoder's density should be: A(t)'s, or the displacement's from A(t-1)
-  const auto decoded_target = config_.displacement ? voxels(aa_t - aa_prev) : target;
+  const bool renamed = sym_groups_.defined() && w.rename_symmetric;
+  if (renamed) aa_t = renamed_target(aa_t, own_centre(coords));
+  // what the decoder's density should be: A(t)'s (renamed), or the displacement's from A(t-1)
+  const auto decoded_target = config_.displacement ? voxels(aa_t - aa_prev) : renamed ? voxels(aa_t) : target;
 
   auto voxel = at::mse_loss(density, decoded_target);
   auto coord = at::mse_loss(own_centre(coords), aa_t);
