@@ -12,13 +12,14 @@ voxelized data) next to two bounds for the 3x3x3 stride-1 layers:
   products Winograd F(2,3) saves, as if the transforms cost nothing and the
   products ran at oneDNN's direct-convolution rate.
 
-Run with Debian's /usr/bin/python3 (python3-torch), on a quiet core:
-    /usr/bin/python3 bench/winograd_ceiling.py
+Run with Debian's /usr/bin/python3 (python3-torch), on a quiet core; the
+architecture options are the mirror's (default: the `adp` preset):
+    /usr/bin/python3 bench/winograd_ceiling.py [--enc 16 --dec 16 ...]
 """
+import argparse
 import os
 import sys
 import time
-import types
 
 import torch
 import torch.nn as nn
@@ -83,10 +84,10 @@ def unfused_winograd(cin, cout, grid, input_grad):
 
 
 def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    train_torch.add_architecture_args(parser)
+    arch = parser.parse_args()
     torch.set_num_threads(1)
-    arch = types.SimpleNamespace(atoms=22, beads=6, grid=12, width=1.8, sigma=0.05398, gaussian="reference",
-                                 centring="own", encoder_stem=5, latent_path="reference", latent=32, enc=32,
-                                 dec=32, condition=2, trunk=3)
     cache = {}
     total = {"onednn": 0.0, "unfused": 0.0, "ideal": 0.0}
     print("layer | oneDNN bf16 fwd+bwd ms | unfused Winograd ms | fused, zero-overhead ms")

@@ -53,21 +53,27 @@ def main():
         summary += f", {(energies > a.above).sum()} frames above {a.above:g}"
     print(summary)
 
-    bonds = next((f for f in forces if isinstance(f, HarmonicBondForce)), None)
-    angles = next((f for f in forces if isinstance(f, HarmonicAngleForce)), None)
+    # every bond and angle term once: atoms, rest value and force constant in nm, rad, kJ/mol
+    bond_terms, angle_terms = [], []
+    for f in forces:
+        if isinstance(f, HarmonicBondForce):
+            for b in range(f.getNumBonds()):
+                i, j, r0, kb = f.getBondParameters(b)
+                bond_terms.append((i, j, r0.value_in_unit(unit.nanometer), kb.value_in_unit(KJ / unit.nanometer**2)))
+        elif isinstance(f, HarmonicAngleForce):
+            for n in range(f.getNumAngles()):
+                i, j, l, t0, ka = f.getAngleParameters(n)
+                angle_terms.append((i, j, l, t0.value_in_unit(unit.radian), ka.value_in_unit(KJ / unit.radian**2)))
+
     for k in np.argsort(-energies)[: a.frames]:
         x = traj.xyz[k].astype(np.float64)
         shares = ", ".join(f"{type(f).__name__} {energy(x, 1 << g):.0f}" for g, f in enumerate(forces))
         print(f"frame {k}: {energies[k]:.0f} kJ/mol | {shares}")
         costs = []
-        for b in range(bonds.getNumBonds() if bonds else 0):
-            i, j, r0, kb = bonds.getBondParameters(b)
-            r0, kb = r0.value_in_unit(unit.nanometer), kb.value_in_unit(KJ / unit.nanometer**2)
+        for i, j, r0, kb in bond_terms:
             r = np.linalg.norm(x[i] - x[j])
             costs.append((0.5 * kb * (r - r0) ** 2, f"{atoms[i]} - {atoms[j]} {r:.3f} nm (r0 {r0:.3f})"))
-        for n in range(angles.getNumAngles() if angles else 0):
-            i, j, l, t0, ka = angles.getAngleParameters(n)
-            t0, ka = t0.value_in_unit(unit.radian), ka.value_in_unit(KJ / unit.radian**2)
+        for i, j, l, t0, ka in angle_terms:
             u, v = x[i] - x[j], x[l] - x[j]
             t = np.arccos(np.clip(u @ v / (np.linalg.norm(u) * np.linalg.norm(v)), -1.0, 1.0))
             costs.append((0.5 * ka * (t - t0) ** 2, f"{atoms[i]} - {atoms[j]} - {atoms[l]} {np.degrees(t):.0f}° ({np.degrees(t0):.0f}°)"))
