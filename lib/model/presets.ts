@@ -95,6 +95,14 @@ export interface TrainingSettings {
    */
   cgNoiseLevels?: 'fixed' | 'mixed';
   /**
+   * 'isotropic' (default): cgNoise on every bead coordinate. 'bonds': only the
+   * lengths of the CG bonds (the beads' chemical chain) change, by √2 · cgNoise
+   * (as rough as isotropic noise makes them), directions kept: the network learns
+   * to restore bond lengths between bead atoms without learning to distrust the
+   * beads' angles and dihedrals (the FES).
+   */
+  cgNoiseShape?: 'isotropic' | 'bonds';
+  /**
    * > 0: the A(t−1) the network is conditioned on gets Gaussian noise of this
    * standard deviation (nm, per atom and component) in every training pair,
    * the target A(t) staying clean: a decoder of displacements learns to pull a
@@ -315,6 +323,7 @@ function presetFromFile(file: string): Preset {
     throw fileError('ERR_BAD_FORMAT', file, '"prevNoise" must be a number of nm in [0, 1)');
   }
   if (![undefined, 'fixed', 'mixed'].includes(training.cgNoiseLevels)) throw fileError('ERR_BAD_FORMAT', file, '"cgNoiseLevels" must be "fixed" or "mixed"');
+  if (![undefined, 'isotropic', 'bonds'].includes(training.cgNoiseShape)) throw fileError('ERR_BAD_FORMAT', file, '"cgNoiseShape" must be "isotropic" or "bonds"');
   if (training.localWeight !== undefined && !(typeof training.localWeight === 'number' && training.localWeight >= 0 && Number.isFinite(training.localWeight))) {
     throw fileError('ERR_BAD_FORMAT', file, '"localWeight" must be a number >= 0');
   }

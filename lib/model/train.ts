@@ -24,7 +24,7 @@ import { IDENTITY, pairRotation, placePair as placeInLayout, placeRotated, type 
 import { validate, type ValidationOptions, type ValidationReport } from './validation';
 import { batchShare, shareOf, type BatchShare, type ProcessGroup } from './distributed';
 import { spaced } from './picks';
-import { withConditionNoise, type ConditionedBatch } from './noise';
+import { cgBondTree, withConditionNoise, type CgTree, type ConditionedBatch } from './noise';
 
 export { resolvePreset, localPairs, spaced };
 
@@ -226,8 +226,12 @@ export class Trainer {
     const eps = this.rng.normals(new Float32Array(B * this.preset.architecture.latent));
     const scale = latentNoiseAt(this.step, this.settings.latentWarmup);
     if (scale !== 1) for (let i = 0; i < eps.length; i++) eps[i] *= scale;
-    return withConditionNoise({ aaT, aaPrev, cgT, eps }, B, this.settings, this.rng);
+    if (this.settings.cgNoiseShape === 'bonds') this.cgTree ??= cgBondTree(this.data.topology, this.data.mapping);
+    return withConditionNoise({ aaT, aaPrev, cgT, eps }, B, this.settings, this.rng, this.cgTree);
   }
+
+  /** the CG bonds, for noise on their lengths (cgNoiseShape "bonds"); made on first use */
+  private cgTree?: CgTree;
 
   /** What multiplies β: batch / training pairs under the reference's convention, else 1. */
   get klFactor(): number {
