@@ -161,7 +161,13 @@ export interface TransitionEstimate {
 export interface ReversibleOptions {
   /** stop when Σ|Δπ| over one iteration ≤ tol (default 1e-13) */
   tol?: number;
-  /** default 1,000,000 */
+  /**
+   * default 100,000. Where the likelihood's maximum lies on the boundary (a rarely
+   * visited state's weight going to 0) the iteration converges sublinearly and
+   * never meets tol; on such a count matrix from chignolin (200 frames, 150
+   * states) 10⁶ iterations instead of 10⁵ took 10× longer and moved the two
+   * slowest implied timescales by less than 0.1 %.
+   */
   maxIter?: number;
 }
 
@@ -175,7 +181,7 @@ export interface ReversibleOptions {
  */
 export function reversibleTransitionMatrix(counts: Float64Array, n: number, options: ReversibleOptions = {}): TransitionEstimate {
   const tol = options.tol ?? 1e-13;
-  const maxIter = positiveInteger('maxIter', options.maxIter ?? 1_000_000);
+  const maxIter = positiveInteger('maxIter', options.maxIter ?? 100_000);
   const rowSum = new Float64Array(n);
   for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) rowSum[i] += counts[i * n + j];
   for (let i = 0; i < n; i++) {

@@ -26,7 +26,7 @@ export async function infoCommand(opts: InfoCommandOptions): Promise<InfoSummary
     console.log(`device: ${i.device} (what train, backmap and evaluate use; choose with --device)`);
     console.log(`cuda: ${i.cuda ? 'available' : 'not available'}, ${devices}`);
     const wino = i.winograd.kernel === 'none' ? 'at::conv3d (no AVX2/FMA: no Winograd kernel)' : `Winograd, ${i.winograd.kernel} GEMM kernel`;
-    console.log(`backmapping convolutions: ${wino}; --precision bf16: ${i.winograd.bf16 ? 'Winograd with bf16 products (AVX512-BF16)' : "oneDNN's bf16 convolutions"}`);
+    console.log(`backmapping convolutions: ${wino}; --precision bf16: ${i.winograd.bf16 ? 'Winograd with bf16 products (AVX512-BF16)' : "oneDNN's bf16 convolutions, emulated (no AVX512-BF16 on this CPU: slower than fp32)"}`);
     console.log(`force-field energy (training, relax, evaluate): ${i.energyKernel === 'avx512' ? 'AVX-512 nonbonded loop' : 'scalar nonbonded loop'}`);
     console.log(`distributed training: ${i.distributed ? 'c10d with Gloo (train --distributed)' : 'not in this build (needs Gloo headers: apt-get install libgloo-dev, then npm rebuild)'}`);
     if (check) {

@@ -14,7 +14,7 @@ import { checkOutput, scratchPrefix, trackTemp, untrackTemp } from '../io/atomic
 import type { FrameChunk, Topology, TrajectoryReader } from '../io/types';
 import { applyMapping, type CgMapping } from '../model/mapping';
 import { floatsOf, readContainer } from '../model/modelfile';
-import { checkDevice } from '../core/device';
+import { checkDevice, warnIfBf16Emulated, type Device } from '../core/device';
 import { defaultThreads } from '../core/native';
 import type { Preset } from '../model/presets';
 import type { CanonicalFrame } from '../model/orientation';
@@ -218,6 +218,7 @@ export class Backmapper {
     readonly winograd: boolean,
     /** SHA-256 of the weights: what a shard's manifest names the model by */
     readonly weightsDigest: string,
+    readonly device: Device,
   ) {}
 
   private forceField?: ForceField;
@@ -262,7 +263,7 @@ export class Backmapper {
       throw fileError('ERR_BAD_FORMAT', file, `its topology's bonds do not fit the model (${(err as Error).message.split('\n')[0]})`);
     }
     if (info.canonicalReference) model.setCanonicalReference(info.canonicalReference);
-    return new Backmapper(info, model, threads, options.winograd ?? true, createHash('sha256').update(weights).digest('hex'));
+    return new Backmapper(info, model, threads, options.winograd ?? true, createHash('sha256').update(weights).digest('hex'), device);
   }
 
   get atoms(): number {
@@ -293,6 +294,7 @@ export class Backmapper {
     const total = await cg.frameCount();
     const K = Math.max(1, Math.min(options.segments ?? 1, total));
     const bf16 = precisionOf(options.precision) === 'bf16';
+    if (bf16) warnIfBf16Emulated(this.device);
     const chunk = options.chunkFrames ?? 256;
     const starts = Array.from({ length: K + 1 }, (_, k) => Math.floor((k * total) / K));
     // Lane i*K + k (sample i, segment k) draws its latents from stream k of seed + i:

@@ -13,7 +13,7 @@ import type { Topology } from '../io/types';
 import { GaussianMixture, type GaussianMixtureModel } from './gmm';
 import { applyMapping, type CgMapping } from './mapping';
 import { bytesOf, readContainer, writeContainer } from './modelfile';
-import { DEFAULT_DEVICE, checkDevice, type Device } from '../core/device';
+import { DEFAULT_DEVICE, checkDevice, warnIfBf16Emulated, type Device } from '../core/device';
 import { defaultThreads, native, packageVersion } from '../core/native';
 import { PRESETS, nativeConfig, resolvePreset, type Architecture, type Preset, type TrainingSettings } from './presets';
 import { canonicalFrame, canonicalReference, type CanonicalFrame } from './orientation';
@@ -114,6 +114,7 @@ export class Trainer {
       model.setCanonicalReference(this.reference);
     }
     setGeometryTerms(model, settings, data.topology, data.trajectories);
+    if (settings.precision === 'bf16') warnIfBf16Emulated(device);
   }
 
   static create(data: TrainingData, options: TrainerOptions): Trainer {

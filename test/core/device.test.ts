@@ -42,3 +42,24 @@ describe('without CUDA', () => {
     expect(Trainer.create(data, { preset: 'tiny', seed: 1, threads: 1, device: 'cpu' }).device).toBe('cpu');
   });
 });
+
+test('bf16 asked for on a CPU that can only emulate it: one process warning, none on CUDA or with AVX512-BF16', () => {
+  jest.isolateModules(() => {
+    // a fresh module: the warning is once per process
+    const device = require('../../lib/core/device') as typeof import('../../lib/core/device');
+    const warn = jest.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
+    try {
+      device.warnIfBf16Emulated('cuda');
+      expect(warn).not.toHaveBeenCalled();
+      device.warnIfBf16Emulated('cpu');
+      device.warnIfBf16Emulated('cpu');
+      if (device.nativeBf16()) expect(warn).not.toHaveBeenCalled();
+      else {
+        expect(warn).toHaveBeenCalledTimes(1);
+        expect(String(warn.mock.calls[0][0])).toMatch(/^bf16 on a CPU without AVX512-BF16: oneDNN emulates it, slower than fp32/);
+      }
+    } finally {
+      warn.mockRestore();
+    }
+  });
+});
