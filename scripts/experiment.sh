@@ -4,7 +4,8 @@
 #   1. train PRESET (a name or a JSON preset file) to STEPS, validating on a
 #      held-out run (scripts/make-heldout.py), checkpointing every 250 steps;
 #      with --from CKPT the run starts from another experiment's checkpoint
-#      (e.g. an energy phase after a shared structural phase);
+#      (e.g. an energy phase after a shared structural phase); with --init MODEL
+#      it starts from a finished model's weights (a shipped one) at its step;
 #      (chignolin: trained on train-01 … train-07, validated on train-08);
 #   2. backmap the test run(s) with the network's own output (one segment,
 #      seed 1, no --exact-cg) and evaluate it against the reference;
@@ -12,17 +13,18 @@
 #      $RUNS/experiments.jsonl.
 # Run state lives in $RUNS/NAME (default RUNS=~/tcbm-runs), never in the repo.
 #
-#   scripts/experiment.sh NAME PRESET STEPS [--from CKPT] [--threads N] [--frame-based]
+#   scripts/experiment.sh NAME PRESET STEPS [--from CKPT | --init MODEL] [--threads N] [--frame-based]
 # Environment: DATA (the molecule's data folder), MOL, RUNS, and for chignolin
 # HELD (the validation run; default train-08) and EXTRA_TRAJS (more training runs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 name=$1 preset=$2 steps=$3
 shift 3
-from="" threads=1 extra=()
+from="" init="" threads=1 extra=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --from) from=$2; shift 2 ;;
+    --init) init=$2; shift 2 ;;
     --threads) threads=$2; shift 2 ;;
     --frame-based) extra+=(--frame-based); shift ;;
     *) echo "experiment.sh: unknown option $1" >&2; exit 2 ;;
@@ -51,6 +53,7 @@ if [ ! -f "$dir/model.tcbm" ] || [ "$(node -e "const h=require('./dist/lib/model
   resume=()
   if [ -f "$dir/model.tcbm.ckpt" ]; then resume=(--resume "$dir/model.tcbm.ckpt" --preset "$preset")
   elif [ -n "$from" ]; then cp "$from" "$dir/model.tcbm.ckpt"; resume=(--resume "$dir/model.tcbm.ckpt" --preset "$preset")
+  elif [ -n "$init" ]; then resume=(--init "$init" --preset "$preset")
   fi
   say "training $preset to step $steps ${resume[*]:-}"
   start=$(date +%s)

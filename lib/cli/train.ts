@@ -7,6 +7,7 @@ import { checkOutput, openAtomic } from '../io/atomic';
 import { TcbmError } from '../core/errors';
 import { progress } from '../core/progress';
 import { Trainer, resolvePreset, type StepReport } from '../model/train';
+import { trainerStateFromModel } from '../inference/init';
 import type { ValidationReport } from '../model/validation';
 import type { TrainingPrecision } from '../model/presets';
 import { ProcessGroup, distributedSettings, type DistributedOptions } from '../model/distributed';
@@ -28,6 +29,8 @@ export interface TrainCommandOptions {
   seed: number;
   out: string;
   resume?: string;
+  /** a model file whose weights the run starts from (fresh optimiser, at the model's step) */
+  init?: string;
   checkpoint?: string;
   checkpointEvery: number;
   log?: string;
@@ -89,6 +92,7 @@ export async function trainCommand(opts: TrainCommandOptions): Promise<TrainSumm
 
 async function train(o: TrainCommandOptions): Promise<TrainSummary> {
   if (!o.traj || o.traj.length === 0) throw new TcbmError('ERR_INVALID_ARG_VALUE', 'train: give at least one --traj');
+  if (o.resume && o.init) throw new TcbmError('ERR_INVALID_ARG_VALUE', 'train: --resume continues a checkpoint, --init starts from a model: give one of them');
   if (!o.distributed || o.dryRun) return trainIn(o);
   const settings = distributedSettings(o.distributed === true ? {} : o.distributed);
   // Under --device cuda each process takes its machine's GPU number LOCAL_RANK.
@@ -120,13 +124,15 @@ async function trainIn(o: TrainCommandOptions, group?: ProcessGroup): Promise<Tr
   for (const t of o.traj) inputs[t] = 'a training trajectory (--traj)';
   for (const t of o.validate ?? []) inputs[t] = 'a validation trajectory (--validate)';
   // The checkpoint may be the one resumed from (the run continues in it); the model and log may not.
+  if (o.init) inputs[o.init] = 'the model started from (--init)';
   for (const out of [o.out, logFile]) checkOutput(out, { ...inputs, ...(o.resume ? { [o.resume]: 'the checkpoint resumed from (--resume)' } : {}) });
   checkOutput(checkpointFile, inputs);
+  const continued = { threads: o.threads, device: o.device, energy: data.energy, preset: o.preset ? preset : undefined, training: Object.keys(training).length ? training : undefined };
   const trainer = o.resume
-    ? await Trainer.resumeFrom(o.resume, data, {
-      threads: o.threads, device: o.device, energy: data.energy, preset: o.preset ? preset : undefined, training: Object.keys(training).length ? training : undefined,
-    })
-    : Trainer.create(data, { preset, training, seed: o.seed, threads: o.threads, device: o.device, previousFrame: !o.frameBased, energy: data.energy });
+    ? await Trainer.resumeFrom(o.resume, data, continued)
+    : o.init
+      ? await Trainer.resume(data, await trainerStateFromModel(o.init, o.seed), continued)
+      : Trainer.create(data, { preset, training, seed: o.seed, threads: o.threads, device: o.device, previousFrame: !o.frameBased, energy: data.energy });
   if (group) await trainer.distribute(group);
   const steps = o.steps ?? trainer.settings.steps;
   const summary: TrainSummary = {

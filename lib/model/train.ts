@@ -437,7 +437,7 @@ export class Trainer {
       options.threads ?? defaultThreads(), state.previousFrame, state.seed, state.augment, options.energy,
       state.canonical && Float32Array.from(state.canonical.reference), device,
     );
-    await serialize(() => model.load({ bytes: state.weights, optimizer: true, threads: trainer.threads }));
+    await serialize(() => model.load({ bytes: state.weights, optimizer: state.optimizer !== false, threads: trainer.threads }));
     trainer.step = state.step;
     return trainer;
   }
@@ -483,6 +483,8 @@ export interface TrainerState {
   /** canonical orientation's reference CG frame */
   canonical?: CanonicalFrame;
   weights: Uint8Array;
+  /** false: `weights` hold no optimiser state (a model file's: train --init), so Adam starts afresh */
+  optimizer?: boolean;
 }
 
 export function newModel(

@@ -85,3 +85,21 @@ const args = (out: string, steps: number) => [
   }
   expect(JSON.parse(r.stdout).validation.step).toBe(6);
 });
+
+(built ? test : test.skip)('--init starts from a finished model at its step with its weights; with --resume it is refused in one line', async () => {
+  const first = path.join(dir, 'first.tcbm');
+  expect(spawnSync(process.execPath, [...args(first, 4), '--json'], { encoding: 'utf8' }).status).toBe(0);
+  const second = path.join(dir, 'second.tcbm');
+  const r = spawnSync(process.execPath, [...args(second, 7), '--init', first, '--json'], { encoding: 'utf8' });
+  expect(r.status).toBe(0);
+  const steps = fs.readFileSync(`${second}.log.jsonl`, 'utf8').trim().split('\n').map((l) => JSON.parse(l).step);
+  expect(steps).toEqual([4, 5, 6]); // from the model's step 4 to 7
+  const { info } = await readModelFile(second);
+  expect(info.training.steps).toBe(7);
+  const both = spawnSync(process.execPath, [...args(path.join(dir, 'third.tcbm'), 7), '--init', first, '--resume', `${second}.ckpt`], { encoding: 'utf8' });
+  expect(both.status).not.toBe(0);
+  expect(both.stderr.trim().split('\n')).toEqual(['tcbackmap: train: --resume continues a checkpoint, --init starts from a model: give one of them']);
+  expect(fs.existsSync(path.join(dir, 'third.tcbm'))).toBe(false);
+  const ckpt = spawnSync(process.execPath, [...args(path.join(dir, 'fourth.tcbm'), 7), '--init', `${second}.ckpt`], { encoding: 'utf8' });
+  expect(ckpt.stderr.trim()).toMatch(/second\.tcbm\.ckpt.*is a training checkpoint, not a model/);
+});

@@ -1,0 +1,36 @@
+// train --init's state: a finished model's weights, settings and step, with a fresh optimiser.
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { trainerStateFromModel } from '../../lib/inference/init';
+import { PRESETS } from '../../lib/model/presets';
+import { Trainer } from '../../lib/model/train';
+import { adpTwoTrajectories } from '../support/data';
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tcbm-init-'));
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+test('a trainer started from a model decodes as the model did, at its step, and trains on', async () => {
+  const data = await adpTwoTrajectories();
+  const { tiny } = PRESETS;
+  const preset = { ...tiny, name: 'tiny-canonical', architecture: { ...tiny.architecture, orientation: 'canonical' as const }, training: { ...tiny.training, cgNoise: 0.01 } };
+  const trained = Trainer.create(data, { preset, seed: 3, threads: 1 });
+  for await (const _ of trained.run(6));
+  const file = path.join(dir, 'm.tcbm');
+  await trained.finalize(file, { posteriorPairs: 20, seedFrames: 5 });
+
+  const state = await trainerStateFromModel(file, 9);
+  expect(state).toMatchObject({ step: 6, seed: 9, optimizer: false, settings: { cgNoise: 0.01 } });
+  expect(state.canonical!.reference).toEqual(Array.from(trained.reference!));
+  const init = await Trainer.resume(data, state, { threads: 1 });
+  expect(init.step).toBe(6);
+  const B = 2;
+  const batch = { batch: B, aaT: data.trajectories[0].slice(66, 66 * 3), aaPrev: data.trajectories[0].slice(0, 66 * 2), cgT: new Float32Array(B * 18).fill(0.1), eps: new Float32Array(B * 8), gamma: 0, beta: 1, energyClamp: 0, threads: 1 };
+  expect(await init.model.evaluate(batch)).toEqual(await trained.model.evaluate(batch));
+  const reports = [];
+  for await (const r of init.run(8)) reports.push(r);
+  expect(reports.map((r) => r.step)).toEqual([6, 7]);
+  expect(reports.every((r) => Number.isFinite(r.total))).toBe(true);
+  await trained.saveCheckpoint(path.join(dir, 'c.ckpt'));
+  await expect(trainerStateFromModel(path.join(dir, 'c.ckpt'))).rejects.toThrow(/is a training checkpoint, not a model/);
+});
