@@ -231,8 +231,7 @@ export class Trainer {
     return withConditionNoise({ aaT, aaPrev, cgT, eps }, B, this.settings, this.rng, this.cgTree);
   }
 
-  /** the CG bonds, for noise on their lengths (cgNoiseShape "bonds"); made on first use */
-  private cgTree?: CgTree;
+  private cgTree?: CgTree; // the CG bonds, for noise on their lengths (cgNoiseShape "bonds"); made on first use
 
   /** What multiplies β: batch / training pairs under the reference's convention, else 1. */
   get klFactor(): number {
