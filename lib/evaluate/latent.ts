@@ -9,7 +9,7 @@ import type { Device } from '../core/device';
 import { TcbmError, fileError } from '../core/errors';
 import { defaultThreads } from '../core/native';
 import { serialize } from '../core/queue';
-import { readModelFile, type ModelInfo } from '../inference/backmap';
+import { readModelFile, type ModelInfo } from '../inference/modelinfo';
 import { applyMapping } from '../model/mapping';
 import { placePair, type PairLayout } from '../model/placement';
 import { newModel, spaced } from '../model/train';

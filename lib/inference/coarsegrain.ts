@@ -1,6 +1,6 @@
 // Atomistic trajectories to CG beads with a model's mapping, streamed.
 import { checkOutput } from '../io/atomic';
-import { readModelFile } from './backmap';
+import { readModelFile } from './modelinfo';
 import { copyFrames, createTrajectory, openTrajectory } from '../io/trajectory';
 import { applyMapping } from '../model/mapping';
 

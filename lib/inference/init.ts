@@ -2,10 +2,8 @@
 // shipped model fine-tuned, or a run carried on when its checkpoint is lost.
 import { TcbmError } from '../core/errors';
 import { Rng } from '../core/rng';
-import { readContainer } from '../model/modelfile';
-import type { TrainingSettings } from '../model/presets';
 import type { TrainerState } from '../model/train';
-import { readModelFile } from './backmap';
+import { readModelFile } from './modelinfo';
 
 /**
  * The state a Trainer resumes from to continue `file`'s model: its preset,
@@ -15,14 +13,11 @@ import { readModelFile } from './backmap';
  */
 export async function trainerStateFromModel(file: string, seed = 1): Promise<TrainerState> {
   const { info, weights } = await readModelFile(file);
-  // the settings the model was trained under (its preset's, with any overrides)
-  const { header } = await readContainer(file);
-  const settings = (header as { settings?: TrainingSettings }).settings ?? info.preset.training;
   const step = info.training?.steps;
   if (!Number.isSafeInteger(step) || step < 0) throw new TcbmError('ERR_BAD_FORMAT', `${file}: the model does not say how many steps it was trained`);
   return {
     preset: info.preset,
-    settings,
+    settings: info.settings,
     step,
     rng: new Rng(seed).state(),
     seed,
