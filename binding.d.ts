@@ -230,6 +230,8 @@ export interface NativeModel {
   setSymmetries(o: { groups: Int32Array; permutations: Int32Array; count: number; size: number } | null): void;
   save(o: { optimizer: boolean; threads?: number }): Promise<Uint8Array>;
   load(o: { bytes: Uint8Array; optimizer: boolean; threads?: number }): Promise<void>;
+  /** Adam afresh (a warm restart): its moments and step count cleared, the weights and learning rate kept */
+  resetOptimizer(o: { threads?: number }): Promise<void>;
   /** a joined group: every trainStep then averages its loss terms and gradients over the ranks; null: this process alone */
   setGroup(group: NativeGroup | null): void;
   /** every rank takes rank 0's weights (a collective: every rank calls it) */

@@ -89,7 +89,8 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
                         InstanceMethod("rollout", &ModelWrap::Rollout),
                         InstanceMethod("rolloutRefined", &ModelWrap::RolloutRefined),
                         InstanceMethod("save", &ModelWrap::Save),
-                        InstanceMethod("load", &ModelWrap::Load)});
+                        InstanceMethod("load", &ModelWrap::Load),
+                        InstanceMethod("resetOptimizer", &ModelWrap::ResetOptimizer)});
   }
 
   explicit ModelWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ModelWrap>(info) {
@@ -462,6 +463,17 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
       auto model = model_;
       auto* job = new Job(
           info.Env(), "load", o.int_or("threads", 0), [=] { model->load(*bytes, with_optimizer); },
+          [](Napi::Env env) -> Napi::Value { return env.Undefined(); });
+      return queue_job(job, {Value()});
+    });
+  }
+
+  Napi::Value ResetOptimizer(const Napi::CallbackInfo& info) {
+    return guarded(info.Env(), [&] {
+      Options o(info, "resetOptimizer");
+      auto model = model_;
+      auto* job = new Job(
+          info.Env(), "resetOptimizer", o.int_or("threads", 0), [=] { model->reset_optimizer(); },
           [](Napi::Env env) -> Napi::Value { return env.Undefined(); });
       return queue_job(job, {Value()});
     });

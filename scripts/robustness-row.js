@@ -50,7 +50,7 @@ async function beadRmsd() {
     clashFrames: clash,
     wrongHanded: metrics.chirality.differing.backmapped,
     chiralityFlips: flips,
-    beadRmsdNm: { first10: r(first), last10: r(last), mean: r(mean(Array.from(rmsd))) },
+    beadRmsdNm: { first10: r(first), last10: r(last), mean: r(mean(Array.from(rmsd))), tenths: Array.from({ length: 10 }, (_, k) => r(mean(Array.from(rmsd.subarray(k * tenth, k === 9 ? rmsd.length : (k + 1) * tenth))))) },
     noDrift: last <= first,
     fesJs: r(metrics.summary.fesJensenShannon, 3),
     energyW1: r(metrics.summary.energyW1, 3),

@@ -1,8 +1,24 @@
 // Evenly spaced picks out of a sequence: the frames and pairs training,
-// validation and the latent report subsample without randomness.
+// validation and the latent report subsample without randomness; and the
+// (t−1, t) pairs training draws from.
 
 /** Evenly spaced picks of `count` out of `n` indices. */
 export function spaced(n: number, count: number): number[] {
   const m = Math.min(n, count);
   return Array.from({ length: m }, (_, i) => Math.floor((i * n) / m));
+}
+
+/** A training pair: frames t−1 and t of one trajectory. */
+export interface Pair {
+  trajectory: number;
+  frame: number; // t; the pair is (t-1, t)
+}
+
+/** Every (t-1, t) pair inside each trajectory; none spans two files. */
+export function framePairs(frameCounts: number[]): Pair[] {
+  const pairs: Pair[] = [];
+  frameCounts.forEach((n, trajectory) => {
+    for (let frame = 1; frame < n; frame++) pairs.push({ trajectory, frame });
+  });
+  return pairs;
 }

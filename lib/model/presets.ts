@@ -128,6 +128,12 @@ export interface TrainingSettings {
    */
   learningRateDecay?: { perThousand: number; from?: number; floor?: number };
   /**
+   * Steps at which Adam starts afresh, its moments and step count cleared (a warm
+   * restart; the weights and every schedule carry on). `adp-cpu` restarts at 8,000
+   * at its learning-rate floor: docs/fidelity.md run Y29.
+   */
+  optimizerRestarts?: number[];
+  /**
    * > 0: a local-geometry term, the MSE (nm²) between the decoded and the target
    * frame's bond lengths and 1-3 distances (the bond graph's bonds and angles),
    * times this weight. Absent or 0: not trained on (and not reported).
@@ -231,9 +237,10 @@ export const PRESETS: Record<string, Preset> = {
       // decoder gets the posterior mean for the first 1,500 steps, so the latent is
       // used (not collapsed): docs/fidelity.md run Y2. From step 6,000 to 8,000 the
       // local-geometry term on batch moments (weight 30): the methyl groups' angles
-      // without cooling the frames (run Y13, the shipped model). Why not the
-      // reference's clamped energy term here: run D.
-      batch: 16, learningRate: 5e-4, steps: 8000,
+      // without cooling the frames (run Y13); at 8,000 Adam starts afresh for 2,000
+      // more steps at the learning-rate floor (run Y29, the shipped model). Why not
+      // the reference's clamped energy term here: run D.
+      batch: 16, learningRate: 5e-4, steps: 10000, optimizerRestarts: [8000],
       gamma: { n0: 3000, n1: 600, start: 1e-5, end: 1e-3 }, beta: { kind: 'cyclic', cycles: 2, length: 1000, width: 12, centre: 0.5, max: 1 },
       clipNorm: 1, energyClamp: 1e5, energyScale: 55, klPerPair: true, edmWeight: 0.5, validateEvery: 250,
       latentWarmup: { steps: 1500, ramp: 500 }, learningRateDecay: { perThousand: 0.5, from: 3000, floor: 5e-5 },
@@ -330,6 +337,10 @@ function presetFromFile(file: string): Preset {
   for (const key of ['localFrom', 'floorFrom', 'renameFrom'] as const) {
     const v = training[key];
     if (v !== undefined && !(Number.isSafeInteger(v) && v >= 0)) throw fileError('ERR_BAD_FORMAT', file, `"${key}" must be an integer step >= 0`);
+  }
+  const restarts = training.optimizerRestarts;
+  if (restarts !== undefined && !(Array.isArray(restarts) && restarts.every((v) => Number.isSafeInteger(v) && v > 0))) {
+    throw fileError('ERR_BAD_FORMAT', file, '"optimizerRestarts" must be an array of integer steps > 0');
   }
   if (training.floorWeight !== undefined && !(typeof training.floorWeight === 'number' && training.floorWeight >= 0 && Number.isFinite(training.floorWeight))) {
     throw fileError('ERR_BAD_FORMAT', file, '"floorWeight" must be a number >= 0');

@@ -23,10 +23,10 @@ import { betaAt, clipAt, gammaAt, latentNoiseAt, learningRateAt } from './schedu
 import { IDENTITY, pairRotation, placePair as placeInLayout, placeRotated, type PairLayout } from './placement';
 import { validate, type ValidationOptions, type ValidationReport } from './validation';
 import { batchShare, shareOf, type BatchShare, type ProcessGroup } from './distributed';
-import { spaced } from './picks';
+import { framePairs, spaced, type Pair } from './picks';
 import { cgBondTree, withConditionNoise, type CgTree, type ConditionedBatch } from './noise';
 
-export { resolvePreset, localPairs, spaced };
+export { resolvePreset, localPairs, spaced, framePairs };
 
 /** Atomistic trajectories of one molecule, each file its own trajectory. */
 export interface TrainingData {
@@ -67,20 +67,6 @@ export interface StepReport extends LossTerms {
   /** Adam's learning rate for the step */
   learningRate: number;
   ms: number;
-}
-
-interface Pair {
-  trajectory: number;
-  frame: number; // t; the pair is (t-1, t)
-}
-
-/** Every (t-1, t) pair inside each trajectory; none spans two files. */
-export function framePairs(frameCounts: number[]): Pair[] {
-  const pairs: Pair[] = [];
-  frameCounts.forEach((n, trajectory) => {
-    for (let frame = 1; frame < n; frame++) pairs.push({ trajectory, frame });
-  });
-  return pairs;
 }
 
 export class Trainer {
@@ -292,6 +278,7 @@ export class Trainer {
     const learningRate = learningRateAt(this.step, s.learningRate, s.learningRateDecay);
     const weights = { ...(await this.lossWeights()), gamma, beta: klWeight, learningRate, stop };
     const batch = this.batch();
+    if (s.optimizerRestarts?.includes(this.step)) await serialize(() => this.model.resetOptimizer({ threads: this.threads }));
     const start = Date.now();
     const terms = await serialize(() =>
       this.model.trainStep({ ...batch, ...weights, batch: this.share.count, clipNorm: clipAt(this.step, s.gamma, s.clipNorm), threads: this.threads }),

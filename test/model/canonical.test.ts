@@ -132,6 +132,9 @@ test('a preset file sets the training precision and CG noise; bad values are ref
   expect(resolvePreset(file('warm', { latentWarmup: { steps: 1000, ramp: 500 } })).training.latentWarmup).toEqual({ steps: 1000, ramp: 500 });
   expect(() => resolvePreset(file('cold', { latentWarmup: { steps: -1 } }))).toThrow(/cold\.json: "latentWarmup" must be/);
   expect(() => resolvePreset(file('tepid', { latentWarmup: 1000 }))).toThrow(/tepid\.json: "latentWarmup" must be/);
+  expect(resolvePreset(file('restart', { optimizerRestarts: [8000] })).training.optimizerRestarts).toEqual([8000]);
+  expect(() => resolvePreset(file('restart-bad', { optimizerRestarts: 8000 }))).toThrow(/restart-bad\.json: "optimizerRestarts" must be an array of integer steps > 0/);
+  expect(() => resolvePreset(file('restart-zero', { optimizerRestarts: [0] }))).toThrow(/"optimizerRestarts" must be/);
 });
 
 test('a model file whose canonical orientation lacks its reference is refused', async () => {

@@ -119,6 +119,32 @@ test('resume under another schedule: same architecture only, settings replaced f
   await expect(Trainer.resume(data, state, { threads: 2, preset: PRESETS['adp-cpu'] })).rejects.toThrow(/architectures differ/);
 });
 
+test('optimizerRestarts: Adam afresh at that step, as a run continued from its weights alone (train --init); the checkpoint before it resumes into it', async () => {
+  const losses = (reports: { total: number }[]) => reports.map((r) => r.total);
+  const tiny = (optimizerRestarts?: number[]) => ({ ...PRESETS.tiny, training: { ...PRESETS.tiny.training, optimizerRestarts } });
+  const run = async (t: Trainer, until: number) => {
+    const out = [];
+    for await (const s of t.run(until)) out.push(s);
+    return out;
+  };
+  const restarted = await run(Trainer.create(data, { preset: tiny([3]), seed: 23, threads: 2 }), 6);
+
+  const head = Trainer.create(data, { preset: tiny(), seed: 23, threads: 2 });
+  const first = await run(head, 3);
+  const weightsOnly = { ...(await head.checkpoint()), weights: await head.model.save({ optimizer: false }), optimizer: false };
+  const fresh = await run(await Trainer.resume(data, weightsOnly, { threads: 2 }), 6);
+  expect(losses(restarted)).toEqual(losses([...first, ...fresh]));
+
+  const kept = await run(Trainer.create(data, { preset: tiny(), seed: 23, threads: 2 }), 6);
+  expect(losses(kept).slice(0, 4)).toEqual(losses(restarted).slice(0, 4));
+  expect(losses(kept).slice(4)).not.toEqual(losses(restarted).slice(4));
+
+  const before = Trainer.create(data, { preset: tiny([3]), seed: 23, threads: 2 });
+  await run(before, 3);
+  const resumed = await run(await Trainer.resume(data, await before.checkpoint(), { threads: 2 }), 6);
+  expect(losses(resumed)).toEqual(losses(restarted).slice(3));
+});
+
 test('the robust energy loss is log(1 + (dE/scale)^2) of the plain (dE)^2', async () => {
   const root = `${__dirname}/../../data/adp`;
   const d = await loadDataset({ top: `${root}/adp.pdb`, trajs: [`${root}/test-1000.dcd`], system: `${root}/system-vacuum.xml`, map: 'adp' });
@@ -328,7 +354,7 @@ test('localFrom: the local term is trained on from that step', async () => {
   expect(await weights()).toMatchObject({ localWeight: 0, localMoments: true });
   for await (const _ of t.run(2));
   expect(await weights()).toMatchObject({ localWeight: 30, localMoments: true });
-  expect(PRESETS['adp-cpu'].training).toMatchObject({ steps: 8000, localWeight: 30, localMode: 'moments', localFrom: 6000 });
+  expect(PRESETS['adp-cpu'].training).toMatchObject({ steps: 10000, localWeight: 30, localMode: 'moments', localFrom: 6000, optimizerRestarts: [8000] });
 });
 
 test('pair floors: each pair\'s closest distance over the frames; the floor term pushes apart only pairs below it', async () => {

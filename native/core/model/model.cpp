@@ -750,4 +750,9 @@ void Model::load(const std::string& bytes, bool with_optimizer) {
   }
 }
 
+void Model::reset_optimizer() {
+  const double lr = static_cast<torch::optim::AdamOptions&>(optimizer_->param_groups().front().options()).lr();
+  optimizer_ = std::make_unique<torch::optim::Adam>(root_->parameters(), torch::optim::AdamOptions(lr));
+}
+
 }  // namespace tcbm

@@ -235,6 +235,8 @@ class Model {
   // Weights only (model file) or weights + optimizer (checkpoint), as bytes.
   std::string save(bool with_optimizer);
   void load(const std::string& bytes, bool with_optimizer);
+  // Adam afresh (a warm restart): no moments, step count 0, the current learning rate.
+  void reset_optimizer();
 
  private:
   at::Tensor voxels(const at::Tensor& coords) const;
