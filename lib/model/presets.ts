@@ -92,8 +92,10 @@ export interface TrainingSettings {
    * 'fixed' (default): every sample's noise has standard deviation cgNoise.
    * 'mixed': half the samples clean, the others uniform in (0, cgNoise], so the
    * network can tell clean input (which it should follow) from noisy.
+   * 'half': half the samples clean, the others at cgNoise: no faint noise that
+   * looks like thermal motion, so clean input is never taken for noisy.
    */
-  cgNoiseLevels?: 'fixed' | 'mixed';
+  cgNoiseLevels?: 'fixed' | 'mixed' | 'half';
   /**
    * 'isotropic' (default): cgNoise on every bead coordinate. 'bonds': only the
    * lengths of the CG bonds (the beads' chemical chain) change, by √2 · cgNoise
@@ -329,7 +331,7 @@ function presetFromFile(file: string): Preset {
   if (training.prevNoise !== undefined && !(typeof training.prevNoise === 'number' && training.prevNoise >= 0 && training.prevNoise < 1)) {
     throw fileError('ERR_BAD_FORMAT', file, '"prevNoise" must be a number of nm in [0, 1)');
   }
-  if (![undefined, 'fixed', 'mixed'].includes(training.cgNoiseLevels)) throw fileError('ERR_BAD_FORMAT', file, '"cgNoiseLevels" must be "fixed" or "mixed"');
+  if (![undefined, 'fixed', 'mixed', 'half'].includes(training.cgNoiseLevels)) throw fileError('ERR_BAD_FORMAT', file, '"cgNoiseLevels" must be "fixed", "mixed" or "half"');
   if (![undefined, 'isotropic', 'bonds'].includes(training.cgNoiseShape)) throw fileError('ERR_BAD_FORMAT', file, '"cgNoiseShape" must be "isotropic" or "bonds"');
   if (training.localWeight !== undefined && !(typeof training.localWeight === 'number' && training.localWeight >= 0 && Number.isFinite(training.localWeight))) {
     throw fileError('ERR_BAD_FORMAT', file, '"localWeight" must be a number >= 0');

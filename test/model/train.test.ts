@@ -251,8 +251,9 @@ test('CG noise: the network is conditioned on cgCondition while the CG loss keep
   const report = await withNoise.next();
   expect(report.total).not.toBe(plain[0].total);
   expect(Number.isFinite(report.total)).toBe(true);
-  // the noise per sample: fixed at cgNoise, or under 'mixed' half clean and the rest uniform in (0, cgNoise]
-  const levels = async (cgNoiseLevels: 'fixed' | 'mixed') => {
+  // the noise per sample: fixed at cgNoise, or under 'mixed' half clean and the rest uniform in (0, cgNoise],
+  // under 'half' half clean and the rest at cgNoise
+  const levels = async (cgNoiseLevels: 'fixed' | 'mixed' | 'half') => {
     const p = { ...PRESETS.tiny, training: { ...PRESETS.tiny.training, batch: 64, cgNoise: 0.02, cgNoiseLevels } };
     const trainer = Trainer.create(data, { preset: p, seed: 9, threads: 2 });
     const seen: number[] = [];
@@ -277,6 +278,12 @@ test('CG noise: the network is conditioned on cgCondition while the CG loss keep
   expect(cleanSamples).toBeGreaterThan(16);
   expect(cleanSamples).toBeLessThan(48);
   expect(Math.max(...mixed)).toBeLessThan(0.05);
+  expect(mixed.filter((x) => x > 0 && x < 0.004).length).toBeGreaterThan(0); // faint noise occurs
+  const half = await levels('half');
+  const halfClean = half.filter((x) => x === 0).length;
+  expect(halfClean).toBeGreaterThan(16);
+  expect(halfClean).toBeLessThan(48);
+  expect(Math.min(...half.filter((x) => x > 0))).toBeGreaterThan(0.005); // no faint noise
 });
 
 test("the learning-rate schedule reaches Adam: a vanishing rate leaves the weights as they were", async () => {
