@@ -26,7 +26,8 @@ export { Trainer, type StepReport, type TrainerOptions, type TrainingData } from
 export { loadDataset, loadTopology, type Dataset } from './model/dataset';
 export { ProcessGroup, distributedSettings, type DistributedOptions } from './model/distributed';
 export { concatShards, parseShard, shardRange, type ConcatSummary, type Shard, type ShardManifest } from './inference/shard';
-export { Backmapper, chooseSeed, readModelFile, type BackmapOptions, type BackmapSummary, type ModelInfo } from './inference/backmap';
+export { Backmapper, chooseSeed, type BackmapOptions, type BackmapSummary } from './inference/backmap';
+export { readModelFile, type ModelInfo } from './inference/modelinfo';
 export { coarseGrain } from './inference/coarsegrain';
 export { evaluate, evaluateReport, type EvaluateOptions, type Metrics } from './evaluate';
 export { renderReport, writeReport, type ReportFiles } from './evaluate/report';

@@ -26,8 +26,6 @@ import { SpreadAccumulator, sampleFile, type EnsembleSpread } from './ensemble';
 import { manifestFile, sha256File, shardRange, windowOf, writeManifest, type Shard } from './shard';
 import { readModelFile, type ModelInfo } from './modelinfo';
 
-export { readModelFile, type ModelInfo };
-
 /** Frames decoded per native call: long enough to amortise the hand-off, short enough to cancel promptly. */
 const ROLLOUT_STEPS = 32;
 

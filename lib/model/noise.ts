@@ -106,8 +106,8 @@ export function withConditionNoise(batch: ConditionedBatch, B: number, settings:
     const bonds = settings.cgNoiseShape === 'bonds';
     if (bonds && !tree) throw new Error('withConditionNoise: cgNoiseShape "bonds" needs the CG bond tree');
     const cgCondition = bonds ? new Float32Array(batch.cgT.length) : rng.normals(new Float32Array(batch.cgT.length));
+    const mode = settings.cgNoiseLevels ?? 'fixed';
     for (let b = 0; b < B; b++) {
-      const mode = settings.cgNoiseLevels ?? 'fixed';
       const level = mode === 'fixed' ? noise : rng.uniform() < 0.5 ? 0 : mode === 'half' ? noise : noise * (1 - rng.uniform());
       // Isotropic noise of `level` per component changes a bond's length by √2 · level (sd):
       // the bond-length noise is as rough, and nothing else changes.

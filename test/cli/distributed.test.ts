@@ -6,7 +6,7 @@ import * as fs from 'fs';
 import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
-import { readModelFile } from '../../lib/inference/backmap';
+import { readModelFile } from '../../lib/inference/modelinfo';
 import { native } from '../../lib/core/native';
 import { readTrajectory } from '../../lib/io/trajectory';
 import { DATA } from '../support/data';

@@ -4,7 +4,7 @@ import { spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { readModelFile } from '../../lib/inference/backmap';
+import { readModelFile } from '../../lib/inference/modelinfo';
 import { DATA } from '../support/data';
 
 const BIN = path.resolve(__dirname, '../../bin/tcbackmap.js');

@@ -5,7 +5,8 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { Backmapper, readModelFile } from '../../lib/inference/backmap';
+import { Backmapper } from '../../lib/inference/backmap';
+import { readModelFile } from '../../lib/inference/modelinfo';
 import { createTrajectory, readTrajectory } from '../../lib/io/trajectory';
 import { applyMapping, presetMapping } from '../../lib/model/mapping';
 import { PRESETS, type Preset } from '../../lib/model/presets';
