@@ -142,6 +142,12 @@ export interface NativeModelConfig {
   encoderStem?: 3 | 5;
   /** 'reference': z as (latent/8, 2, 2, 2), replication-padded, 5³ convolution; 'broadcast' (default): z broadcast over the grid */
   latentPath?: 'broadcast' | 'reference';
+  /**
+   * true: the decoder is told the CG condition's noise level (nm of Gaussian noise per bead coordinate; 0 for
+   * MD-quality CG) through learnt per-channel shifts that start at zero; a model warm-started from one without
+   * it decodes as that one did at first. Absent/false: no such input.
+   */
+  noiseInput?: boolean;
 }
 
 export interface LossTerms {
@@ -175,15 +181,19 @@ export interface NativeModel {
   parameterCount(): number;
   /** the differentiable internal energy used by the γ term (a force-field handle of this addon) */
   setEnergy(forceField: unknown): void;
-  /** `cgCondition` [B,n,3]: the CG frames the network is conditioned on in place of cgT (cgT stays the CG loss's target) */
-  trainStep(o: ModelBatch & { eps: Float32Array; cgCondition?: Float32Array } & LossWeights & { clipNorm: number }): Promise<LossTerms>;
-  evaluate(o: ModelBatch & { eps: Float32Array; cgCondition?: Float32Array } & LossWeights & { clipNorm?: number }): Promise<LossTerms>;
+  /**
+   * `cgCondition` [B,n,3]: the CG frames the network is conditioned on in place of cgT (cgT stays the CG loss's target);
+   * `cgLevel` [B]: each sample's CG noise level in nm, told to a `noiseInput` decoder (absent: 0)
+   */
+  trainStep(o: ModelBatch & { eps: Float32Array; cgCondition?: Float32Array; cgLevel?: Float32Array } & LossWeights & { clipNorm: number }): Promise<LossTerms>;
+  evaluate(o: ModelBatch & { eps: Float32Array; cgCondition?: Float32Array; cgLevel?: Float32Array } & LossWeights & { clipNorm?: number }): Promise<LossTerms>;
   /** gradient norm of every named parameter for one batch, without an update */
   parameterGradients(o: ModelBatch & { eps: Float32Array; gamma: number; beta: number; energyClamp?: number }): Promise<Record<string, number>>;
   encode(o: ModelBatch): Promise<{ mu: Float32Array; logvar: Float32Array }>;
   /** reconstruction [B,N,3] from aaPrev, cgT and z [B,latent] */
   /** `winograd` (default true): the decoder's 3x3x3 convolutions by Winograd F(2x2x2, 3x3x3) on CPU, else at::conv3d */
-  decode(o: Omit<ModelBatch, 'aaT'> & { z: Float32Array; winograd?: boolean }): Promise<Float32Array>;
+  /** `cgNoise`: the CG frames' noise level in nm, told to a `noiseInput` decoder (default 0) */
+  decode(o: Omit<ModelBatch, 'aaT'> & { z: Float32Array; winograd?: boolean; cgNoise?: number }): Promise<Float32Array>;
   /**
    * Autoregressive rollout in the lab frame: prev [K,N,3] is A(-1), cg [T,K,n,3], z [T,K,latent];
    * resolves with [T,K,N,3] (each step centred on its CG centroid, turned onto the canonical reference if
@@ -356,6 +366,8 @@ export interface NativeRolloutOptions {
   project?: boolean;
   /** the decoder's convolutions in bf16 (CPU): Winograd with bf16 products where the CPU has AVX512-BF16 (and `winograd`), else oneDNN under autocast */
   bf16?: boolean;
+  /** the CG input's noise level in nm (>= 0, default 0), told to a `noiseInput` decoder; others ignore it */
+  cgNoise?: number;
 }
 
 /** A refinement's setup and options (native relax, rolloutRefined's refine). */

@@ -49,6 +49,8 @@ ModelConfig config_from(const Napi::Object& o, Napi::Env env) {
       throw Napi::RangeError::New(env, "Model: config.latentPath must be \"broadcast\" or \"reference\", got \"" + path + "\"");
     c.latent_reference = path == "reference";
   }
+  auto noise_in = o.Get("noiseInput");
+  c.noise_input = noise_in.IsUndefined() ? false : noise_in.ToBoolean().Value();
   return c;
 }
 
@@ -247,6 +249,7 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
   struct Batch {
     at::Tensor aa_t, aa_prev, cg_t, eps;
     at::Tensor cg_condition;  // optional: the CG frames conditioned on, when not cg_t
+    at::Tensor cg_level;      // optional [B]: each sample's CG noise level (nm), for a noise-input decoder
     std::vector<Napi::Object> keep;
   };
 
@@ -267,7 +270,19 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
     b.cg_t = take("cgT", {B, c.beads, 3});
     if (with_eps) b.eps = take("eps", {B, c.latent});
     if (with_target && o.has("cgCondition")) b.cg_condition = take("cgCondition", {B, c.beads, 3});
+    if (with_target && o.has("cgLevel")) {
+      b.cg_level = take("cgLevel", {B});
+      if (!(b.cg_level.ge(0) & b.cg_level.isfinite()).all().item<bool>())
+        throw Napi::RangeError::New(o.env(), op + ": cgLevel must hold finite noise levels >= 0 nm");
+    }
     return b;
+  }
+
+  // The optional cgNoise option (nm, >= 0; default 0): the CG input's noise level.
+  static double cg_noise_of(const Options& o, const std::string& op) {
+    const double v = o.number_or("cgNoise", 0);
+    if (v < 0) throw Napi::RangeError::New(o.env(), op + ": cgNoise must be a number of nm >= 0");
+    return v;
   }
 
   static StepWeights weights_of(const Options& o) {
@@ -322,8 +337,8 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
       auto* job = new Job(
           info.Env(), name, o.int_or("threads", 0),
           [=] {
-            *terms = train ? model->train_step(b.aa_t, b.aa_prev, b.cg_t, b.eps, w, b.cg_condition)
-                           : model->evaluate(b.aa_t, b.aa_prev, b.cg_t, b.eps, w, b.cg_condition);
+            *terms = train ? model->train_step(b.aa_t, b.aa_prev, b.cg_t, b.eps, w, b.cg_condition, b.cg_level)
+                           : model->evaluate(b.aa_t, b.aa_prev, b.cg_t, b.eps, w, b.cg_condition, b.cg_level);
           },
           [terms](Napi::Env env) -> Napi::Value { return loss_object(env, *terms); });
       b.keep.push_back(Value());
@@ -369,8 +384,9 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
       auto out_t = view_of(out, {B, c.atoms, 3}, "decode: coords");
       auto model = model_;
       const bool winograd = o.bool_or("winograd", true);
+      const double cg_noise = cg_noise_of(o, "decode");
       auto* job = new Job(info.Env(), "decode", o.int_or("threads", 0), [=]() mutable {
-        out_t.copy_(model->decode(b.aa_prev, b.cg_t, z, winograd));
+        out_t.copy_(model->decode(b.aa_prev, b.cg_t, z, winograd, cg_noise));
       }, out);
       b.keep.push_back(z_array);
       b.keep.push_back(Value());
@@ -407,11 +423,12 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
       const bool winograd = o.bool_or("winograd", true);
       const bool project = o.bool_or("project", false);
       const bool bf16 = o.bool_or("bf16", false);
+      const double cg_noise = cg_noise_of(o, op);
       std::vector<Napi::Object> keep{prev_array, cg_array, z_array, Value()};
       if (!refined) {
         auto* job = new Job(info.Env(), op, o.int_or("threads", 0), [=]() mutable {
           require_finite(cg.view({T * K, c.beads, 3}), std::string(op) + ": cg");
-          out_t.copy_(model->rollout(prev, cg, z, winograd, project, bf16));
+          out_t.copy_(model->rollout(prev, cg, z, winograd, project, bf16, nullptr, cg_noise));
         }, out);
         return queue_job(job, keep);
       }
@@ -426,7 +443,7 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
             auto refiner = st.refiner();
             const StepHook hook = [&](const at::Tensor& frames, const at::Tensor& previous, const at::Tensor& cg_t,
                                       int64_t t, int64_t first) { return (*refiner)(frames, previous, cg_t, t, first); };
-            out_t.copy_(model->rollout(prev, cg, z, winograd, project, bf16, &hook));
+            out_t.copy_(model->rollout(prev, cg, z, winograd, project, bf16, &hook, cg_noise));
             st.finish(*refiner);
           },
           st.builder());

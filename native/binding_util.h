@@ -58,6 +58,7 @@ class Options {
   std::string string_or(const char* key, const std::string& fallback) const;
   // The key is present and neither undefined nor null.
   bool has(const char* key) const;
+  Napi::Env env() const { return env_; }
 
  private:
   Napi::Value get(const char* key) const;

@@ -19,6 +19,8 @@ export interface BackmapCommandOptions {
   /** libtorch device of the network (checked by the option parser) */
   device?: string;
   exactCg?: boolean;
+  /** the CG input's noise level (nm) or 'auto', for a model with a noise input */
+  cgNoise?: number | 'auto';
   relax?: boolean;
   relaxSteps?: number;
   restraint?: number;
@@ -51,6 +53,8 @@ export async function backmapCommand(opts: BackmapCommandOptions): Promise<Backm
         samples: opts.samples,
         precision: opts.precision,
         exactCg: opts.exactCg ?? false,
+        // 'auto', the option's default, is a default: a model without a noise input ignores it
+        cgNoise: opts.cgNoise,
         relax,
         signal,
         onProgress: (d, t) => bar.update(d, t),
@@ -67,7 +71,10 @@ export async function backmapCommand(opts: BackmapCommandOptions): Promise<Backm
     const frames = (r.samples ?? 1) > 1 ? `${r.samples} x ${r.frames}` : `${r.frames}`;
     const to = r.outputs.length > 1 ? `${r.outputs[0]} ... ${r.outputs[r.outputs.length - 1]}` : r.out;
     const shard = r.shard ? ` (shard ${r.shard.index}/${r.shard.count}: frames ${r.shard.first}..${r.shard.first + r.shard.frames - 1} of ${r.shard.total})` : '';
-    report(opts.json, r, `backmapped ${frames} frames${shard} in ${r.seconds.toFixed(1)} s (${(((r.samples ?? 1) * r.frames) / r.seconds).toFixed(0)} frames/s, ${r.segments} segment${r.segments > 1 ? 's' : ''}${seams}) to ${to}${spread}${refined}`);
+    const noise = r.cgNoise
+      ? `; CG noise level ${r.cgNoise.level.toFixed(4)} nm${r.cgNoise.estimated ? ` (estimated: CG bond-length spread ${nm(r.cgNoise.inputBondStd ?? 0)} nm, training ${nm(r.cgNoise.trainingBondStd ?? 0)})` : ''}`
+      : '';
+    report(opts.json, r, `backmapped ${frames} frames${shard} in ${r.seconds.toFixed(1)} s (${(((r.samples ?? 1) * r.frames) / r.seconds).toFixed(0)} frames/s, ${r.segments} segment${r.segments > 1 ? 's' : ''}${seams}) to ${to}${noise}${spread}${refined}`);
     return r;
   } finally {
     bar.stop();

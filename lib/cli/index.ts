@@ -92,6 +92,13 @@ function nonNegativeNumber(value: string): number {
   return n;
 }
 
+function noiseLevel(value: string): number | 'auto' {
+  if (value === 'auto') return value;
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n < 0 || n >= 1) throw new InvalidArgumentError(`expected "auto" or a noise level in nm in [0, 1), got "${value}"`);
+  return n;
+}
+
 function positiveNumber(value: string): number {
   const n = Number(value);
   if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`expected a positive number, got "${value}"`);
@@ -163,6 +170,7 @@ function program(): Command {
     .option('--samples <S>', 'S independent rollouts (seeds seed..seed+S-1) run in lockstep, written to S files: out.0.dcd, out.1.dcd, ...', positiveInt, 1)
     .option('--threads <n>', 'libtorch threads (default: every core)', threadCount)
     .option('--device <cpu|cuda|cuda:N>', `${DEVICE_HELP}; --relax runs on the CPU`, device, 'cpu')
+    .option('--cg-noise <nm|auto>', "models trained with a noise input: how rough the CG input is, nm of Gaussian noise per bead coordinate (0: MD-quality CG); auto: estimated from its CG bond lengths", noiseLevel, 'auto')
     .option('--exact-cg', "move each frame onto its CG frame exactly (bead atoms on their beads); default: the network's output as is")
     .option('--relax', "refine each frame with the model's force field (restrained FIRE minimisation, chirality repair) before it is written")
     .option('--relax-steps <n>', 'minimisation steps per frame with --relax', positiveInt, 200)

@@ -25,6 +25,7 @@ import { beadAtoms } from '../model/validation';
 import { SpreadAccumulator, sampleFile, type EnsembleSpread } from './ensemble';
 import { manifestFile, sha256File, shardRange, windowOf, writeManifest, type Shard } from './shard';
 import { readModelFile, type ModelInfo } from './modelinfo';
+import { cgNoiseLevel, type CgNoiseLevel } from './cgnoise';
 
 /** Frames decoded per native call: long enough to amortise the hand-off, short enough to cancel promptly. */
 const ROLLOUT_STEPS = 32;
@@ -108,6 +109,14 @@ export interface BackmapOptions {
    * relax.ts); needs a model that stores its System XML, or useSystem()
    */
   relax?: RelaxOptions;
+  /**
+   * for a model trained with a noise input (architecture noiseInput): how rough
+   * the CG input is, as the standard deviation in nm of Gaussian noise per bead
+   * coordinate (0: MD-quality CG), or 'auto' (the default) to estimate it from
+   * the input's CG bond lengths (cgnoise.ts). A model without a noise input
+   * takes no level: a number > 0 is then an error.
+   */
+  cgNoise?: number | 'auto';
 }
 
 export interface BackmapSummary {
@@ -125,6 +134,8 @@ export interface BackmapSummary {
   relax?: RelaxSummary;
   /** with options.shard: which frames of the whole trajectory this output holds */
   shard?: Shard & { first: number; frames: number; total: number };
+  /** the CG noise level the decoder was told (models with a noise input) */
+  cgNoise?: CgNoiseLevel;
 }
 
 /** A chunk of backmapped frames, of sample `sample` (0 unless options.samples > 1). */
@@ -211,6 +222,8 @@ export class Backmapper {
       throw fileError('ERR_ATOM_COUNT', whole.path, `has ${whole.atoms} particles per frame, the model's ${this.info.mapping.name} mapping has ${this.beads} beads`);
     }
     const S = sampleCount(options.samples);
+    // from the whole input, so that every shard is told the same level
+    const noise = await cgNoiseLevel(options.cgNoise, whole, this.info);
     const shard = options.shard && (await shardOf(whole, options.shard, options.segments ?? 1, S));
     const cg = shard ? windowOf(whole, shard.first, shard.frames) : whole;
     const total = await cg.frameCount();
@@ -235,6 +248,7 @@ export class Backmapper {
     info.samples = S;
     info.seams = starts.slice(1, K);
     if (shard) info.shard = shard;
+    if (noise) info.cgNoise = noise;
 
     // One seed per segment, from its first CG frame, shared by the samples. Lane i*K + k is sample i's segment k.
     const prev = new Float32Array(S * K * N * 3);
@@ -285,7 +299,7 @@ export class Backmapper {
               }
             });
           }
-          const rollout = { prev: prevB, cg: cgT, z, steps: T, batch: B, threads: this.threads, winograd: this.winograd, project: options.exactCg ?? false, bf16 };
+          const rollout = { prev: prevB, cg: cgT, z, steps: T, batch: B, threads: this.threads, winograd: this.winograd, project: options.exactCg ?? false, bf16, cgNoise: noise?.level ?? 0 };
           // out: the frames written; next: those that condition the next step
           let out: Float32Array;
           let next: Float32Array;
@@ -378,7 +392,7 @@ export class Backmapper {
           const { index, count, first, frames, total } = summary.shard;
           const run = {
             model: this.weightsDigest, cg: await sha256File(cgFile), seed: options.seed ?? 1, precision: precisionOf(options.precision),
-            exactCg: options.exactCg ?? false, winograd: this.winograd, relax: options.relax ?? null,
+            exactCg: options.exactCg ?? false, winograd: this.winograd, relax: options.relax ?? null, cgNoise: summary.cgNoise?.level ?? null,
           };
           await writeManifest(outFile, { index, count, first, frames, total, atoms: this.atoms, run });
         } else {

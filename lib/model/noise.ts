@@ -14,6 +14,8 @@ export type ConditionedBatch = {
   cgT: Float32Array;
   eps: Float32Array;
   cgCondition?: Float32Array;
+  /** [B]: each sample's CG noise level (nm), for a decoder told it (architecture `noiseInput`) */
+  cgLevel?: Float32Array;
 };
 
 /**
@@ -92,7 +94,8 @@ function noiseBondLengths(x: Float32Array, o: number, tree: CgTree, sd: number, 
 
 /**
  * `batch` (B samples) with its conditions noised as `settings` ask: cgCondition,
- * the CG frame with noise (the CG loss keeps the clean cgT), and aaPrev replaced
+ * the CG frame with noise (the CG loss keeps the clean cgT), and cgLevel, each
+ * sample's noise level (nm; told to a `noiseInput` decoder), and aaPrev replaced
  * by a noisy copy (A(t−1) with Gaussian noise of prevNoise nm per atom and
  * component; the target A(t) stays clean, so a decoder of displacements learns
  * to undo the noise). No draw is made for a noise that is off. `cgNoiseShape:
@@ -107,14 +110,17 @@ export function withConditionNoise(batch: ConditionedBatch, B: number, settings:
     if (bonds && !tree) throw new Error('withConditionNoise: cgNoiseShape "bonds" needs the CG bond tree');
     const cgCondition = bonds ? new Float32Array(batch.cgT.length) : rng.normals(new Float32Array(batch.cgT.length));
     const mode = settings.cgNoiseLevels ?? 'fixed';
+    const cgLevel = new Float32Array(B);
     for (let b = 0; b < B; b++) {
       const level = mode === 'fixed' ? noise : rng.uniform() < 0.5 ? 0 : mode === 'half' ? noise : noise * (1 - rng.uniform());
+      cgLevel[b] = level;
       // Isotropic noise of `level` per component changes a bond's length by √2 · level (sd):
       // the bond-length noise is as rough, and nothing else changes.
       if (bonds) noiseBondLengths(batch.cgT, b * perSample, tree!, Math.SQRT2 * level, rng, cgCondition);
       else for (let i = b * perSample; i < (b + 1) * perSample; i++) cgCondition[i] = batch.cgT[i] + level * cgCondition[i];
     }
     out.cgCondition = cgCondition;
+    out.cgLevel = cgLevel;
   }
   const prev = settings.prevNoise ?? 0;
   if (prev > 0) {

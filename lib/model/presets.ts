@@ -318,6 +318,8 @@ function presetFromFile(file: string): Preset {
   if (![undefined, 'random', 'canonical'].includes(orientation)) throw fileError('ERR_BAD_FORMAT', file, '"orientation" must be "random" or "canonical"');
   const decodes = (spec.architecture as Partial<Architecture> | undefined)?.decodes;
   if (![undefined, 'frame', 'displacement'].includes(decodes)) throw fileError('ERR_BAD_FORMAT', file, '"decodes" must be "frame" or "displacement"');
+  const noiseInput = (spec.architecture as Partial<Architecture> | undefined)?.noiseInput;
+  if (![undefined, true, false].includes(noiseInput)) throw fileError('ERR_BAD_FORMAT', file, '"noiseInput" must be true or false');
   const training = (spec.training ?? {}) as Partial<TrainingSettings>;
   if (training.precision !== undefined && !TRAINING_PRECISIONS.includes(training.precision)) {
     throw fileError('ERR_BAD_FORMAT', file, `"precision" must be ${TRAINING_PRECISIONS.map((p) => `"${p}"`).join(' or ')}`);

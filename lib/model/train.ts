@@ -407,7 +407,10 @@ export class Trainer {
    * term on after a structural phase both runs shared.
    */
   static async resume(data: TrainingData, state: TrainerState, options: ResumeOptions = {}): Promise<Trainer> {
-    if (options.preset && JSON.stringify(options.preset.architecture) !== JSON.stringify(state.preset.architecture)) {
+    // Same architecture, or (from a model's weights alone) the same one given a noise input, which starts silent.
+    const { noiseInput: added, ...wanted } = options.preset?.architecture ?? ({} as Preset['architecture']);
+    const grows = added === true && !state.preset.architecture.noiseInput && state.optimizer === false;
+    if (options.preset && JSON.stringify(grows ? wanted : options.preset.architecture) !== JSON.stringify(state.preset.architecture)) {
       throw new TcbmError('ERR_INVALID_ARG_VALUE', `cannot resume a ${state.preset.name} checkpoint as ${options.preset.name}: the architectures differ`);
     }
     if (options.preset || options.training) {

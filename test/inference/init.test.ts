@@ -34,3 +34,38 @@ test('a trainer started from a model decodes as the model did, at its step, and 
   await trained.saveCheckpoint(path.join(dir, 'c.ckpt'));
   await expect(trainerStateFromModel(path.join(dir, 'c.ckpt'))).rejects.toThrow(/is a training checkpoint, not a model/);
 });
+
+test('a noise input grown on a model (train --init) starts silent, learns what the level means, and only from weights alone', async () => {
+  const data = await adpTwoTrajectories();
+  const { tiny } = PRESETS;
+  const trained = Trainer.create(data, { preset: tiny, seed: 3, threads: 1 });
+  for await (const _ of trained.run(4));
+  const file = path.join(dir, 'plain.tcbm');
+  await trained.finalize(file, { posteriorPairs: 20, seedFrames: 5 });
+  const grownPreset = { ...tiny, architecture: { ...tiny.architecture, noiseInput: true } };
+  const grown = await Trainer.resume(data, await trainerStateFromModel(file, 9), {
+    threads: 1, preset: grownPreset, training: { cgNoise: 0.02, cgNoiseLevels: 'half' },
+  });
+  expect(grown.parameterCount).toBe(trained.parameterCount + 3 * tiny.architecture.decoderWidth); // two shifts: w and 2w channels
+
+  const B = 2;
+  const batch = { batch: B, aaT: data.trajectories[0].slice(66, 66 * 3), aaPrev: data.trajectories[0].slice(0, 66 * 2), cgT: new Float32Array(B * 18).fill(0.1), eps: new Float32Array(B * 8), gamma: 0, beta: 1, energyClamp: 0, threads: 1 };
+  const decode = (t: Trainer, cgNoise: number) => t.model.decode({ batch: B, aaPrev: batch.aaPrev, cgT: batch.cgT, z: batch.eps, cgNoise, threads: 1 });
+  // silent at first: any level decodes as the model it grew from
+  expect(await grown.model.evaluate({ ...batch, cgLevel: new Float32Array([0.02, 0.01]) })).toEqual(await trained.model.evaluate(batch));
+  expect(await decode(grown, 0.02)).toEqual(await decode(trained, 0));
+  for await (const _ of grown.run(8));
+  const [clean, rough] = [await decode(grown, 0), await decode(grown, 0.02)];
+  expect(Math.max(...clean.map((x, i) => Math.abs(x - rough[i])))).toBeGreaterThan(1e-6);
+  // level 0 adds nothing: a level of 0 and no level at all are one input
+  expect(await grown.model.evaluate({ ...batch, cgLevel: new Float32Array(B) })).toEqual(await grown.model.evaluate(batch));
+  expect(() => grown.model.evaluate({ ...batch, cgLevel: new Float32Array([0.01, -0.01]) })).toThrow(/cgLevel must hold finite noise levels >= 0 nm/);
+
+  // a checkpoint's optimiser has no moments for the new weights: it cannot grow one
+  await expect(Trainer.resume(data, await trained.checkpoint(), { threads: 1, preset: grownPreset })).rejects.toThrow(/architectures differ/);
+  // the grown model's own file loads as it is
+  const grownFile = path.join(dir, 'grown.tcbm');
+  await grown.finalize(grownFile, { posteriorPairs: 20, seedFrames: 5 });
+  const again = await Trainer.resume(data, await trainerStateFromModel(grownFile, 9), { threads: 1 });
+  expect(await decode(again, 0.02)).toEqual(rough);
+});

@@ -136,6 +136,13 @@ test('a preset file sets the training precision and CG noise; bad values are ref
   expect(resolvePreset(file('restart', { optimizerRestarts: [8000] })).training.optimizerRestarts).toEqual([8000]);
   expect(() => resolvePreset(file('restart-bad', { optimizerRestarts: 8000 }))).toThrow(/restart-bad\.json: "optimizerRestarts" must be an array of integer steps > 0/);
   expect(() => resolvePreset(file('restart-zero', { optimizerRestarts: [0] }))).toThrow(/"optimizerRestarts" must be/);
+  const arch = (name: string, architecture: object) => {
+    const f = path.join(dir, `${name}.json`);
+    fs.writeFileSync(f, JSON.stringify({ base: 'tiny', architecture }));
+    return f;
+  };
+  expect(resolvePreset(arch('told', { noiseInput: true })).architecture).toEqual({ ...PRESETS.tiny.architecture, noiseInput: true });
+  expect(() => resolvePreset(arch('told-bad', { noiseInput: 'yes' }))).toThrow(/told-bad\.json: "noiseInput" must be true or false/);
 });
 
 test('a model file whose canonical orientation lacks its reference is refused', async () => {

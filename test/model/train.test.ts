@@ -263,6 +263,9 @@ test('CG noise: the network is conditioned on cgCondition while the CG loss keep
         let sq = 0;
         for (let i = b * 18; i < (b + 1) * 18; i++) sq += (o.cgCondition![i] - o.cgT[i]) ** 2;
         seen.push(Math.sqrt(sq / 18));
+        // each sample's level goes with it (for a decoder told it): 0 exactly where the condition is clean
+        expect(o.cgLevel![b] === 0).toBe(sq === 0);
+        if (cgNoiseLevels !== 'mixed') expect(o.cgLevel![b]).toBe(sq === 0 ? 0 : Math.fround(0.02));
       }
       return model.trainStep(o);
     };

@@ -128,14 +128,34 @@ DecoderImpl::DecoderImpl(const ModelConfig& c) : grid(c.grid), latent_reference(
   for (int64_t i = 0; i < c.trunk_blocks; ++i) trunk->push_back(ResidualBlock(2 * w, 2 * w, 1));
   trunk->push_back(ResidualBlock(2 * w, w, 1));
   head = register_module("head", conv(w, c.atoms, 3, 1, /*bias=*/true));
+  if (c.noise_input) {
+    noise_condition = register_module("noise_condition", torch::nn::Linear(torch::nn::LinearOptions(1, w).bias(false)));
+    noise_trunk = register_module("noise_trunk", torch::nn::Linear(torch::nn::LinearOptions(1, 2 * w).bias(false)));
+  }
   // Start with a faint background (sigmoid(-4) = 0.018): a density of 0.5
   // everywhere would collapse every atom onto the grid centre.
   torch::NoGradGuard no_grad;
   head->bias.fill_(-4.0);
+  // The noise input starts silent: a network warm-started from one without it
+  // decodes as that one did until training teaches it what the level means.
+  if (c.noise_input) {
+    noise_condition->weight.zero_();
+    noise_trunk->weight.zero_();
+  }
 }
 
-at::Tensor DecoderImpl::forward(const at::Tensor& condition, const at::Tensor& z, const FastConvs* fast) {
-  auto h = leaky(norm(condition_norm, run(condition_stem, condition, fast)));
+namespace {
+// h [B,C,D,H,W] plus a per-channel shift embed(noise) [B,C]; nothing without a noise input.
+at::Tensor with_noise(const at::Tensor& h, const torch::nn::Linear& embed, const at::Tensor& noise) {
+  if (!embed || !noise.defined()) return h;
+  auto shift = at::linear(noise.view({-1, 1}).to(h.device(), at::kFloat), embed->weight);
+  return h + shift.view({shift.size(0), shift.size(1), 1, 1, 1}).to(h.scalar_type());
+}
+}  // namespace
+
+at::Tensor DecoderImpl::forward(const at::Tensor& condition, const at::Tensor& z, const FastConvs* fast,
+                                const at::Tensor& noise) {
+  auto h = with_noise(leaky(norm(condition_norm, run(condition_stem, condition, fast))), noise_condition, noise);
   for (const auto& block : *condition_blocks) h = block->as<ResidualBlock>()->forward(h, fast);
   at::Tensor l;
   if (latent_reference) {
@@ -148,7 +168,7 @@ at::Tensor DecoderImpl::forward(const at::Tensor& condition, const at::Tensor& z
     auto zg = z.view({z.size(0), z.size(1), 1, 1, 1}).expand({-1, -1, grid, grid, grid}).contiguous();
     l = leaky(norm(latent_norm, run(latent_stem, zg, fast)));
   }
-  h = at::cat({h, l}, 1);
+  h = with_noise(at::cat({h, l}, 1), noise_trunk, noise);
   for (const auto& block : *trunk) h = block->as<ResidualBlock>()->forward(h, fast);
   return at::sigmoid(run(head, h, fast).to(at::kFloat));
 }
@@ -328,8 +348,14 @@ at::Tensor distance_matrix(const at::Tensor& x) {
 }
 }  // namespace
 
+at::Tensor Model::noise_input(const at::Tensor& cg_level) const {
+  if (!config_.noise_input || !cg_level.defined()) return {};
+  return (cg_level.to(device_, at::kFloat) / kNoiseUnit).contiguous();
+}
+
 LossTerms Model::loss(const at::Tensor& aa_t_in, const at::Tensor& aa_prev_in, const at::Tensor& cg_t_in,
-                      const at::Tensor& eps_in, const StepWeights& w, at::Tensor* total_out, const at::Tensor& cg_condition) {
+                      const at::Tensor& eps_in, const StepWeights& w, at::Tensor* total_out, const at::Tensor& cg_condition,
+                      const at::Tensor& cg_level) {
   TORCH_CHECK(mapping_.defined(), "model has no CG mapping");
   auto aa_t = aa_t_in.to(device_, at::kFloat);
   auto aa_prev = aa_prev_in.to(device_, at::kFloat);
@@ -346,7 +372,8 @@ LossTerms Model::loss(const at::Tensor& aa_t_in, const at::Tensor& aa_prev_in, c
     CpuBf16Autocast autocast(w.bf16);
     std::tie(mu, logvar) = encoder_->forward(encoder_input_of(target, v_prev, v_cg));
     auto z = mu + eps * at::exp(0.5 * logvar);
-    density = decoder_->forward(config_.previous_frame ? at::cat({v_prev, v_cg}, 1) : v_cg, z);
+    density = decoder_->forward(config_.previous_frame ? at::cat({v_prev, v_cg}, 1) : v_cg, z, nullptr,
+                                noise_input(cg_level));
   }
   auto coords = collapse(density, config_.width);
   if (config_.displacement) coords = coords + aa_prev;
@@ -440,11 +467,12 @@ LossTerms Model::loss(const at::Tensor& aa_t_in, const at::Tensor& aa_prev_in, c
 }
 
 LossTerms Model::train_step(const at::Tensor& aa_t, const at::Tensor& aa_prev, const at::Tensor& cg_t,
-                            const at::Tensor& eps, const StepWeights& w, const at::Tensor& cg_condition) {
+                            const at::Tensor& eps, const StepWeights& w, const at::Tensor& cg_condition,
+                            const at::Tensor& cg_level) {
   root_->train();
   optimizer_->zero_grad();
   at::Tensor total;
-  auto terms = loss(aa_t, aa_prev, cg_t, eps, w, &total, cg_condition);
+  auto terms = loss(aa_t, aa_prev, cg_t, eps, w, &total, cg_condition, cg_level);
   // Every rank reports (and checks) the whole global batch's terms, so all stop together.
   terms.stop = w.stop;
   if (reducer_) {
@@ -496,10 +524,11 @@ std::vector<std::pair<std::string, double>> Model::parameter_gradients(const at:
 }
 
 LossTerms Model::evaluate(const at::Tensor& aa_t, const at::Tensor& aa_prev, const at::Tensor& cg_t,
-                          const at::Tensor& eps, const StepWeights& w, const at::Tensor& cg_condition) {
+                          const at::Tensor& eps, const StepWeights& w, const at::Tensor& cg_condition,
+                          const at::Tensor& cg_level) {
   root_->eval();
   at::NoGradGuard no_grad;
-  return loss(aa_t, aa_prev, cg_t, eps, w, nullptr, cg_condition);
+  return loss(aa_t, aa_prev, cg_t, eps, w, nullptr, cg_condition, cg_level);
 }
 
 std::pair<at::Tensor, at::Tensor> Model::encode(const at::Tensor& aa_t, const at::Tensor& aa_prev,
@@ -532,12 +561,13 @@ const FastConvs* Model::fast_convs(bool wanted, bool bf16) {
   return bf16 ? fast_bf16_.get() : fast_.get();
 }
 
-at::Tensor Model::decode(const at::Tensor& aa_prev, const at::Tensor& cg_t, const at::Tensor& z, bool winograd) {
+at::Tensor Model::decode(const at::Tensor& aa_prev, const at::Tensor& cg_t, const at::Tensor& z, bool winograd,
+                         double cg_noise) {
   root_->eval();
   c10::InferenceMode guard;
   const auto prev = aa_prev.to(device_, at::kFloat);
   auto density = decoder_->forward(condition_input(prev, cg_t.to(device_, at::kFloat)), z.to(device_, at::kFloat),
-                                   fast_convs(winograd));
+                                   fast_convs(winograd), noise_input(at::full({z.size(0)}, cg_noise, at::kFloat)));
   auto x = collapse(density, config_.width);
   return (config_.displacement ? x + prev : x).cpu();
 }
@@ -604,11 +634,13 @@ at::Tensor kabsch_rotations(const at::Tensor& x, const at::Tensor& reference) {
 }
 
 at::Tensor Model::rollout_lockstep(at::Tensor prev, const at::Tensor& cg, const at::Tensor& z, const FastConvs* fast,
-                                   const at::Tensor& projection, bool bf16, const StepHook* hook, int64_t first) {
+                                   const at::Tensor& projection, bool bf16, const StepHook* hook, int64_t first,
+                                   double cg_noise) {
+  const auto noise = noise_input(at::full({prev.size(0)}, cg_noise, at::kFloat));
   // The decoder alone under autocast: coordinates, rotations and collapse stay fp32.
   auto decode = [&](const at::Tensor& input, const at::Tensor& zt) {
     CpuBf16Autocast autocast(bf16);
-    return decoder_->forward(input, zt, fast).to(at::kFloat);
+    return decoder_->forward(input, zt, fast, noise).to(at::kFloat);
   };
   auto centres = cg.mean(2, /*keepdim=*/true);  // [T,K,1,3]
   auto cg_centred = cg - centres;
@@ -637,7 +669,7 @@ at::Tensor Model::rollout_lockstep(at::Tensor prev, const at::Tensor& cg, const 
 }
 
 at::Tensor Model::rollout(const at::Tensor& prev_in, const at::Tensor& cg_in, const at::Tensor& z_in, bool winograd,
-                          bool project, bool bf16, const StepHook* hook) {
+                          bool project, bool bf16, const StepHook* hook, double cg_noise) {
   root_->eval();
   c10::InferenceMode guard;
   TORCH_CHECK(!bf16 || device_.is_cpu(), "a bf16 rollout is implemented for the CPU only (device ", device_.str(), ")");
@@ -652,8 +684,9 @@ at::Tensor Model::rollout(const at::Tensor& prev_in, const at::Tensor& cg_in, co
   const at::Tensor projection = project ? this->projection() : at::Tensor();
   const int64_t K = prev.size(0);
   // oneDNN's bf16 convolutions want the batch whole (they parallelise inside)
-  if (autocast) return rollout_lockstep(prev, cg, z, nullptr, projection, true, hook);
-  if (!device_.is_cpu()) return rollout_lockstep(prev, cg, z, fast, projection, false, hook).cpu();
+  TORCH_CHECK(std::isfinite(cg_noise) && cg_noise >= 0, "rollout: the CG noise level must be >= 0 nm, got ", cg_noise);
+  if (autocast) return rollout_lockstep(prev, cg, z, nullptr, projection, true, hook, 0, cg_noise);
+  if (!device_.is_cpu()) return rollout_lockstep(prev, cg, z, fast, projection, false, hook, 0, cg_noise).cpu();
   // On CPU a decoder step on one or two frames keeps its activations in cache,
   // while a batch of K streams them through memory at every elementwise op: the
   // trajectories, which are independent, go in small groups, the threads taking
@@ -674,7 +707,7 @@ at::Tensor Model::rollout(const at::Tensor& prev_in, const at::Tensor& cg_in, co
         if (threads > 0) at::set_num_threads(threads);
       }
     } one_thread(small);
-    return rollout_lockstep(prev, cg, z, fast, projection, false, hook);
+    return rollout_lockstep(prev, cg, z, fast, projection, false, hook, 0, cg_noise);
   }
   const int64_t groups = (K + group - 1) / group;
   std::vector<at::Tensor> out(groups);
@@ -683,7 +716,7 @@ at::Tensor Model::rollout(const at::Tensor& prev_in, const at::Tensor& cg_in, co
     for (int64_t g = g0; g < g1; ++g) {
       const int64_t k0 = g * group, k = std::min(group, K - k0);
       out[g] = rollout_lockstep(prev.narrow(0, k0, k), cg.narrow(1, k0, k), z.narrow(1, k0, k), fast, projection, false,
-                                hook, k0);
+                                hook, k0, cg_noise);
     }
   });
   return at::cat(out, 1);
@@ -743,7 +776,27 @@ void Model::load(const std::string& bytes, bool with_optimizer) {
   size_t pos = 0;
   std::istringstream weights(take_blob(bytes, pos));
   auto module = std::dynamic_pointer_cast<torch::nn::Module>(root_);
-  torch::load(module, weights, device_);
+  if (!config_.noise_input || with_optimizer) {
+    torch::load(module, weights, device_);
+  } else {
+    // Weights of a model without the noise input (a warm start that adds it):
+    // read into that architecture, copy every parameter they share; the noise
+    // input keeps its silent start.
+    torch::serialize::InputArchive archive;
+    archive.load_from(weights, device_);
+    try {
+      module->load(archive);
+    } catch (const c10::Error&) {
+      auto plain_config = config_;
+      plain_config.noise_input = false;
+      auto plain = std::make_shared<CvaeImpl>(plain_config);
+      plain->load(archive);
+      plain->to(device_);
+      torch::NoGradGuard no_grad;
+      auto mine = root_->named_parameters();
+      for (const auto& item : plain->named_parameters()) mine[item.key()].copy_(item.value());
+    }
+  }
   if (with_optimizer) {
     std::istringstream optim(take_blob(bytes, pos));
     torch::load(*optimizer_, optim, device_);

@@ -51,7 +51,16 @@ struct ModelConfig {
   // plus its collapse, and the voxel loss's target is the displacement's density.
   // false (the paper, every model before it): the density is A(t) itself.
   bool displacement = false;
+  // true: the decoder is told how rough its CG condition is, a noise level (the
+  // standard deviation of Gaussian noise per bead coordinate, nm) that it adds,
+  // scaled by kNoiseUnit and through learnt per-channel weights (zero at first),
+  // after its condition stem and at its trunk's input. Level 0 (MD-quality CG)
+  // then adds nothing. false (models before it): no such input.
+  bool noise_input = false;
 };
+
+// The noise level (nm) the decoder's noise input reads as 1.
+constexpr double kNoiseUnit = 0.02;
 
 // conv3x3 -> norm -> LeakyReLU -> conv3x3 -> norm, plus a shortcut (max-pool and
 // a 1x1 conv when the shape changes), then LeakyReLU. The norm is LayerNorm over
@@ -81,9 +90,12 @@ TORCH_MODULE(Encoder);
 
 struct DecoderImpl : torch::nn::Module {
   explicit DecoderImpl(const ModelConfig& c);
-  // condition voxels [B, N+n (or n), G, G, G], z [B, latent] -> density [B, N, G, G, G] in (0, 1)
-  at::Tensor forward(const at::Tensor& condition, const at::Tensor& z, const FastConvs* fast = nullptr);
+  // condition voxels [B, N+n (or n), G, G, G], z [B, latent] -> density [B, N, G, G, G] in (0, 1);
+  // noise [B] the CG condition's noise level in kNoiseUnit (noise_input models; undefined: 0)
+  at::Tensor forward(const at::Tensor& condition, const at::Tensor& z, const FastConvs* fast = nullptr,
+                     const at::Tensor& noise = {});
   torch::nn::Conv3d condition_stem{nullptr}, latent_stem{nullptr}, head{nullptr};
+  torch::nn::Linear noise_condition{nullptr}, noise_trunk{nullptr};  // noise_input only
   torch::nn::GroupNorm condition_norm{nullptr}, latent_norm{nullptr};
   torch::nn::ModuleList condition_blocks, trunk;
   int64_t grid;
@@ -203,19 +215,25 @@ class Model {
   // caller: aa_t, aa_prev [B,N,3], cg_t [B,n,3], eps [B,latent] standard normal.
   // cg_condition [B,n,3], when defined, is the CG frame the network is conditioned
   // on in place of cg_t (e.g. cg_t with noise); cg_t stays the CG loss's target.
+  // cg_level [B] (nm), when defined, is each sample's noise level, told to a
+  // noise_input decoder (undefined: 0).
   LossTerms train_step(const at::Tensor& aa_t, const at::Tensor& aa_prev, const at::Tensor& cg_t,
-                       const at::Tensor& eps, const StepWeights& w, const at::Tensor& cg_condition = {});
+                       const at::Tensor& eps, const StepWeights& w, const at::Tensor& cg_condition = {},
+                       const at::Tensor& cg_level = {});
   // The same loss without gradients or updates (validation).
   LossTerms evaluate(const at::Tensor& aa_t, const at::Tensor& aa_prev, const at::Tensor& cg_t,
-                     const at::Tensor& eps, const StepWeights& w, const at::Tensor& cg_condition = {});
+                     const at::Tensor& eps, const StepWeights& w, const at::Tensor& cg_condition = {},
+                     const at::Tensor& cg_level = {});
   // Gradient norm of every named parameter for one batch, without an update.
   std::vector<std::pair<std::string, double>> parameter_gradients(const at::Tensor& aa_t, const at::Tensor& aa_prev,
                                                                     const at::Tensor& cg_t, const at::Tensor& eps,
                                                                     const StepWeights& w);
   // Posterior (mu, logvar) of each pair.
   std::pair<at::Tensor, at::Tensor> encode(const at::Tensor& aa_t, const at::Tensor& aa_prev, const at::Tensor& cg_t);
-  // Reconstruction [B,N,3] from the condition and a latent sample.
-  at::Tensor decode(const at::Tensor& aa_prev, const at::Tensor& cg_t, const at::Tensor& z, bool winograd = true);
+  // Reconstruction [B,N,3] from the condition and a latent sample; cg_noise (nm):
+  // the CG frames' noise level, told to a noise_input decoder.
+  at::Tensor decode(const at::Tensor& aa_prev, const at::Tensor& cg_t, const at::Tensor& z, bool winograd = true,
+                    double cg_noise = 0);
 
   // Autoregressive rollout of T steps for K independent trajectories, lab frame:
   // prev [K,N,3] is A(-1); cg [T,K,n,3]; z [T,K,latent]. Each step centres on the
@@ -229,8 +247,9 @@ class Model {
   // and transforms); otherwise under bf16 autocast in oneDNN's kernels, the whole
   // batch at once. Normalisation, voxels and collapse stay fp32.
   // With `hook`, each step's frames pass through it (StepHook).
+  // cg_noise (nm): the CG input's noise level, told to a noise_input decoder (others ignore it).
   at::Tensor rollout(const at::Tensor& prev, const at::Tensor& cg, const at::Tensor& z, bool winograd = true,
-                     bool project = false, bool bf16 = false, const StepHook* hook = nullptr);
+                     bool project = false, bool bf16 = false, const StepHook* hook = nullptr, double cg_noise = 0);
 
   // Weights only (model file) or weights + optimizer (checkpoint), as bytes.
   std::string save(bool with_optimizer);
@@ -245,7 +264,10 @@ class Model {
   // first: the batch row of prev's first trajectory, for the hook.
   at::Tensor rollout_lockstep(at::Tensor prev, const at::Tensor& cg, const at::Tensor& z, const FastConvs* fast,
                               const at::Tensor& projection, bool bf16 = false, const StepHook* hook = nullptr,
-                              int64_t first = 0);
+                              int64_t first = 0, double cg_noise = 0);
+  // The decoder's noise input [B] for levels (nm) [B] (undefined: none), or undefined
+  // when the model has no noise input.
+  at::Tensor noise_input(const at::Tensor& cg_level) const;
   // Trajectories per group in a CPU rollout (see rollout()).
   static constexpr int64_t kCpuRolloutBatch = 2;
   // Below this many multiply-adds x 2 per frame in the decoder's convolutions a
@@ -264,7 +286,8 @@ class Model {
   // The decoder's Winograd filters, built on first use after the weights last changed (null off CPU).
   const FastConvs* fast_convs(bool wanted, bool bf16 = false);
   LossTerms loss(const at::Tensor& aa_t, const at::Tensor& aa_prev, const at::Tensor& cg_t, const at::Tensor& eps,
-                 const StepWeights& w, at::Tensor* total, const at::Tensor& cg_condition = {});
+                 const StepWeights& w, at::Tensor* total, const at::Tensor& cg_condition = {},
+                 const at::Tensor& cg_level = {});
 
   ModelConfig config_;
   std::shared_ptr<CvaeImpl> root_;  // owns encoder and decoder: one archive holds every weight

@@ -1,0 +1,95 @@
+// The CG input's noise level, told to a decoder that takes one (architecture
+// `noiseInput`): given by the user, or estimated from how much more the input's
+// CG bond lengths fluctuate than the training frames' did.
+import { TcbmError } from '../core/errors';
+import type { TrajectoryReader } from '../io/types';
+import { cgBondTree, type CgTree } from '../model/noise';
+import type { ModelInfo } from './modelinfo';
+
+/** What backmap was told, or found: the level in nm, and whether it was estimated. */
+export interface CgNoiseLevel {
+  level: number;
+  estimated: boolean;
+  /** with `estimated`: the input's and the training frames' CG bond-length spread (RMS over bonds of each bond's std, nm) */
+  inputBondStd?: number;
+  trainingBondStd?: number;
+}
+
+/** Running mean and M2 of each tree bond's length (Welford), over frames [F, beads, 3]. */
+class BondMoments {
+  readonly count: number[];
+  readonly mean: number[];
+  readonly m2: number[];
+  constructor(private readonly tree: CgTree) {
+    const n = tree.order.length;
+    this.count = new Array(n).fill(0);
+    this.mean = new Array(n).fill(0);
+    this.m2 = new Array(n).fill(0);
+  }
+
+  add(coords: Float32Array, frames: number): void {
+    const n = this.tree.order.length;
+    for (let f = 0; f < frames; f++) {
+      const o = f * n * 3;
+      for (let b = 0; b < n; b++) {
+        const p = this.tree.parent[b];
+        if (p < 0) continue;
+        const length = Math.hypot(coords[o + 3 * b] - coords[o + 3 * p], coords[o + 3 * b + 1] - coords[o + 3 * p + 1], coords[o + 3 * b + 2] - coords[o + 3 * p + 2]);
+        const delta = length - this.mean[b];
+        this.count[b] += 1;
+        this.mean[b] += delta / this.count[b];
+        this.m2[b] += delta * (length - this.mean[b]);
+      }
+    }
+  }
+
+  /** each bond's variance (nm²), in the tree's bead order; bonds only */
+  variances(): number[] {
+    return Array.from(this.tree.order).filter((b) => this.tree.parent[b] >= 0).map((b) => (this.count[b] > 1 ? this.m2[b] / (this.count[b] - 1) : 0));
+  }
+}
+
+/**
+ * The level σ (nm per bead coordinate) of Gaussian noise that would widen the
+ * training frames' CG bond lengths to the input's: isotropic noise σ on both
+ * beads of a bond adds 2σ² to its length's variance, so σ² is half the mean
+ * excess variance over the bonds (0 when the input is no rougher). The training
+ * frames are the model's seed bank (CG frames spread over its training pairs).
+ * Reads every frame of `reader` (CG frames are small). Throws when the model's
+ * topology has no bonds joining its beads.
+ */
+export async function estimateCgNoise(reader: TrajectoryReader, info: ModelInfo): Promise<CgNoiseLevel> {
+  let tree: CgTree;
+  try {
+    tree = cgBondTree(info.topology, info.mapping);
+  } catch {
+    throw new TcbmError('ERR_INVALID_ARG_VALUE', `${reader.path}: the model's topology has no bonds joining its CG beads, so the input's noise level cannot be estimated; give it (cgNoise, in nm)`);
+  }
+  const training = new BondMoments(tree);
+  training.add(info.seedCg, info.seedFrames);
+  const input = new BondMoments(tree);
+  for await (const c of reader.chunks(4096)) input.add(c.coords, c.frames);
+  const [vIn, vRef] = [input.variances(), training.variances()];
+  if (vIn.length === 0) return { level: 0, estimated: true, inputBondStd: 0, trainingBondStd: 0 };
+  const rms = (v: number[]) => Math.sqrt(v.reduce((a, x) => a + x, 0) / v.length);
+  const excess = vIn.reduce((a, v, i) => a + (v - vRef[i]), 0) / vIn.length;
+  return { level: Math.sqrt(Math.max(0, excess) / 2), estimated: true, inputBondStd: rms(vIn), trainingBondStd: rms(vRef) };
+}
+
+/**
+ * The level a rollout is told: `option` (nm ≥ 0, or 'auto' to estimate it; the
+ * default for a model with a noise input) checked against the model. Undefined
+ * for a model without one, which takes no level: a number > 0 for it is an error.
+ */
+export async function cgNoiseLevel(option: unknown, reader: TrajectoryReader, info: ModelInfo): Promise<CgNoiseLevel | undefined> {
+  if (option !== undefined && option !== 'auto' && !(typeof option === 'number' && Number.isFinite(option) && option >= 0 && option < 1)) {
+    throw new TcbmError('ERR_INVALID_ARG_VALUE', `cgNoise must be "auto" or a noise level in nm in [0, 1), got ${JSON.stringify(option)}`);
+  }
+  if (!info.preset.architecture.noiseInput) {
+    if (typeof option === 'number' && option > 0) {
+      throw new TcbmError('ERR_INVALID_ARG_VALUE', `cgNoise ${option} nm: this model (${info.preset.name}) was not trained with a noise input and takes no noise level`);
+    }
+    return undefined;
+  }
+  return typeof option === 'number' ? { level: option, estimated: false } : estimateCgNoise(reader, info);
+}
