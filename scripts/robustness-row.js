@@ -27,6 +27,13 @@ async function beadRmsd() {
   return out;
 }
 
+/** How many frames of an energy CSV (`tcbackmap energy --out`) have a total above `line` kJ/mol. */
+function framesAbove(csv, line) {
+  const [head, ...rows] = fs.readFileSync(csv, 'utf8').trim().split('\n');
+  const col = head.split(',').indexOf('total');
+  return rows.filter((row) => Number(row.split(',')[col]) > line).length;
+}
+
 (async () => {
   const metrics = read(`${prefix}-report/metrics.json`);
   const energy = read(`${prefix}-energy.json`);
@@ -45,7 +52,7 @@ async function beadRmsd() {
     input: name,
     model: path.basename(model),
     frames: energy.frames,
-    energy: { mean: r(energy.mean.total), std: r(energy.std.total), max: r(maxE), maxFrame: energy.max.total.frame, referenceMax: r(refMax) },
+    energy: { mean: r(energy.mean.total), std: r(energy.std.total), max: r(maxE), maxFrame: energy.max.total.frame, referenceMax: r(refMax), framesAboveMax: framesAbove(`${prefix}-energy.csv`, refMax + 100) },
     energyMaxMet: maxE <= refMax + 100,
     clashFrames: clash,
     wrongHanded: metrics.chirality.differing.backmapped,
@@ -55,6 +62,8 @@ async function beadRmsd() {
     fesJs: r(metrics.summary.fesJensenShannon, 3),
     energyW1: r(metrics.summary.energyW1, 3),
     velocityJs: r(metrics.summary.velocityJsAfter, 3),
+    // the CG noise level the decoder was told (models with a noise input; from backmap's summary)
+    cgNoise: fs.existsSync(`${prefix}-backmap.json`) ? read(`${prefix}-backmap.json`).cgNoise ?? null : null,
     met: maxE <= refMax + 100 && clash === 0 && flips === 0 && last <= first,
   }));
 })().catch((e) => {
