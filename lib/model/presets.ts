@@ -104,6 +104,8 @@ export interface TrainingSettings {
    * beads' angles and dihedrals (the FES).
    */
   cgNoiseShape?: 'isotropic' | 'bonds';
+  /** the step from which cgNoise is drawn (default 0); before it no draw is made, as without cgNoise */
+  cgNoiseFrom?: number;
   /**
    * > 0: the A(t−1) the network is conditioned on gets Gaussian noise of this
    * standard deviation (nm, per atom and component) in every training pair,
@@ -338,7 +340,7 @@ function presetFromFile(file: string): Preset {
   if (training.localWeight !== undefined && !(typeof training.localWeight === 'number' && training.localWeight >= 0 && Number.isFinite(training.localWeight))) {
     throw fileError('ERR_BAD_FORMAT', file, '"localWeight" must be a number >= 0');
   }
-  for (const key of ['localFrom', 'floorFrom', 'renameFrom'] as const) {
+  for (const key of ['localFrom', 'floorFrom', 'renameFrom', 'cgNoiseFrom'] as const) {
     const v = training[key];
     if (v !== undefined && !(Number.isSafeInteger(v) && v >= 0)) throw fileError('ERR_BAD_FORMAT', file, `"${key}" must be an integer step >= 0`);
   }

@@ -214,7 +214,8 @@ export class Trainer {
     const scale = latentNoiseAt(this.step, this.settings.latentWarmup);
     if (scale !== 1) for (let i = 0; i < eps.length; i++) eps[i] *= scale;
     if (this.settings.cgNoiseShape === 'bonds') this.cgTree ??= cgBondTree(this.data.topology, this.data.mapping);
-    return withConditionNoise({ aaT, aaPrev, cgT, eps }, B, this.settings, this.rng, this.cgTree);
+    const noiseOn = this.step >= (this.settings.cgNoiseFrom ?? 0);
+    return withConditionNoise({ aaT, aaPrev, cgT, eps }, B, noiseOn ? this.settings : { ...this.settings, cgNoise: 0 }, this.rng, this.cgTree);
   }
 
   private cgTree?: CgTree; // the CG bonds, for noise on their lengths (cgNoiseShape "bonds"); made on first use

@@ -251,6 +251,9 @@ test('CG noise: the network is conditioned on cgCondition while the CG loss keep
   const report = await withNoise.next();
   expect(report.total).not.toBe(plain[0].total);
   expect(Number.isFinite(report.total)).toBe(true);
+  // before cgNoiseFrom no noise is drawn: the step is the plain run's
+  const later = { ...PRESETS.tiny, training: { ...PRESETS.tiny.training, cgNoise: 0.02, cgNoiseFrom: 1 } };
+  expect((await Trainer.create(data, { preset: later, seed: 6, threads: 2 }).next()).total).toBe(plain[0].total);
   // the noise per sample: fixed at cgNoise, or under 'mixed' half clean and the rest uniform in (0, cgNoise],
   // under 'half' half clean and the rest at cgNoise
   const levels = async (cgNoiseLevels: 'fixed' | 'mixed' | 'half') => {
