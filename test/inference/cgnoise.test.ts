@@ -47,11 +47,12 @@ test('the estimate recovers the noise added to training-like CG frames, and find
 test('a model without a noise input takes no level; bad levels are refused', async () => {
   const reader = await openTrajectory(await noisyCg(0, 'clean'));
   try {
-    expect(info.preset.architecture.noiseInput).toBeFalsy();
-    expect(await cgNoiseLevel('auto', reader, info)).toBeUndefined();
-    expect(await cgNoiseLevel(0, reader, info)).toBeUndefined();
-    await expect(cgNoiseLevel(0.02, reader, info)).rejects.toThrow(/not trained with a noise input and takes no noise level/);
-    const noisy = { ...info, preset: { ...info.preset, architecture: { ...info.preset.architecture, noiseInput: true } } };
+    const told = (noiseInput: boolean) => ({ ...info, preset: { ...info.preset, architecture: { ...info.preset.architecture, noiseInput } } });
+    const plain = told(false);
+    expect(await cgNoiseLevel('auto', reader, plain)).toBeUndefined();
+    expect(await cgNoiseLevel(0, reader, plain)).toBeUndefined();
+    await expect(cgNoiseLevel(0.02, reader, plain)).rejects.toThrow(/not trained with a noise input and takes no noise level/);
+    const noisy = told(true);
     expect(await cgNoiseLevel(0.015, reader, noisy)).toEqual({ level: 0.015, estimated: false });
     expect((await cgNoiseLevel(undefined, reader, noisy))!.estimated).toBe(true);
     for (const bad of [-0.01, 1, NaN, '0.02', 'loud']) await expect(cgNoiseLevel(bad, reader, noisy)).rejects.toThrow(/cgNoise must be "auto" or a noise level in nm/);
