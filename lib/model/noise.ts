@@ -111,8 +111,9 @@ export function withConditionNoise(batch: ConditionedBatch, B: number, settings:
     const cgCondition = bonds ? new Float32Array(batch.cgT.length) : rng.normals(new Float32Array(batch.cgT.length));
     const mode = settings.cgNoiseLevels ?? 'fixed';
     const cgLevel = new Float32Array(B);
+    const noisyShare = settings.cgNoiseShare ?? 0.5;
     for (let b = 0; b < B; b++) {
-      const level = mode === 'fixed' ? noise : rng.uniform() < 0.5 ? 0 : mode === 'half' ? noise : noise * (1 - rng.uniform());
+      const level = mode === 'fixed' ? noise : rng.uniform() >= noisyShare ? 0 : mode === 'half' ? noise : noise * (1 - rng.uniform());
       cgLevel[b] = level;
       // Isotropic noise of `level` per component changes a bond's length by √2 · level (sd):
       // the bond-length noise is as rough, and nothing else changes.

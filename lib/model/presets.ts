@@ -106,6 +106,8 @@ export interface TrainingSettings {
   cgNoiseShape?: 'isotropic' | 'bonds';
   /** the step from which cgNoise is drawn (default 0); before it no draw is made, as without cgNoise */
   cgNoiseFrom?: number;
+  /** under 'mixed' and 'half': the share of samples that get noise (default 0.5), the others clean */
+  cgNoiseShare?: number;
   /**
    * > 0: the A(t−1) the network is conditioned on gets Gaussian noise of this
    * standard deviation (nm, per atom and component) in every training pair,
@@ -334,6 +336,9 @@ function presetFromFile(file: string): Preset {
   }
   if (training.prevNoise !== undefined && !(typeof training.prevNoise === 'number' && training.prevNoise >= 0 && training.prevNoise < 1)) {
     throw fileError('ERR_BAD_FORMAT', file, '"prevNoise" must be a number of nm in [0, 1)');
+  }
+  if (training.cgNoiseShare !== undefined && !(typeof training.cgNoiseShare === 'number' && training.cgNoiseShare > 0 && training.cgNoiseShare <= 1)) {
+    throw fileError('ERR_BAD_FORMAT', file, '"cgNoiseShare" must be a number in (0, 1]');
   }
   if (![undefined, 'fixed', 'mixed', 'half'].includes(training.cgNoiseLevels)) throw fileError('ERR_BAD_FORMAT', file, '"cgNoiseLevels" must be "fixed", "mixed" or "half"');
   if (![undefined, 'isotropic', 'bonds'].includes(training.cgNoiseShape)) throw fileError('ERR_BAD_FORMAT', file, '"cgNoiseShape" must be "isotropic" or "bonds"');

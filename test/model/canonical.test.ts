@@ -137,6 +137,8 @@ test('a preset file sets the training precision and CG noise; bad values are ref
   expect(() => resolvePreset(file('restart-bad', { optimizerRestarts: 8000 }))).toThrow(/restart-bad\.json: "optimizerRestarts" must be an array of integer steps > 0/);
   expect(() => resolvePreset(file('restart-zero', { optimizerRestarts: [0] }))).toThrow(/"optimizerRestarts" must be/);
   expect(resolvePreset(file('noise-later', { cgNoise: 0.02, cgNoiseFrom: 10000 })).training.cgNoiseFrom).toBe(10000);
+  expect(resolvePreset(file('noise-share', { cgNoise: 0.02, cgNoiseShare: 0.25 })).training.cgNoiseShare).toBe(0.25);
+  expect(() => resolvePreset(file('noise-share-bad', { cgNoiseShare: 0 }))).toThrow(/noise-share-bad\.json: "cgNoiseShare" must be a number in \(0, 1\]/);
   expect(() => resolvePreset(file('noise-never', { cgNoiseFrom: -1 }))).toThrow(/noise-never\.json: "cgNoiseFrom" must be an integer step >= 0/);
   const arch = (name: string, architecture: object) => {
     const f = path.join(dir, `${name}.json`);

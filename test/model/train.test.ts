@@ -256,8 +256,8 @@ test('CG noise: the network is conditioned on cgCondition while the CG loss keep
   expect((await Trainer.create(data, { preset: later, seed: 6, threads: 2 }).next()).total).toBe(plain[0].total);
   // the noise per sample: fixed at cgNoise, or under 'mixed' half clean and the rest uniform in (0, cgNoise],
   // under 'half' half clean and the rest at cgNoise
-  const levels = async (cgNoiseLevels: 'fixed' | 'mixed' | 'half') => {
-    const p = { ...PRESETS.tiny, training: { ...PRESETS.tiny.training, batch: 64, cgNoise: 0.02, cgNoiseLevels } };
+  const levels = async (cgNoiseLevels: 'fixed' | 'mixed' | 'half', cgNoiseShare?: number) => {
+    const p = { ...PRESETS.tiny, training: { ...PRESETS.tiny.training, batch: 64, cgNoise: 0.02, cgNoiseLevels, cgNoiseShare } };
     const trainer = Trainer.create(data, { preset: p, seed: 9, threads: 2 });
     const seen: number[] = [];
     const model = trainer.model;
@@ -290,6 +290,10 @@ test('CG noise: the network is conditioned on cgCondition while the CG loss keep
   expect(halfClean).toBeGreaterThan(16);
   expect(halfClean).toBeLessThan(48);
   expect(Math.min(...half.filter((x) => x > 0))).toBeGreaterThan(0.005); // no faint noise
+  // cgNoiseShare: a quarter noised, three quarters clean
+  const quarterClean = (await levels('mixed', 0.25)).filter((x) => x === 0).length;
+  expect(quarterClean).toBeGreaterThan(40);
+  expect(quarterClean).toBeLessThan(58);
 });
 
 test("the learning-rate schedule reaches Adam: a vanishing rate leaves the weights as they were", async () => {
