@@ -170,7 +170,7 @@ function program(): Command {
     .option('--samples <S>', 'S independent rollouts (seeds seed..seed+S-1) run in lockstep, written to S files: out.0.dcd, out.1.dcd, ...', positiveInt, 1)
     .option('--threads <n>', 'libtorch threads (default: every core)', threadCount)
     .option('--device <cpu|cuda|cuda:N>', `${DEVICE_HELP}; --relax runs on the CPU`, device, 'cpu')
-    .option('--cg-noise <nm|auto>', "models trained with a noise input: how rough the CG input is, nm of Gaussian noise per bead coordinate (0: MD-quality CG); auto: estimated from its CG bond lengths", noiseLevel, 'auto')
+    .option('--cg-noise <nm|auto>', "how rough the CG input is, nm of Gaussian noise per bead coordinate (0: MD-quality CG, taken as it is); auto: estimated from its CG bond lengths. Rough input is denoised first (a model trained with a noise input is told the level instead)", noiseLevel, 'auto')
     .option('--exact-cg', "move each frame onto its CG frame exactly (bead atoms on their beads); default: the network's output as is")
     .option('--relax', "refine each frame with the model's force field (restrained FIRE minimisation, chirality repair) before it is written")
     .option('--relax-steps <n>', 'minimisation steps per frame with --relax', positiveInt, 200)

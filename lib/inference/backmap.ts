@@ -25,7 +25,7 @@ import { beadAtoms } from '../model/validation';
 import { SpreadAccumulator, sampleFile, type EnsembleSpread } from './ensemble';
 import { manifestFile, sha256File, shardRange, windowOf, writeManifest, type Shard } from './shard';
 import { readModelFile, type ModelInfo } from './modelinfo';
-import { cgNoiseLevel, type CgNoiseLevel } from './cgnoise';
+import { cgInputOf, cgNoiseLevel, type CgNoiseLevel } from './cgnoise';
 
 /** Frames decoded per native call: long enough to amortise the hand-off, short enough to cancel promptly. */
 const ROLLOUT_STEPS = 32;
@@ -110,11 +110,11 @@ export interface BackmapOptions {
    */
   relax?: RelaxOptions;
   /**
-   * for a model trained with a noise input (architecture noiseInput): how rough
-   * the CG input is, as the standard deviation in nm of Gaussian noise per bead
-   * coordinate (0: MD-quality CG), or 'auto' (the default) to estimate it from
-   * the input's CG bond lengths (cgnoise.ts). A model without a noise input
-   * takes no level: a number > 0 is then an error.
+   * how rough the CG input is, as the standard deviation in nm of Gaussian
+   * noise per bead coordinate (0: MD-quality CG, left as it is), or 'auto' (the
+   * default) to estimate it from the input's CG bond lengths (cgnoise.ts). A
+   * model trained with a noise input (architecture noiseInput) is told it; any
+   * other gets the input denoised at that level first (cgdenoise.ts)
    */
   cgNoise?: number | 'auto';
 }
@@ -134,7 +134,7 @@ export interface BackmapSummary {
   relax?: RelaxSummary;
   /** with options.shard: which frames of the whole trajectory this output holds */
   shard?: Shard & { first: number; frames: number; total: number };
-  /** the CG noise level the decoder was told (models with a noise input) */
+  /** the CG input's noise level, and whether it was denoised */
   cgNoise?: CgNoiseLevel;
 }
 
@@ -224,8 +224,9 @@ export class Backmapper {
     const S = sampleCount(options.samples);
     // from the whole input, so that every shard is told the same level
     const noise = await cgNoiseLevel(options.cgNoise, whole, this.info);
-    const shard = options.shard && (await shardOf(whole, options.shard, options.segments ?? 1, S));
-    const cg = shard ? windowOf(whole, shard.first, shard.frames) : whole;
+    const input = cgInputOf(whole, noise, this.info);
+    const shard = options.shard && (await shardOf(input, options.shard, options.segments ?? 1, S));
+    const cg = shard ? windowOf(input, shard.first, shard.frames) : input;
     const total = await cg.frameCount();
     const K = Math.max(1, Math.min(options.segments ?? 1, total));
     const bf16 = precisionOf(options.precision) === 'bf16';
@@ -248,7 +249,7 @@ export class Backmapper {
     info.samples = S;
     info.seams = starts.slice(1, K);
     if (shard) info.shard = shard;
-    if (noise) info.cgNoise = noise;
+    info.cgNoise = noise;
 
     // One seed per segment, from its first CG frame, shared by the samples. Lane i*K + k is sample i's segment k.
     const prev = new Float32Array(S * K * N * 3);
@@ -299,7 +300,7 @@ export class Backmapper {
               }
             });
           }
-          const rollout = { prev: prevB, cg: cgT, z, steps: T, batch: B, threads: this.threads, winograd: this.winograd, project: options.exactCg ?? false, bf16, cgNoise: noise?.level ?? 0 };
+          const rollout = { prev: prevB, cg: cgT, z, steps: T, batch: B, threads: this.threads, winograd: this.winograd, project: options.exactCg ?? false, bf16, cgNoise: noise.level };
           // out: the frames written; next: those that condition the next step
           let out: Float32Array;
           let next: Float32Array;

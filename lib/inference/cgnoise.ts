@@ -1,15 +1,19 @@
-// The CG input's noise level, told to a decoder that takes one (architecture
-// `noiseInput`): given by the user, or estimated from how much more the input's
-// CG bond lengths fluctuate than the training frames' did.
+// The CG input's noise level: given by the user, or estimated from how much more
+// the input's CG bond lengths fluctuate than the training frames' did. A decoder
+// that takes one (architecture `noiseInput`) is told it; for any other, rough
+// input is denoised first (cgdenoise.ts).
 import { TcbmError } from '../core/errors';
 import type { TrajectoryReader } from '../io/types';
 import { cgBondTree, type CgTree } from '../model/noise';
+import { denoisedReader, fitCgPrior } from './cgdenoise';
 import type { ModelInfo } from './modelinfo';
 
 /** What backmap was told, or found: the level in nm, and whether it was estimated. */
 export interface CgNoiseLevel {
   level: number;
   estimated: boolean;
+  /** the input is denoised before the network sees it (a level > 0 and a model not told it) */
+  denoised?: boolean;
   /** with `estimated`: the input's and the training frames' CG bond-length spread (RMS over bonds of each bond's std, nm) */
   inputBondStd?: number;
   trainingBondStd?: number;
@@ -53,7 +57,9 @@ class BondMoments {
  * The level σ (nm per bead coordinate) of Gaussian noise that would widen the
  * training frames' CG bond lengths to the input's: isotropic noise σ on both
  * beads of a bond adds 2σ² to its length's variance, so σ² is half the mean
- * excess variance over the bonds (0 when the input is no rougher). The training
+ * excess variance over the bonds (0 when that excess is below the training
+ * frames' own variance: bond lengths less than √2 times as spread; ADP: a level
+ * under 0.002 nm). The training
  * frames are the model's seed bank (CG frames spread over its training pairs).
  * Reads every frame of `reader` (CG frames are small). Throws when the model's
  * topology has no bonds joining its beads.
@@ -73,23 +79,37 @@ export async function estimateCgNoise(reader: TrajectoryReader, info: ModelInfo)
   if (vIn.length === 0) return { level: 0, estimated: true, inputBondStd: 0, trainingBondStd: 0 };
   const rms = (v: number[]) => Math.sqrt(v.reduce((a, x) => a + x, 0) / v.length);
   const excess = vIn.reduce((a, v, i) => a + (v - vRef[i]), 0) / vIn.length;
-  return { level: Math.sqrt(Math.max(0, excess) / 2), estimated: true, inputBondStd: rms(vIn), trainingBondStd: rms(vRef) };
+  // below the training frames' own variance the excess is no evidence of noise (sampling, another
+  // temperature, float rounding): level 0, the input as it is
+  const noted = excess > vRef.reduce((a, v) => a + v, 0) / vRef.length;
+  return { level: noted ? Math.sqrt(excess / 2) : 0, estimated: true, inputBondStd: rms(vIn), trainingBondStd: rms(vRef) };
 }
 
 /**
- * The level a rollout is told: `option` (nm ≥ 0, or 'auto' to estimate it; the
- * default for a model with a noise input) checked against the model. Undefined
- * for a model without one, which takes no level: a number > 0 for it is an error.
+ * The input's level: `option` (nm ≥ 0, or 'auto', the default, to estimate it),
+ * and whether the input is to be denoised: when the level is > 0 and the model
+ * is not told it (no noise input).
  */
-export async function cgNoiseLevel(option: unknown, reader: TrajectoryReader, info: ModelInfo): Promise<CgNoiseLevel | undefined> {
+export async function cgNoiseLevel(option: unknown, reader: TrajectoryReader, info: ModelInfo): Promise<CgNoiseLevel> {
   if (option !== undefined && option !== 'auto' && !(typeof option === 'number' && Number.isFinite(option) && option >= 0 && option < 1)) {
     throw new TcbmError('ERR_INVALID_ARG_VALUE', `cgNoise must be "auto" or a noise level in nm in [0, 1), got ${JSON.stringify(option)}`);
   }
-  if (!info.preset.architecture.noiseInput) {
-    if (typeof option === 'number' && option > 0) {
-      throw new TcbmError('ERR_INVALID_ARG_VALUE', `cgNoise ${option} nm: this model (${info.preset.name}) was not trained with a noise input and takes no noise level`);
-    }
-    return undefined;
+  const told = !!info.preset.architecture.noiseInput;
+  let found: CgNoiseLevel;
+  try {
+    found = typeof option === 'number' ? { level: option, estimated: false } : await estimateCgNoise(reader, info);
+  } catch (err) {
+    // without bonds joining the beads there is neither an estimate nor a prior to denoise with: a model
+    // not told the level takes the input as it is, one told it needs the level given
+    if (told || (err as TcbmError).code !== 'ERR_INVALID_ARG_VALUE') throw err;
+    return { level: 0, estimated: false, denoised: false };
   }
-  return typeof option === 'number' ? { level: option, estimated: false } : estimateCgNoise(reader, info);
+  return { ...found, denoised: found.level > 0 && !told };
+}
+
+/** `reader` as the network is to see it at `noise`: denoised (cgdenoise.ts) when noise.denoised, else as it is. */
+export function cgInputOf(reader: TrajectoryReader, noise: CgNoiseLevel, info: ModelInfo): TrajectoryReader {
+  if (!noise.denoised) return reader;
+  const prior = fitCgPrior(info.seedCg, info.seedFrames, cgBondTree(info.topology, info.mapping));
+  return denoisedReader(reader, prior, noise.level);
 }

@@ -4,6 +4,8 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { cgNoiseLevel, estimateCgNoise } from '../../lib/inference/cgnoise';
+import { denoiseCg, fitCgPrior } from '../../lib/inference/cgdenoise';
+import { cgBondTree } from '../../lib/model/noise';
 import { readModelFile, type ModelInfo } from '../../lib/inference/modelinfo';
 import { createTrajectory, openTrajectory } from '../../lib/io/trajectory';
 import { Rng } from '../../lib/core/rng';
@@ -27,12 +29,14 @@ async function noisyCg(sd: number, name: string): Promise<string> {
 }
 
 test('the estimate recovers the noise added to training-like CG frames, and finds none in them as they are', async () => {
-  for (const [sd, within] of [[0, 0.002], [0.01, 0.001], [0.02, 0.0015]] as const) {
+  // 0.001 nm widens the bond lengths by less than their own spread: no evidence of noise, level 0
+  for (const [sd, within] of [[0, 0], [0.001, 0.001], [0.01, 0.001], [0.02, 0.0015]] as const) {
     const reader = await openTrajectory(await noisyCg(sd, `n${sd}`));
     try {
       const e = await estimateCgNoise(reader, info);
       expect(e.estimated).toBe(true);
-      expect(Math.abs(e.level - sd)).toBeLessThan(within);
+      if (sd < 0.002) expect(e.level).toBe(0);
+      else expect(Math.abs(e.level - sd)).toBeLessThan(within);
       expect(e.trainingBondStd).toBeGreaterThan(0);
       // isotropic noise sd on both beads adds 2 sd² to a bond length's variance (to first
       // order: the noise across the bond adds ~4 sd⁴ / length², 3 % at 0.02 nm)
@@ -44,19 +48,60 @@ test('the estimate recovers the noise added to training-like CG frames, and find
   }
 });
 
-test('a model without a noise input takes no level; bad levels are refused', async () => {
+test('rough input is denoised for a model not told its level, and told to one that is; bad levels are refused', async () => {
   const reader = await openTrajectory(await noisyCg(0, 'clean'));
+  const rough = await openTrajectory(await noisyCg(0.02, 'rough'));
   try {
     const told = (noiseInput: boolean) => ({ ...info, preset: { ...info.preset, architecture: { ...info.preset.architecture, noiseInput } } });
     const plain = told(false);
-    expect(await cgNoiseLevel('auto', reader, plain)).toBeUndefined();
-    expect(await cgNoiseLevel(0, reader, plain)).toBeUndefined();
-    await expect(cgNoiseLevel(0.02, reader, plain)).rejects.toThrow(/not trained with a noise input and takes no noise level/);
+    expect(await cgNoiseLevel('auto', reader, plain)).toMatchObject({ level: 0, estimated: true, denoised: false });
+    expect(await cgNoiseLevel(0, rough, plain)).toEqual({ level: 0, estimated: false, denoised: false });
+    expect(await cgNoiseLevel('auto', rough, plain)).toMatchObject({ estimated: true, denoised: true });
+    expect(await cgNoiseLevel(0.02, reader, plain)).toEqual({ level: 0.02, estimated: false, denoised: true });
     const noisy = told(true);
-    expect(await cgNoiseLevel(0.015, reader, noisy)).toEqual({ level: 0.015, estimated: false });
-    expect((await cgNoiseLevel(undefined, reader, noisy))!.estimated).toBe(true);
+    expect(await cgNoiseLevel(0.015, reader, noisy)).toEqual({ level: 0.015, estimated: false, denoised: false });
+    expect(await cgNoiseLevel(undefined, rough, noisy)).toMatchObject({ estimated: true, denoised: false });
     for (const bad of [-0.01, 1, NaN, '0.02', 'loud']) await expect(cgNoiseLevel(bad, reader, noisy)).rejects.toThrow(/cgNoise must be "auto" or a noise level in nm/);
   } finally {
-    await reader.close();
+    await Promise.all([reader.close(), rough.close()]);
   }
 });
+
+test('denoising restores bond lengths, angles and handedness, keeps dihedrals, and leaves level 0 alone', async () => {
+  const prior = fitCgPrior(info.seedCg, info.seedFrames, cgBondTree(info.topology, info.mapping));
+  expect(prior.bonds).toHaveLength(info.mapping.beads - 1);
+  expect(prior.volumes).toHaveLength(1); // ADP's CA: N, C and CB
+  const F = 400, n = info.mapping.beads;
+  const clean = info.seedCg.slice(0, F * n * 3);
+  const rng = new Rng(11);
+  const noisy = clean.map((x) => x + 0.02 * rng.normal());
+  const same = noisy.slice();
+  denoiseCg(same, F, prior, 0);
+  expect(same).toEqual(noisy);
+  const out = noisy.slice();
+  denoiseCg(out, F, prior, 0.02);
+  const prior0 = fitCgPrior(out, F, cgBondTree(info.topology, info.mapping));
+  const noisy0 = fitCgPrior(noisy, F, cgBondTree(info.topology, info.mapping));
+  prior.bonds.forEach((b, i) => {
+    expect(Math.abs(prior0.bonds[i].mean - b.mean)).toBeLessThan(0.003);
+    expect(prior0.bonds[i].std).toBeLessThan(b.std); // pulled to the training lengths, not beyond their spread
+    expect(noisy0.bonds[i].std).toBeGreaterThan(5 * b.std);
+  });
+  prior.angles.forEach((a, i) => expect(prior0.angles[i].std).toBeLessThan(1.5 * a.std)); // noise made them ~5x wider
+  // every frame right-handed again, though 0.02 nm of noise mirrors some
+  const v = prior.volumes[0];
+  const signs = (x: Float32Array) => Array.from({ length: F }, (_, f) => Math.sign(volume(x.subarray(f * n * 3), v)));
+  expect(signs(noisy).filter((s) => s !== Math.sign(v.mean)).length).toBeGreaterThan(0);
+  expect(signs(out).every((s) => s === Math.sign(v.mean))).toBe(true);
+  // the beads move by about what the noise moved them, not by a conformational change
+  let moved = 0;
+  for (let i = 0; i < out.length; i++) moved += (out[i] - clean[i]) ** 2;
+  expect(Math.sqrt(moved / (F * n))).toBeLessThan(0.02 * Math.sqrt(3));
+});
+
+/** (i − j) · ((k − j) × (l − j)) of one frame x [n, 3]. */
+function volume(x: Float32Array, q: { i: number; j: number; k: number; l: number }): number {
+  const d = (a: number) => [0, 1, 2].map((c) => x[3 * a + c] - x[3 * q.j + c]);
+  const [a, b, c] = [d(q.i), d(q.k), d(q.l)];
+  return a[0] * (b[1] * c[2] - b[2] * c[1]) - a[1] * (b[0] * c[2] - b[2] * c[0]) + a[2] * (b[0] * c[1] - b[1] * c[0]);
+}
