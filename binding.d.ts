@@ -342,6 +342,16 @@ export interface Binding {
   ): Promise<A>;
   /** density [B,N,G,G,G] -> coords [B,N,3] nm. */
   collapse<A extends FloatArray>(o: JobOptions & FramesShape & GridOptions & { density: A }): Promise<A>;
+  /**
+   * CG frames coords [frames, beads, 3] moved to the MAP configuration under Gaussian noise of `sigma` nm and a
+   * harmonic prior: bonds [B,2] / bondStats [B,2] (mean nm, std), angles [A,3] (vertex in the middle) /
+   * angleStats [A,2] (rad), volumes [V,4] ((i−j)·((k−j)×(l−j)), j second) / volumeStats [V,2] (nm³);
+   * `iterations` (default 200) steps of gradient descent with momentum a frame. Returns new frames.
+   */
+  denoiseCg(o: JobOptions & {
+    coords: Float32Array; frames: number; beads: number; sigma: number; iterations?: number;
+    bonds: Int32Array; bondStats: Float64Array; angles: Int32Array; angleStats: Float64Array; volumes: Int32Array; volumeStats: Float64Array;
+  }): Promise<Float32Array>;
   /** gradCoords [B,N,3] -> d(sum gradCoords*coords)/d density [B,N,G,G,G]. */
   collapseBackward<A extends FloatArray>(
     o: JobOptions & FramesShape & GridOptions & { density: A; gradCoords: A },

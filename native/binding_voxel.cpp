@@ -1,6 +1,7 @@
 // voxelize / collapse and their backward passes, as Promise-returning jobs.
 #include "binding.h"
 #include "binding_util.h"
+#include "core/kernels/cgdenoise.h"
 #include "core/kernels/voxel.h"
 
 #include <ATen/CPUGeneratorImpl.h>
@@ -118,6 +119,42 @@ Napi::Value CollapseBackward(const Napi::CallbackInfo& info) {
   });
 }
 
+// {coords Float32Array [F,n,3], frames, beads, sigma, iterations?, bonds Int32Array [B,2],
+//  bondStats Float64Array [B,2], angles [A,3], angleStats [A,2], volumes [V,4], volumeStats [V,2], threads?}
+//   -> Promise<Float32Array [F,n,3]>: the frames denoised (core/kernels/cgdenoise.h); coords untouched
+Napi::Value DenoiseCg(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&] {
+    Options o(info, "denoiseCg");
+    const int64_t F = o.positive_int("frames"), n = o.positive_int("beads");
+    const double sigma = o.number_or("sigma", 0);
+    if (sigma < 0) throw Napi::RangeError::New(info.Env(), "denoiseCg: sigma must be >= 0 nm");
+    const int64_t iterations = o.int_or("iterations", 200);
+    auto coords = o.float_array("coords");
+    auto x = view_of(coords, {F, n, 3}, "denoiseCg: coords");
+    if (x.scalar_type() != at::kFloat) throw Napi::TypeError::New(info.Env(), "denoiseCg: expected Float32Array for coords");
+    auto count = [&](const char* key, int64_t width) {
+      auto v = info[0].As<Napi::Object>().Get(key);
+      if (!v.IsTypedArray()) throw Napi::TypeError::New(info.Env(), std::string("denoiseCg: expected Int32Array for ") + key);
+      return static_cast<int64_t>(v.As<Napi::TypedArray>().ElementLength()) / width;
+    };
+    auto stats = [&](const char* key, int64_t rows) {
+      auto array = o.float_array(key);
+      return view_of(array, {rows, 2}, std::string("denoiseCg: ") + key).to(at::kDouble).clone();
+    };
+    const int64_t B = count("bonds", 2), A = count("angles", 3), V = count("volumes", 4);
+    CgPriorTerms prior{o.int_tensor("bonds", {B, 2}), stats("bondStats", B),   o.int_tensor("angles", {A, 3}),
+                       stats("angleStats", A),        o.int_tensor("volumes", {V, 4}), stats("volumeStats", V)};
+    auto result = Napi::Float32Array::New(info.Env(), F * n * 3);
+    auto out = view_of(result, {F, n, 3}, "denoiseCg: out");
+    auto* job = new Job(info.Env(), "tcbm.denoiseCg", o.int_or("threads", 0), [=]() mutable {
+      require_finite(x, "denoiseCg: coords");
+      out.copy_(x);
+      denoise_cg(out, prior, sigma, iterations);
+    }, result);
+    return queue_job(job, {coords});
+  });
+}
+
 // Times forward + backward of collapse(voxelize(x)) through autograd, as a
 // training step uses them, entirely in C++ so that nothing else is measured.
 Napi::Value TimeVoxelRoundTrip(const Napi::CallbackInfo& info) {
@@ -159,6 +196,7 @@ void InitVoxel(Napi::Env env, Napi::Object exports) {
   exports.Set("collapse", Napi::Function::New(env, Collapse, "collapse"));
   exports.Set("collapseBackward", Napi::Function::New(env, CollapseBackward, "collapseBackward"));
   exports.Set("timeVoxelRoundTrip", Napi::Function::New(env, TimeVoxelRoundTrip, "timeVoxelRoundTrip"));
+  exports.Set("denoiseCg", Napi::Function::New(env, DenoiseCg, "denoiseCg"));
 }
 
 }  // namespace tcbm::binding

@@ -6,6 +6,7 @@
 // breaks are bond lengths, near-straight bead angles (where the network's
 // amide plane is undefined) and the handedness of a branched bead (ADP's CA
 // with N, C and CB: 2.5 % of frames mirrored by 0.02 nm of noise).
+import { defaultThreads, native } from '../core/native';
 import type { TrajectoryReader } from '../io/types';
 import type { CgTree } from '../model/noise';
 
@@ -59,75 +60,28 @@ export function fitCgPrior(coords: Float32Array, frames: number, tree: CgTree): 
 }
 
 /**
- * Frames y [F, n, 3] (nm) moved in place to the minimum of
- * Σ_bonds (l − l₀)² / 2s² + Σ_angles (θ − θ₀)² / 2s² + Σ_volumes (V − V₀)² / 2s² + |x − y|² / 2σ²,
- * by gradient descent with momentum from y. σ = 0 leaves them as they are.
+ * Frames y [F, n, 3] (nm) moved to the minimum of
+ * Σ_bonds (l − l₀)² / 2s² + Σ_angles (θ − θ₀)² / 2s² + Σ_volumes (V − V₀)² / 2s² + |x − y|² / 2σ²
+ * by gradient descent with momentum from y, in the native kernel (core/kernels/cgdenoise.h), off the
+ * JS thread. σ = 0 returns them as they are.
  */
-export function denoiseCg(y: Float32Array, frames: number, prior: CgPrior, sigma: number, iterations = 200): void {
-  if (!(sigma > 0)) return;
-  const n = y.length / frames / 3;
-  // the stiffest curvature bounds the step: bonds 2/s² (two beads), angles ~ 2/(s·l)², the data term 1/σ²
-  const meanLength = prior.bonds.reduce((a, b) => a + b.mean, 0) / Math.max(1, prior.bonds.length);
-  const stiffest = Math.max(
-    1 / sigma ** 2,
-    ...prior.bonds.map((b) => 2 / b.std ** 2),
-    ...prior.angles.map((a) => 4 / (a.std * meanLength) ** 2),
-    ...prior.volumes.map((v) => (4 * meanLength ** 4) / v.std ** 2),
-  );
-  const step = 0.5 / stiffest;
-  const x = new Float64Array(3 * n), g = new Float64Array(3 * n), v = new Float64Array(3 * n);
-  for (let f = 0; f < frames; f++) {
-    const o = f * n * 3;
-    for (let i = 0; i < 3 * n; i++) (x[i] = y[o + i]), (v[i] = 0);
-    for (let it = 0; it < iterations; it++) {
-      for (let i = 0; i < 3 * n; i++) g[i] = (x[i] - y[o + i]) / sigma ** 2;
-      for (const b of prior.bonds) {
-        const d = sub(x, b.j, b.i);
-        const l = Math.max(norm(d), 1e-9);
-        const c = (l - b.mean) / b.std ** 2 / l;
-        for (let k = 0; k < 3; k++) (g[3 * b.j + k] += c * d[k]), (g[3 * b.i + k] -= c * d[k]);
-      }
-      for (const a of prior.angles) {
-        const u = sub(x, a.i, a.j), w = sub(x, a.k, a.j);
-        const lu = Math.max(norm(u), 1e-9), lw = Math.max(norm(w), 1e-9);
-        const cos = Math.max(-1, Math.min(1, (u[0] * w[0] + u[1] * w[1] + u[2] * w[2]) / (lu * lw)));
-        const sin = Math.max(Math.sqrt(1 - cos * cos), 1e-3);
-        const c = -((Math.acos(cos) - a.mean) / a.std ** 2) / sin; // dE/dθ · dθ/dcos
-        for (let k = 0; k < 3; k++) {
-          const du = (w[k] / lw - (cos * u[k]) / lu) / lu; // d cos / d u
-          const dw = (u[k] / lu - (cos * w[k]) / lw) / lw;
-          g[3 * a.i + k] += c * du;
-          g[3 * a.k + k] += c * dw;
-          g[3 * a.j + k] -= c * (du + dw);
-        }
-      }
-      for (const q of prior.volumes) {
-        const a = sub(x, q.i, q.j), b = sub(x, q.k, q.j), d = sub(x, q.l, q.j);
-        const c = (volumeOf(x, q) - q.mean) / q.std ** 2;
-        const [ga, gb, gd] = [cross(b, d), cross(d, a), cross(a, b)]; // dV/da, dV/db, dV/dd
-        for (let k = 0; k < 3; k++) {
-          g[3 * q.i + k] += c * ga[k];
-          g[3 * q.k + k] += c * gb[k];
-          g[3 * q.l + k] += c * gd[k];
-          g[3 * q.j + k] -= c * (ga[k] + gb[k] + gd[k]);
-        }
-      }
-      for (let i = 0; i < 3 * n; i++) {
-        v[i] = 0.9 * v[i] - step * g[i];
-        x[i] += v[i];
-      }
-    }
-    for (let i = 0; i < 3 * n; i++) y[o + i] = x[i];
-  }
+export async function denoiseCg(y: Float32Array, frames: number, prior: CgPrior, sigma: number, options: { iterations?: number; threads?: number } = {}): Promise<Float32Array> {
+  if (!(sigma > 0) || frames === 0) return y.slice();
+  const rows = <T extends object>(terms: T[], keys: (keyof T)[]) => Int32Array.from(terms.flatMap((t) => keys.map((k) => t[k] as number)));
+  const stats = (terms: { mean: number; std: number }[]) => Float64Array.from(terms.flatMap((t) => [t.mean, t.std]));
+  return native().denoiseCg({
+    coords: y, frames, beads: y.length / frames / 3, sigma, iterations: options.iterations, threads: options.threads ?? defaultThreads(),
+    bonds: rows(prior.bonds, ['i', 'j']), bondStats: stats(prior.bonds),
+    angles: rows(prior.angles, ['i', 'j', 'k']), angleStats: stats(prior.angles),
+    volumes: rows(prior.volumes, ['i', 'j', 'k', 'l']), volumeStats: stats(prior.volumes),
+  });
 }
 
 /** `reader` whose frames come out denoised (denoiseCg) at level `sigma`. */
 export function denoisedReader(reader: TrajectoryReader, prior: CgPrior, sigma: number): TrajectoryReader {
   const clean = async (start: number, count: number) => {
     const c = await reader.read(start, count);
-    const coords = Float32Array.from(c.coords);
-    denoiseCg(coords, c.frames, prior, sigma);
-    return { ...c, coords };
+    return { ...c, coords: await denoiseCg(c.coords, c.frames, prior, sigma) };
   };
   return {
     path: reader.path,

@@ -75,11 +75,12 @@ test('denoising restores bond lengths, angles and handedness, keeps dihedrals, a
   const clean = info.seedCg.slice(0, F * n * 3);
   const rng = new Rng(11);
   const noisy = clean.map((x) => x + 0.02 * rng.normal());
-  const same = noisy.slice();
-  denoiseCg(same, F, prior, 0);
-  expect(same).toEqual(noisy);
-  const out = noisy.slice();
-  denoiseCg(out, F, prior, 0.02);
+  expect(await denoiseCg(noisy, F, prior, 0)).toEqual(noisy);
+  const kept = noisy.slice();
+  const out = await denoiseCg(noisy, F, prior, 0.02, { threads: 2 });
+  expect(noisy).toEqual(kept); // the input is not written
+  // frames are independent: any thread count, the same frames
+  expect(await denoiseCg(noisy, F, prior, 0.02, { threads: 1 })).toEqual(out);
   const prior0 = fitCgPrior(out, F, cgBondTree(info.topology, info.mapping));
   const noisy0 = fitCgPrior(noisy, F, cgBondTree(info.topology, info.mapping));
   prior.bonds.forEach((b, i) => {
@@ -97,6 +98,18 @@ test('denoising restores bond lengths, angles and handedness, keeps dihedrals, a
   let moved = 0;
   for (let i = 0; i < out.length; i++) moved += (out[i] - clean[i]) ** 2;
   expect(Math.sqrt(moved / (F * n))).toBeLessThan(0.02 * Math.sqrt(3));
+});
+
+test('the native denoiser refuses a prior that names a missing bead, and NaN frames, with one line', async () => {
+  const prior = fitCgPrior(info.seedCg, info.seedFrames, cgBondTree(info.topology, info.mapping));
+  const frame = info.seedCg.slice(0, 18);
+  const bad = { ...prior, bonds: [...prior.bonds, { i: 0, j: 9, mean: 0.15, std: 0.003 }] };
+  const err = await denoiseCg(frame, 1, bad, 0.02).catch((e: Error) => e);
+  expect((err as Error).message).toMatch(/prior names bead 9 of 6/);
+  expect((err as Error).message).not.toMatch(/\n/);
+  const nan = frame.slice();
+  nan[4] = NaN;
+  await expect(denoiseCg(nan, 1, prior, 0.02)).rejects.toThrow(/denoiseCg: coords.*(NaN|not finite)/i);
 });
 
 /** (i − j) · ((k − j) × (l − j)) of one frame x [n, 3]. */
