@@ -59,18 +59,13 @@ class BondMoments {
  * beads of a bond adds 2σ² to its length's variance, so σ² is half the mean
  * excess variance over the bonds (0 when that excess is below the training
  * frames' own variance: bond lengths less than √2 times as spread; ADP: a level
- * under 0.002 nm). The training
- * frames are the model's seed bank (CG frames spread over its training pairs).
- * Reads every frame of `reader` (CG frames are small). Throws when the model's
- * topology has no bonds joining its beads.
+ * under 0.002 nm). The training frames are the model's seed bank (CG frames
+ * spread over its training pairs). Reads every frame of `reader` (CG frames are
+ * small). Throws when the model's topology has no bonds joining its beads.
  */
 export async function estimateCgNoise(reader: TrajectoryReader, info: ModelInfo): Promise<CgNoiseLevel> {
-  let tree: CgTree;
-  try {
-    tree = cgBondTree(info.topology, info.mapping);
-  } catch {
-    throw new TcbmError('ERR_INVALID_ARG_VALUE', `${reader.path}: the model's topology has no bonds joining its CG beads, so the input's noise level cannot be estimated; give it (cgNoise, in nm)`);
-  }
+  const tree = treeOf(info);
+  if (!tree) throw new TcbmError('ERR_INVALID_ARG_VALUE', `${reader.path}: the model's topology has no bonds joining its CG beads, so the input's noise level cannot be estimated; give it (cgNoise, in nm)`);
   const training = new BondMoments(tree);
   training.add(info.seedCg, info.seedFrames);
   const input = new BondMoments(tree);
@@ -95,21 +90,30 @@ export async function cgNoiseLevel(option: unknown, reader: TrajectoryReader, in
     throw new TcbmError('ERR_INVALID_ARG_VALUE', `cgNoise must be "auto" or a noise level in nm in [0, 1), got ${JSON.stringify(option)}`);
   }
   const told = !!info.preset.architecture.noiseInput;
-  let found: CgNoiseLevel;
-  try {
-    found = typeof option === 'number' ? { level: option, estimated: false } : await estimateCgNoise(reader, info);
-  } catch (err) {
-    // without bonds joining the beads there is neither an estimate nor a prior to denoise with: a model
-    // not told the level takes the input as it is, one told it needs the level given
-    if (told || (err as TcbmError).code !== 'ERR_INVALID_ARG_VALUE') throw err;
+  if (!told && !treeOf(info)) {
+    // without bonds joining the beads there is neither an estimate nor a prior to denoise with:
+    // the input goes to the network as it is
+    if (typeof option === 'number' && option > 0) {
+      throw new TcbmError('ERR_INVALID_ARG_VALUE', `cgNoise ${option} nm: the model's topology has no bonds joining its CG beads, so its input cannot be denoised (give 0 or "auto")`);
+    }
     return { level: 0, estimated: false, denoised: false };
   }
+  const found = typeof option === 'number' ? { level: option, estimated: false } : await estimateCgNoise(reader, info);
   return { ...found, denoised: found.level > 0 && !told };
+}
+
+/** The model's CG bond tree (cgBondTree), or undefined when its topology has no bonds joining the beads. */
+function treeOf(info: ModelInfo): CgTree | undefined {
+  try {
+    return cgBondTree(info.topology, info.mapping);
+  } catch {
+    return undefined;
+  }
 }
 
 /** `reader` as the network is to see it at `noise`: denoised (cgdenoise.ts) when noise.denoised, else as it is. */
 export function cgInputOf(reader: TrajectoryReader, noise: CgNoiseLevel, info: ModelInfo): TrajectoryReader {
   if (!noise.denoised) return reader;
-  const prior = fitCgPrior(info.seedCg, info.seedFrames, cgBondTree(info.topology, info.mapping));
+  const prior = fitCgPrior(info.seedCg, info.seedFrames, treeOf(info)!); // denoised only with a tree (cgNoiseLevel)
   return denoisedReader(reader, prior, noise.level);
 }

@@ -61,6 +61,11 @@ test('rough input is denoised for a model not told its level, and told to one th
     const noisy = told(true);
     expect(await cgNoiseLevel(0.015, reader, noisy)).toEqual({ level: 0.015, estimated: false, denoised: false });
     expect(await cgNoiseLevel(undefined, rough, noisy)).toMatchObject({ estimated: true, denoised: false });
+    // a topology without bonds: nothing to estimate or denoise with
+    const bondless = { ...plain, topology: { ...plain.topology, bonds: [] } };
+    expect(await cgNoiseLevel('auto', rough, bondless)).toEqual({ level: 0, estimated: false, denoised: false });
+    await expect(cgNoiseLevel(0.02, rough, bondless)).rejects.toThrow(/no bonds joining its CG beads, so its input cannot be denoised/);
+    await expect(cgNoiseLevel('auto', rough, { ...noisy, topology: bondless.topology })).rejects.toThrow(/cannot be estimated; give it/);
     for (const bad of [-0.01, 1, NaN, '0.02', 'loud']) await expect(cgNoiseLevel(bad, reader, noisy)).rejects.toThrow(/cgNoise must be "auto" or a noise level in nm/);
   } finally {
     await Promise.all([reader.close(), rough.close()]);
