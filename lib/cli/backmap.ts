@@ -71,7 +71,8 @@ export async function backmapCommand(opts: BackmapCommandOptions): Promise<Backm
     const frames = (r.samples ?? 1) > 1 ? `${r.samples} x ${r.frames}` : `${r.frames}`;
     const to = r.outputs.length > 1 ? `${r.outputs[0]} ... ${r.outputs[r.outputs.length - 1]}` : r.out;
     const shard = r.shard ? ` (shard ${r.shard.index}/${r.shard.count}: frames ${r.shard.first}..${r.shard.first + r.shard.frames - 1} of ${r.shard.total})` : '';
-    const noise = r.cgNoise
+    // the level matters only when it is not 0 (the JSON always has it)
+    const noise = r.cgNoise && r.cgNoise.level > 0
       ? `; CG noise level ${r.cgNoise.level.toFixed(4)} nm${r.cgNoise.estimated ? ` (estimated: CG bond-length spread ${nm(r.cgNoise.inputBondStd ?? 0)} nm, training ${nm(r.cgNoise.trainingBondStd ?? 0)})` : ''}${r.cgNoise.denoised ? ', input denoised' : ''}`
       : '';
     report(opts.json, r, `backmapped ${frames} frames${shard} in ${r.seconds.toFixed(1)} s (${(((r.samples ?? 1) * r.frames) / r.seconds).toFixed(0)} frames/s, ${r.segments} segment${r.segments > 1 ? 's' : ''}${seams}) to ${to}${noise}${spread}${refined}`);

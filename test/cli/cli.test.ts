@@ -186,6 +186,10 @@ describe('--device', () => {
     const text = await run('backmap', '--model', model, '--cg', cg, '--out', path.join(dir, 'ens8b.dcd'), '--samples', '2');
     expect(text.out).toMatch(/^backmapped 2 x 8 frames .* to .*ens8b\.0\.dcd \.\.\. .*ens8b\.1\.dcd; spread across samples, nm: bead atoms RMS [\d.]+ \(max [\d.]+\), other atoms RMS/);
     oneLine(await run('backmap', '--model', model, '--cg', cg, '--out', path.join(dir, 'never.dcd'), '--samples', '0'), /samples.*expected a positive integer, got "0"/);
+    // a rough input's level: given here, denoised for this model (not told it), said in the summary
+    const rough = await run('backmap', '--model', model, '--cg', cg, '--out', path.join(dir, 'rough8.dcd'), '--cg-noise', '0.02');
+    expect(rough.out).toMatch(/; CG noise level 0\.0200 nm, input denoised/);
+    oneLine(await run('backmap', '--model', model, '--cg', cg, '--out', path.join(dir, 'never.dcd'), '--cg-noise', 'loud'), /cg-noise.*expected "auto" or a noise level in nm in \[0, 1\), got "loud"/);
     // --precision bf16 and the relax thermal stage's length reach the run; a bad precision is one line
     const bf = await run('backmap', '--model', model, '--cg', cg, '--out', path.join(dir, 'bf8.dcd'), '--precision', 'bf16', '--relax', '--relax-temperature', '300', '--relax-thermal-steps', '20', '--json');
     expect(bf.code).toBe(0);
