@@ -8,6 +8,7 @@
 // with N, C and CB: 2.5 % of frames mirrored by 0.02 nm of noise).
 import { defaultThreads, native } from '../core/native';
 import type { TrajectoryReader } from '../io/types';
+import { readerView } from '../io/view';
 import type { CgTree } from '../model/noise';
 
 /**
@@ -24,7 +25,8 @@ export interface CgPrior {
 const sub = (x: Float64Array | Float32Array, a: number, b: number): [number, number, number] => [x[3 * a] - x[3 * b], x[3 * a + 1] - x[3 * b + 1], x[3 * a + 2] - x[3 * b + 2]];
 const norm = (u: number[]) => Math.hypot(u[0], u[1], u[2]);
 const cross = (a: number[], b: number[]) => [a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]];
-const volumeOf = (x: Float64Array | Float32Array, v: { i: number; j: number; k: number; l: number }) => {
+/** (i − j) · ((k − j) × (l − j)) of one frame x [n, 3] (nm³). */
+export const volumeOf = (x: Float64Array | Float32Array, v: { i: number; j: number; k: number; l: number }) => {
   const a = sub(x, v.i, v.j), c = cross(sub(x, v.k, v.j), sub(x, v.l, v.j));
   return a[0] * c[0] + a[1] * c[1] + a[2] * c[2];
 };
@@ -79,19 +81,8 @@ export async function denoiseCg(y: Float32Array, frames: number, prior: CgPrior,
 
 /** `reader` whose frames come out denoised (denoiseCg) at level `sigma`. */
 export function denoisedReader(reader: TrajectoryReader, prior: CgPrior, sigma: number): TrajectoryReader {
-  const clean = async (start: number, count: number) => {
+  return readerView(reader, () => reader.frameCount(), async (start, count) => {
     const c = await reader.read(start, count);
     return { ...c, coords: await denoiseCg(c.coords, c.frames, prior, sigma) };
-  };
-  return {
-    path: reader.path,
-    atoms: reader.atoms,
-    frameCount: () => reader.frameCount(),
-    read: clean,
-    async *chunks(chunkFrames = 1024) {
-      const frames = await reader.frameCount();
-      for (let s = 0; s < frames; s += chunkFrames) yield await clean(s, Math.min(chunkFrames, frames - s));
-    },
-    close: () => reader.close(),
-  };
+  });
 }

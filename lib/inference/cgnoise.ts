@@ -5,7 +5,7 @@
 import { TcbmError } from '../core/errors';
 import type { TrajectoryReader } from '../io/types';
 import { cgBondTree, type CgTree } from '../model/noise';
-import { denoisedReader, fitCgPrior } from './cgdenoise';
+import { denoisedReader, fitCgPrior, type CgPrior } from './cgdenoise';
 import type { ModelInfo } from './modelinfo';
 
 /** What backmap was told, or found: the level in nm, and whether it was estimated. */
@@ -19,37 +19,33 @@ export interface CgNoiseLevel {
   trainingBondStd?: number;
 }
 
-/** Running mean and M2 of each tree bond's length (Welford), over frames [F, beads, 3]. */
+/** Running mean and M2 of each bond's length (Welford), over frames [F, beads, 3]. */
 class BondMoments {
   readonly count: number[];
   readonly mean: number[];
   readonly m2: number[];
-  constructor(private readonly tree: CgTree) {
-    const n = tree.order.length;
-    this.count = new Array(n).fill(0);
-    this.mean = new Array(n).fill(0);
-    this.m2 = new Array(n).fill(0);
+  constructor(private readonly bonds: readonly { i: number; j: number }[]) {
+    this.count = new Array(bonds.length).fill(0);
+    this.mean = new Array(bonds.length).fill(0);
+    this.m2 = new Array(bonds.length).fill(0);
   }
 
-  add(coords: Float32Array, frames: number): void {
-    const n = this.tree.order.length;
+  add(coords: Float32Array, frames: number, beads: number): void {
     for (let f = 0; f < frames; f++) {
-      const o = f * n * 3;
-      for (let b = 0; b < n; b++) {
-        const p = this.tree.parent[b];
-        if (p < 0) continue;
-        const length = Math.hypot(coords[o + 3 * b] - coords[o + 3 * p], coords[o + 3 * b + 1] - coords[o + 3 * p + 1], coords[o + 3 * b + 2] - coords[o + 3 * p + 2]);
+      const o = f * beads * 3;
+      this.bonds.forEach(({ i, j }, b) => {
+        const length = Math.hypot(coords[o + 3 * j] - coords[o + 3 * i], coords[o + 3 * j + 1] - coords[o + 3 * i + 1], coords[o + 3 * j + 2] - coords[o + 3 * i + 2]);
         const delta = length - this.mean[b];
         this.count[b] += 1;
         this.mean[b] += delta / this.count[b];
         this.m2[b] += delta * (length - this.mean[b]);
-      }
+      });
     }
   }
 
-  /** each bond's variance (nm²), in the tree's bead order; bonds only */
+  /** each bond's variance (nm²) */
   variances(): number[] {
-    return Array.from(this.tree.order).filter((b) => this.tree.parent[b] >= 0).map((b) => (this.count[b] > 1 ? this.m2[b] / (this.count[b] - 1) : 0));
+    return this.m2.map((m2, b) => (this.count[b] > 1 ? m2 / (this.count[b] - 1) : 0));
   }
 }
 
@@ -64,13 +60,11 @@ class BondMoments {
  * small). Throws when the model's topology has no bonds joining its beads.
  */
 export async function estimateCgNoise(reader: TrajectoryReader, info: ModelInfo): Promise<CgNoiseLevel> {
-  const tree = treeOf(info);
-  if (!tree) throw new TcbmError('ERR_INVALID_ARG_VALUE', `${reader.path}: the model's topology has no bonds joining its CG beads, so the input's noise level cannot be estimated; give it (cgNoise, in nm)`);
-  const training = new BondMoments(tree);
-  training.add(info.seedCg, info.seedFrames);
-  const input = new BondMoments(tree);
-  for await (const c of reader.chunks(4096)) input.add(c.coords, c.frames);
-  const [vIn, vRef] = [input.variances(), training.variances()];
+  const prior = priorOf(info);
+  if (!prior) throw new TcbmError('ERR_INVALID_ARG_VALUE', `${reader.path}: the model's topology has no bonds joining its CG beads, so the input's noise level cannot be estimated; give it (cgNoise, in nm)`);
+  const input = new BondMoments(prior.bonds);
+  for await (const c of reader.chunks(4096)) input.add(c.coords, c.frames, c.atoms);
+  const [vIn, vRef] = [input.variances(), prior.bonds.map((b) => b.std ** 2)];
   if (vIn.length === 0) return { level: 0, estimated: true, inputBondStd: 0, trainingBondStd: 0 };
   const rms = (v: number[]) => Math.sqrt(v.reduce((a, x) => a + x, 0) / v.length);
   const excess = vIn.reduce((a, v, i) => a + (v - vRef[i]), 0) / vIn.length;
@@ -90,7 +84,7 @@ export async function cgNoiseLevel(option: unknown, reader: TrajectoryReader, in
     throw new TcbmError('ERR_INVALID_ARG_VALUE', `cgNoise must be "auto" or a noise level in nm in [0, 1), got ${JSON.stringify(option)}`);
   }
   const told = !!info.preset.architecture.noiseInput;
-  if (!told && !treeOf(info)) {
+  if (!told && !priorOf(info)) {
     // without bonds joining the beads there is neither an estimate nor a prior to denoise with:
     // the input goes to the network as it is
     if (typeof option === 'number' && option > 0) {
@@ -102,18 +96,27 @@ export async function cgNoiseLevel(option: unknown, reader: TrajectoryReader, in
   return { ...found, denoised: found.level > 0 && !told };
 }
 
-/** The model's CG bond tree (cgBondTree), or undefined when its topology has no bonds joining the beads. */
-function treeOf(info: ModelInfo): CgTree | undefined {
-  try {
-    return cgBondTree(info.topology, info.mapping);
-  } catch {
-    return undefined;
+const priors = new WeakMap<ModelInfo, CgPrior | null>();
+
+/**
+ * The harmonic prior of the model's seed frames over its CG bond tree (fitCgPrior), fitted once per
+ * model; undefined when its topology has no bonds joining the beads (cgBondTree throws).
+ */
+function priorOf(info: ModelInfo): CgPrior | undefined {
+  if (!priors.has(info)) {
+    let tree: CgTree | undefined;
+    try {
+      tree = cgBondTree(info.topology, info.mapping);
+    } catch {
+      tree = undefined;
+    }
+    priors.set(info, tree ? fitCgPrior(info.seedCg, info.seedFrames, tree) : null);
   }
+  return priors.get(info) ?? undefined;
 }
 
 /** `reader` as the network is to see it at `noise`: denoised (cgdenoise.ts) when noise.denoised, else as it is. */
 export function cgInputOf(reader: TrajectoryReader, noise: CgNoiseLevel, info: ModelInfo): TrajectoryReader {
   if (!noise.denoised) return reader;
-  const prior = fitCgPrior(info.seedCg, info.seedFrames, treeOf(info)!); // denoised only with a tree (cgNoiseLevel)
-  return denoisedReader(reader, prior, noise.level);
+  return denoisedReader(reader, priorOf(info)!, noise.level); // denoised only with a prior (cgNoiseLevel)
 }

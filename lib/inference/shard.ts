@@ -12,6 +12,7 @@ import { openAtomic, checkOutput } from '../io/atomic';
 import { createTrajectory, openTrajectory } from '../io/trajectory';
 import { DcdReader, DcdWriter } from '../io/dcd';
 import type { TrajectoryReader, TrajectoryWriter } from '../io/types';
+import { readerView } from '../io/view';
 
 /** Shard `index` (0-based) of `count` contiguous pieces of a CG trajectory. */
 export interface Shard {
@@ -36,19 +37,10 @@ export function parseShard(text: string): Shard | undefined {
 
 /** Frames [first, first + frames) of `reader`, numbered from 0 (a shard's view of the whole trajectory). */
 export function windowOf(reader: TrajectoryReader, first: number, frames: number): TrajectoryReader {
-  return {
-    path: reader.path,
-    atoms: reader.atoms,
-    frameCount: async () => frames,
-    read: async (start: number, count: number) => {
-      if (start < 0 || start + count > frames) throw new TcbmError('ERR_OUT_OF_RANGE', `${reader.path}: frames ${start}..${start + count} are outside the shard's ${frames}`);
-      return reader.read(first + start, count);
-    },
-    async *chunks(chunkFrames = 1024) {
-      for (let s = 0; s < frames; s += chunkFrames) yield await reader.read(first + s, Math.min(chunkFrames, frames - s));
-    },
-    close: () => reader.close(),
-  };
+  return readerView(reader, async () => frames, async (start, count) => {
+    if (start < 0 || start + count > frames) throw new TcbmError('ERR_OUT_OF_RANGE', `${reader.path}: frames ${start}..${start + count} are outside the shard's ${frames}`);
+    return reader.read(first + start, count);
+  });
 }
 
 /** What the manifest beside each shard's output records. */

@@ -4,7 +4,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { cgNoiseLevel, estimateCgNoise } from '../../lib/inference/cgnoise';
-import { denoiseCg, fitCgPrior } from '../../lib/inference/cgdenoise';
+import { denoiseCg, fitCgPrior, volumeOf } from '../../lib/inference/cgdenoise';
 import { cgBondTree } from '../../lib/model/noise';
 import { readModelFile, type ModelInfo } from '../../lib/inference/modelinfo';
 import { createTrajectory, openTrajectory } from '../../lib/io/trajectory';
@@ -96,7 +96,7 @@ test('denoising restores bond lengths, angles and handedness, keeps dihedrals, a
   prior.angles.forEach((a, i) => expect(prior0.angles[i].std).toBeLessThan(1.5 * a.std)); // noise made them ~5x wider
   // every frame right-handed again, though 0.02 nm of noise mirrors some
   const v = prior.volumes[0];
-  const signs = (x: Float32Array) => Array.from({ length: F }, (_, f) => Math.sign(volume(x.subarray(f * n * 3), v)));
+  const signs = (x: Float32Array) => Array.from({ length: F }, (_, f) => Math.sign(volumeOf(x.subarray(f * n * 3), v)));
   expect(signs(noisy).filter((s) => s !== Math.sign(v.mean)).length).toBeGreaterThan(0);
   expect(signs(out).every((s) => s === Math.sign(v.mean))).toBe(true);
   // the beads move by about what the noise moved them, not by a conformational change
@@ -116,10 +116,3 @@ test('the native denoiser refuses a prior that names a missing bead, and NaN fra
   nan[4] = NaN;
   await expect(denoiseCg(nan, 1, prior, 0.02)).rejects.toThrow(/denoiseCg: coords.*(NaN|not finite)/i);
 });
-
-/** (i − j) · ((k − j) × (l − j)) of one frame x [n, 3]. */
-function volume(x: Float32Array, q: { i: number; j: number; k: number; l: number }): number {
-  const d = (a: number) => [0, 1, 2].map((c) => x[3 * a + c] - x[3 * q.j + c]);
-  const [a, b, c] = [d(q.i), d(q.k), d(q.l)];
-  return a[0] * (b[1] * c[2] - b[2] * c[1]) - a[1] * (b[0] * c[2] - b[2] * c[0]) + a[2] * (b[0] * c[1] - b[1] * c[0]);
-}

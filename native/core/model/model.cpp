@@ -128,10 +128,6 @@ DecoderImpl::DecoderImpl(const ModelConfig& c) : grid(c.grid), latent_reference(
   for (int64_t i = 0; i < c.trunk_blocks; ++i) trunk->push_back(ResidualBlock(2 * w, 2 * w, 1));
   trunk->push_back(ResidualBlock(2 * w, w, 1));
   head = register_module("head", conv(w, c.atoms, 3, 1, /*bias=*/true));
-  if (c.noise_input) {
-    noise_condition = register_module("noise_condition", torch::nn::Linear(torch::nn::LinearOptions(1, w).bias(false)));
-    noise_trunk = register_module("noise_trunk", torch::nn::Linear(torch::nn::LinearOptions(1, 2 * w).bias(false)));
-  }
   // Start with a faint background (sigmoid(-4) = 0.018): a density of 0.5
   // everywhere would collapse every atom onto the grid centre.
   torch::NoGradGuard no_grad;
@@ -139,6 +135,8 @@ DecoderImpl::DecoderImpl(const ModelConfig& c) : grid(c.grid), latent_reference(
   // The noise input starts silent: a network warm-started from one without it
   // decodes as that one did until training teaches it what the level means.
   if (c.noise_input) {
+    noise_condition = register_module("noise_condition", torch::nn::Linear(torch::nn::LinearOptions(1, w).bias(false)));
+    noise_trunk = register_module("noise_trunk", torch::nn::Linear(torch::nn::LinearOptions(1, 2 * w).bias(false)));
     noise_condition->weight.zero_();
     noise_trunk->weight.zero_();
   }
