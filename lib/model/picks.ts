@@ -1,6 +1,6 @@
 // Evenly spaced picks out of a sequence: the frames and pairs training,
-// validation and the latent report subsample without randomness; and the
-// (t−1, t) pairs training draws from.
+// validation and the latent report subsample without randomness; the
+// (t−1, t) pairs training draws from, and the gap of a drawn pair.
 
 /** Evenly spaced picks of `count` out of `n` indices. */
 export function spaced(n: number, count: number): number[] {
@@ -21,4 +21,15 @@ export function framePairs(frameCounts: number[]): Pair[] {
     for (let frame = 1; frame < n; frame++) pairs.push({ trajectory, frame });
   });
   return pairs;
+}
+
+/**
+ * The gap k of a training pair (t − k, t) drawn at frame t: 1, or under `lag`
+ * with probability lag.share uniform in 2 … lag.max, never reaching before the
+ * trajectory's first frame. Draws from `uniform` only when `lag` is given, so
+ * runs without it keep their random stream.
+ */
+export function pairGap(frame: number, uniform: () => number, lag?: { share: number; max: number }): number {
+  if (!lag || uniform() >= lag.share) return 1;
+  return Math.min(frame, 2 + Math.floor(uniform() * (lag.max - 1)));
 }

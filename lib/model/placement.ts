@@ -37,8 +37,9 @@ function centreRotate(src: Float32Array, srcOffset: number, count: number, c: nu
 
 /**
  * Writes pair (previous, frame) of `aa` (with its CG frames `cg`), rotated by r, as item
- * b of `out`. `previous` is frame − 1, except for a frame-based model, whose encoder
- * ignores A(t-1): any frame of the trajectory does there.
+ * b of `out`. `previous` is frame − 1 (frame − k for a pair drawn with a longer gap,
+ * picks.ts pairGap), except for a frame-based model, whose encoder ignores A(t-1):
+ * any frame of the trajectory does there.
  */
 export function placeRotated(layout: PairLayout, aa: Float32Array, cg: Float32Array, frame: number, previous: number, r: Float64Array, b: number, out: PairBatch): void {
   const N = layout.atoms;

@@ -23,7 +23,7 @@ import { betaAt, clipAt, gammaAt, latentNoiseAt, learningRateAt } from './schedu
 import { IDENTITY, pairRotation, placePair as placeInLayout, placeRotated, type PairLayout } from './placement';
 import { validate, type ValidationOptions, type ValidationReport } from './validation';
 import { batchShare, shareOf, type BatchShare, type ProcessGroup } from './distributed';
-import { framePairs, spaced, type Pair } from './picks';
+import { framePairs, pairGap, spaced, type Pair } from './picks';
 import { cgBondTree, withConditionNoise, type CgTree, type ConditionedBatch } from './noise';
 
 export { resolvePreset, localPairs, spaced, framePairs };
@@ -207,8 +207,9 @@ export class Trainer {
     const layout = this.layout;
     for (let b = 0; b < B; b++) {
       const { trajectory, frame } = this.pairs[this.rng.int(this.pairs.length)];
+      const prev = frame - pairGap(frame, () => this.rng.uniform(), this.settings.prevLag);
       const r = pairRotation(layout, this.cg[trajectory], frame, () => (this.augment ? this.rng.rotation() : IDENTITY));
-      placeRotated(layout, this.data.trajectories[trajectory], this.cg[trajectory], frame, frame - 1, r, b, { aaT, aaPrev, cgT });
+      placeRotated(layout, this.data.trajectories[trajectory], this.cg[trajectory], frame, prev, r, b, { aaT, aaPrev, cgT });
     }
     const eps = this.rng.normals(new Float32Array(B * this.preset.architecture.latent));
     const scale = latentNoiseAt(this.step, this.settings.latentWarmup);

@@ -139,6 +139,10 @@ test('a preset file sets the training precision and CG noise; bad values are ref
   expect(resolvePreset(file('noise-later', { cgNoise: 0.02, cgNoiseFrom: 10000 })).training.cgNoiseFrom).toBe(10000);
   expect(resolvePreset(file('noise-share', { cgNoise: 0.02, cgNoiseShare: 0.25 })).training.cgNoiseShare).toBe(0.25);
   expect(() => resolvePreset(file('noise-share-bad', { cgNoiseShare: 0 }))).toThrow(/noise-share-bad\.json: "cgNoiseShare" must be a number in \(0, 1\]/);
+  expect(resolvePreset(file('lag', { prevLag: { share: 0.25, max: 3 } })).training.prevLag).toEqual({ share: 0.25, max: 3 });
+  for (const bad of [{ share: 0, max: 3 }, { share: 0.5, max: 1 }, { share: 0.5, max: 2.5 }, 3]) {
+    expect(() => resolvePreset(file('lag-bad', { prevLag: bad }))).toThrow(/lag-bad\.json: "prevLag" must be \{"share": number in \(0, 1\], "max": integer >= 2\}/);
+  }
   expect(() => resolvePreset(file('noise-never', { cgNoiseFrom: -1 }))).toThrow(/noise-never\.json: "cgNoiseFrom" must be an integer step >= 0/);
   const arch = (name: string, architecture: object) => {
     const f = path.join(dir, `${name}.json`);

@@ -7,6 +7,7 @@ import { Rng } from '../../lib/core/rng';
 import { DEFAULT_FLOOR_VDW, pairFloors, stericFloors } from '../../lib/model/geometry-terms';
 import { VDW_RADII } from '../../lib/analysis/clashes';
 import { Trainer, framePairs, localPairs, type TrainingData } from '../../lib/model/train';
+import { pairGap } from '../../lib/model/picks';
 import { adpSample, adpTwoTrajectories } from '../support/data';
 
 let data: TrainingData;
@@ -294,6 +295,49 @@ test('CG noise: the network is conditioned on cgCondition while the CG loss keep
   const quarterClean = (await levels('mixed', 0.25)).filter((x) => x === 0).length;
   expect(quarterClean).toBeGreaterThan(40);
   expect(quarterClean).toBeLessThan(58);
+});
+
+test('prevLag: a share of the pairs is (t − k, t) with k in 2 … max, within one trajectory; without it the random stream is unchanged', async () => {
+  const N = data.topology.atoms.length;
+  // every frame of both trajectories centred on its own atoms, as the tiny preset places them
+  const centred = data.trajectories.flatMap((t, trajectory) => Array.from({ length: t.length / (N * 3) }, (_, frame) => {
+    const x = t.slice(frame * N * 3, (frame + 1) * N * 3);
+    for (let c = 0; c < 3; c++) {
+      let m = 0;
+      for (let a = 0; a < N; a++) m += x[3 * a + c] / N;
+      for (let a = 0; a < N; a++) x[3 * a + c] -= m;
+    }
+    return { trajectory, frame, x };
+  }));
+  const which = (y: Float32Array) => centred.find((f) => f.x.every((v, i) => Math.abs(v - y[i]) < 1e-5))!;
+  const gaps = async (prevLag?: { share: number; max: number }) => {
+    const p = { ...PRESETS.tiny, training: { ...PRESETS.tiny.training, batch: 64, prevLag } };
+    const trainer = Trainer.create(data, { preset: p, seed: 9, threads: 2, augment: false });
+    const seen: number[] = [];
+    const model = trainer.model;
+    const spy: typeof model.trainStep = (o) => {
+      for (let b = 0; b < o.batch; b++) {
+        const [t, prev] = [which(o.aaT.subarray(b * N * 3, (b + 1) * N * 3)), which(o.aaPrev.subarray(b * N * 3, (b + 1) * N * 3))];
+        expect(prev.trajectory).toBe(t.trajectory);
+        seen.push(t.frame - prev.frame);
+      }
+      return model.trainStep(o);
+    };
+    Object.assign(trainer, { model: new Proxy(model, { get: (t, k) => (k === 'trainStep' ? spy : Reflect.get(t, k)) }) });
+    return { report: await trainer.next(), seen };
+  };
+  const plain = await gaps();
+  expect(plain.seen.every((k) => k === 1)).toBe(true);
+  const lagged = await gaps({ share: 0.5, max: 3 });
+  const longer = lagged.seen.filter((k) => k > 1);
+  expect(lagged.seen.every((k) => k >= 1 && k <= 3)).toBe(true);
+  expect(longer.length).toBeGreaterThan(16);
+  expect(longer.length).toBeLessThan(48);
+  expect(longer.some((k) => k === 2) && longer.some((k) => k === 3)).toBe(true);
+  expect(lagged.report.total).not.toBe(plain.report.total);
+  // a lag never reaches before the trajectory's first frame
+  expect([1, 2, 3, 5].map((frame) => pairGap(frame, () => 0, { share: 1, max: 6 }))).toEqual([1, 2, 2, 2]);
+  expect([1, 2, 3, 5].map((frame) => pairGap(frame, () => 0.99, { share: 1, max: 6 }))).toEqual([1, 2, 3, 5]);
 });
 
 test("the learning-rate schedule reaches Adam: a vanishing rate leaves the weights as they were", async () => {
