@@ -120,9 +120,10 @@ export interface TrainingSettings {
    * k drawn uniformly from 2 … max instead of (t − 1, t): the network learns what
    * to do when the CG input moves further in a frame than the training runs did
    * (a CG simulation's faster dynamics), which it can tell from how far the beads
-   * moved from the previous frame's. Absent: every pair is (t − 1, t).
+   * moved from the previous frame's. From step `from` (default 0; before it no
+   * draw is made). Absent: every pair is (t − 1, t).
    */
-  prevLag?: { share: number; max: number };
+  prevLag?: { share: number; max: number; from?: number };
   /**
    * > 0 ("free bits"): each latent dimension's batch-mean KL is floored at this
    * many nats in the trained KL term (times the KL weight), so dimensions that
@@ -346,8 +347,8 @@ function presetFromFile(file: string): Preset {
     throw fileError('ERR_BAD_FORMAT', file, '"prevNoise" must be a number of nm in [0, 1)');
   }
   const lag = training.prevLag;
-  if (lag !== undefined && !(typeof lag === 'object' && lag !== null && typeof lag.share === 'number' && lag.share > 0 && lag.share <= 1 && Number.isSafeInteger(lag.max) && lag.max >= 2)) {
-    throw fileError('ERR_BAD_FORMAT', file, '"prevLag" must be {"share": number in (0, 1], "max": integer >= 2}');
+  if (lag !== undefined && !(typeof lag === 'object' && lag !== null && typeof lag.share === 'number' && lag.share > 0 && lag.share <= 1 && Number.isSafeInteger(lag.max) && lag.max >= 2 && (lag.from === undefined || (Number.isSafeInteger(lag.from) && lag.from >= 0)))) {
+    throw fileError('ERR_BAD_FORMAT', file, '"prevLag" must be {"share": number in (0, 1], "max": integer >= 2, "from": integer step >= 0}');
   }
   if (training.cgNoiseShare !== undefined && !(typeof training.cgNoiseShare === 'number' && training.cgNoiseShare > 0 && training.cgNoiseShare <= 1)) {
     throw fileError('ERR_BAD_FORMAT', file, '"cgNoiseShare" must be a number in (0, 1]');

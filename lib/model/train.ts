@@ -207,7 +207,7 @@ export class Trainer {
     const layout = this.layout;
     for (let b = 0; b < B; b++) {
       const { trajectory, frame } = this.pairs[this.rng.int(this.pairs.length)];
-      const prev = frame - pairGap(frame, () => this.rng.uniform(), this.settings.prevLag);
+      const prev = frame - pairGap(frame, () => this.rng.uniform(), this.step >= (this.settings.prevLag?.from ?? 0) ? this.settings.prevLag : undefined);
       const r = pairRotation(layout, this.cg[trajectory], frame, () => (this.augment ? this.rng.rotation() : IDENTITY));
       placeRotated(layout, this.data.trajectories[trajectory], this.cg[trajectory], frame, prev, r, b, { aaT, aaPrev, cgT });
     }

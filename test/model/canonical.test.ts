@@ -140,8 +140,8 @@ test('a preset file sets the training precision and CG noise; bad values are ref
   expect(resolvePreset(file('noise-share', { cgNoise: 0.02, cgNoiseShare: 0.25 })).training.cgNoiseShare).toBe(0.25);
   expect(() => resolvePreset(file('noise-share-bad', { cgNoiseShare: 0 }))).toThrow(/noise-share-bad\.json: "cgNoiseShare" must be a number in \(0, 1\]/);
   expect(resolvePreset(file('lag', { prevLag: { share: 0.25, max: 3 } })).training.prevLag).toEqual({ share: 0.25, max: 3 });
-  for (const bad of [{ share: 0, max: 3 }, { share: 0.5, max: 1 }, { share: 0.5, max: 2.5 }, 3]) {
-    expect(() => resolvePreset(file('lag-bad', { prevLag: bad }))).toThrow(/lag-bad\.json: "prevLag" must be \{"share": number in \(0, 1\], "max": integer >= 2\}/);
+  for (const bad of [{ share: 0, max: 3 }, { share: 0.5, max: 1 }, { share: 0.5, max: 2.5 }, { share: 0.5, max: 3, from: -1 }, 3]) {
+    expect(() => resolvePreset(file('lag-bad', { prevLag: bad }))).toThrow(/lag-bad\.json: "prevLag" must be \{"share": number in \(0, 1\], "max": integer >= 2, "from": integer step >= 0\}/);
   }
   expect(() => resolvePreset(file('noise-never', { cgNoiseFrom: -1 }))).toThrow(/noise-never\.json: "cgNoiseFrom" must be an integer step >= 0/);
   const arch = (name: string, architecture: object) => {

@@ -335,6 +335,8 @@ test('prevLag: a share of the pairs is (t − k, t) with k in 2 … max, within 
   expect(longer.length).toBeLessThan(48);
   expect(longer.some((k) => k === 2) && longer.some((k) => k === 3)).toBe(true);
   expect(lagged.report.total).not.toBe(plain.report.total);
+  // before prevLag.from no gap is drawn: the step is the plain run's
+  expect((await gaps({ share: 0.5, max: 3, from: 1 })).report.total).toBe(plain.report.total);
   // a lag never reaches before the trajectory's first frame
   expect([1, 2, 3, 5].map((frame) => pairGap(frame, () => 0, { share: 1, max: 6 }))).toEqual([1, 2, 2, 2]);
   expect([1, 2, 3, 5].map((frame) => pairGap(frame, () => 0.99, { share: 1, max: 6 }))).toEqual([1, 2, 3, 5]);
