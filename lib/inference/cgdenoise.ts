@@ -6,6 +6,7 @@
 // breaks are bond lengths, near-straight bead angles (where the network's
 // amide plane is undefined) and the handedness of a branched bead (ADP's CA
 // with N, C and CB: 2.5 % of frames mirrored by 0.02 nm of noise).
+import { bondAngles, bondLengths, chiralVolumes } from '../analysis/geometry';
 import { defaultThreads, native } from '../core/native';
 import type { TrajectoryReader } from '../io/types';
 import { readerView } from '../io/view';
@@ -22,18 +23,19 @@ export interface CgPrior {
   volumes: { i: number; j: number; k: number; l: number; mean: number; std: number }[];
 }
 
-const sub = (x: Float64Array | Float32Array, a: number, b: number): [number, number, number] => [x[3 * a] - x[3 * b], x[3 * a + 1] - x[3 * b + 1], x[3 * a + 2] - x[3 * b + 2]];
-const norm = (u: number[]) => Math.hypot(u[0], u[1], u[2]);
-const cross = (a: number[], b: number[]) => [a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]];
-/** (i − j) · ((k − j) × (l − j)) of one frame x [n, 3] (nm³). */
-export const volumeOf = (x: Float64Array | Float32Array, v: { i: number; j: number; k: number; l: number }) => {
-  const a = sub(x, v.i, v.j), c = cross(sub(x, v.k, v.j), sub(x, v.l, v.j));
-  return a[0] * c[0] + a[1] * c[1] + a[2] * c[2];
-};
-const angleOf = (x: Float64Array | Float32Array, i: number, j: number, k: number) => {
-  const u = sub(x, i, j), v = sub(x, k, j);
-  return Math.acos(Math.max(-1, Math.min(1, (u[0] * v[0] + u[1] * v[1] + u[2] * v[2]) / (norm(u) * norm(v)))));
-};
+/** Each column's mean and standard deviation of `values` [frames, m] row-major. */
+function columnStats(values: Float64Array, frames: number, m: number): { mean: number; std: number }[] {
+  return Array.from({ length: m }, (_, k) => {
+    let s = 0, s2 = 0;
+    for (let f = 0; f < frames; f++) {
+      const v = values[f * m + k];
+      s += v;
+      s2 += v * v;
+    }
+    const mean = s / frames;
+    return { mean, std: Math.sqrt(Math.max(s2 / frames - mean * mean, 1e-12)) };
+  });
+}
 
 /** The prior of `frames` CG frames [F, n, 3]: the tree's bonds, and the angles between bonds that share a bead. */
 export function fitCgPrior(coords: Float32Array, frames: number, tree: CgTree): CgPrior {
@@ -43,21 +45,16 @@ export function fitCgPrior(coords: Float32Array, frames: number, tree: CgTree): 
   for (const { i, j } of bondList) neighbours[i].push(j), neighbours[j].push(i);
   const angleList: { i: number; j: number; k: number }[] = [];
   for (let j = 0; j < n; j++) for (let a = 0; a < neighbours[j].length; a++) for (let b = a + 1; b < neighbours[j].length; b++) angleList.push({ i: neighbours[j][a], j, k: neighbours[j][b] });
-  const stats = (value: (x: Float32Array) => number) => {
-    let s = 0, s2 = 0;
-    for (let f = 0; f < frames; f++) {
-      const v = value(coords.subarray(f * n * 3, (f + 1) * n * 3));
-      s += v;
-      s2 += v * v;
-    }
-    const mean = s / frames;
-    return { mean, std: Math.sqrt(Math.max(s2 / frames - mean * mean, 1e-12)) };
-  };
   const volumeList = neighbours.flatMap((nb, j) => (nb.length >= 3 ? [{ i: nb[0], j, k: nb[1], l: nb[2] }] : []));
+  const traj = { coords, frames, atoms: n };
+  const bonds = columnStats(bondLengths(traj, bondList.map((b) => [b.i, b.j])), frames, bondList.length);
+  const angles = columnStats(bondAngles(traj, angleList.map((a) => [a.i, a.j, a.k])), frames, angleList.length);
+  // (i − j) · ((k − j) × (l − j)): chiralVolumes' (N − CA) · ((C − CA) × (CB − CA)) with j as the centre
+  const volumes = columnStats(chiralVolumes(traj, volumeList.map((v) => ({ n: v.i, ca: v.j, c: v.k, cb: v.l }))), frames, volumeList.length);
   return {
-    bonds: bondList.map((b) => ({ ...b, ...stats((x) => norm(sub(x, b.i, b.j))) })),
-    angles: angleList.map((a) => ({ ...a, ...stats((x) => angleOf(x, a.i, a.j, a.k)) })),
-    volumes: volumeList.map((v) => ({ ...v, ...stats((x) => volumeOf(x, v)) })),
+    bonds: bondList.map((b, k) => ({ ...b, ...bonds[k] })),
+    angles: angleList.map((a, k) => ({ ...a, ...angles[k] })),
+    volumes: volumeList.map((v, k) => ({ ...v, ...volumes[k] })),
   };
 }
 

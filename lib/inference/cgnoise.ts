@@ -2,6 +2,7 @@
 // the input's CG bond lengths fluctuate than the training frames' did. A decoder
 // that takes one (architecture `noiseInput`) is told it; for any other, rough
 // input is denoised first (cgdenoise.ts).
+import { bondLengths } from '../analysis/geometry';
 import { TcbmError } from '../core/errors';
 import type { TrajectoryReader } from '../io/types';
 import { cgBondTree, type CgTree } from '../model/noise';
@@ -31,15 +32,16 @@ class BondMoments {
   }
 
   add(coords: Float32Array, frames: number, beads: number): void {
+    const m = this.bonds.length;
+    const lengths = bondLengths({ coords, frames, atoms: beads }, this.bonds.map(({ i, j }) => [i, j]));
     for (let f = 0; f < frames; f++) {
-      const o = f * beads * 3;
-      this.bonds.forEach(({ i, j }, b) => {
-        const length = Math.hypot(coords[o + 3 * j] - coords[o + 3 * i], coords[o + 3 * j + 1] - coords[o + 3 * i + 1], coords[o + 3 * j + 2] - coords[o + 3 * i + 2]);
+      for (let b = 0; b < m; b++) {
+        const length = lengths[f * m + b];
         const delta = length - this.mean[b];
         this.count[b] += 1;
         this.mean[b] += delta / this.count[b];
         this.m2[b] += delta * (length - this.mean[b]);
-      });
+      }
     }
   }
 

@@ -205,9 +205,10 @@ export class Trainer {
     const aaPrev = new Float32Array(B * N * 3);
     const cgT = new Float32Array(B * n * 3);
     const layout = this.layout;
+    const lag = this.step >= (this.settings.prevLag?.from ?? 0) ? this.settings.prevLag : undefined;
     for (let b = 0; b < B; b++) {
       const { trajectory, frame } = this.pairs[this.rng.int(this.pairs.length)];
-      const prev = frame - pairGap(frame, () => this.rng.uniform(), this.step >= (this.settings.prevLag?.from ?? 0) ? this.settings.prevLag : undefined);
+      const prev = frame - pairGap(frame, () => this.rng.uniform(), lag);
       const r = pairRotation(layout, this.cg[trajectory], frame, () => (this.augment ? this.rng.rotation() : IDENTITY));
       placeRotated(layout, this.data.trajectories[trajectory], this.cg[trajectory], frame, prev, r, b, { aaT, aaPrev, cgT });
     }

@@ -4,7 +4,8 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { cgNoiseLevel, estimateCgNoise } from '../../lib/inference/cgnoise';
-import { denoiseCg, fitCgPrior, volumeOf } from '../../lib/inference/cgdenoise';
+import { denoiseCg, fitCgPrior } from '../../lib/inference/cgdenoise';
+import { chiralVolumes } from '../../lib/analysis/geometry';
 import { cgBondTree } from '../../lib/model/noise';
 import { readModelFile, type ModelInfo } from '../../lib/inference/modelinfo';
 import { createTrajectory, openTrajectory } from '../../lib/io/trajectory';
@@ -96,7 +97,7 @@ test('denoising restores bond lengths, angles and handedness, keeps dihedrals, a
   prior.angles.forEach((a, i) => expect(prior0.angles[i].std).toBeLessThan(1.5 * a.std)); // noise made them ~5x wider
   // every frame right-handed again, though 0.02 nm of noise mirrors some
   const v = prior.volumes[0];
-  const signs = (x: Float32Array) => Array.from({ length: F }, (_, f) => Math.sign(volumeOf(x.subarray(f * n * 3), v)));
+  const signs = (x: Float32Array) => Array.from({ length: F }, (_, f) => Math.sign(chiralVolumes({ coords: x.subarray(f * n * 3, (f + 1) * n * 3), frames: 1, atoms: n }, [{ n: v.i, ca: v.j, c: v.k, cb: v.l }])[0]));
   expect(signs(noisy).filter((s) => s !== Math.sign(v.mean)).length).toBeGreaterThan(0);
   expect(signs(out).every((s) => s === Math.sign(v.mean))).toBe(true);
   // the beads move by about what the noise moved them, not by a conformational change
