@@ -1,20 +1,16 @@
 #include "core/kernels/cgdenoise.h"
+#include "core/kernels/vec3.h"
 
 #include <ATen/Parallel.h>
 
 #include <algorithm>
-#include <array>
 #include <cmath>
 #include <vector>
 
 namespace tcbm {
 namespace {
 
-using V3 = std::array<double, 3>;
-
-V3 diff(const double* x, int64_t a, int64_t b) { return {x[3 * a] - x[3 * b], x[3 * a + 1] - x[3 * b + 1], x[3 * a + 2] - x[3 * b + 2]}; }
-double dot(const V3& a, const V3& b) { return a[0] * b[0] + a[1] * b[1] + a[2] * b[2]; }
-V3 cross(const V3& a, const V3& b) { return {a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]}; }
+using namespace vec3;
 
 struct Terms {
   std::vector<int64_t> bonds, angles, volumes;
@@ -35,39 +31,36 @@ void descend(double* x, const float* y, int64_t n, const Terms& p, double sigma,
     for (int64_t i = 0; i < 3 * n; ++i) g[i] = (x[i] - y[i]) * inv_s2;
     for (size_t b = 0; b < p.bonds.size() / 2; ++b) {
       const int64_t i = p.bonds[2 * b], j = p.bonds[2 * b + 1];
-      const V3 d = diff(x, j, i);
+      const Vec d = at(x, j) - at(x, i);
       const double l = std::max(std::sqrt(dot(d, d)), 1e-9);
       const double sd = p.bond_ms[2 * b + 1];
       const double c = (l - p.bond_ms[2 * b]) / (sd * sd) / l;
-      for (int k = 0; k < 3; ++k) g[3 * j + k] += c * d[k], g[3 * i + k] -= c * d[k];
+      add(g.data(), j, c * d);
+      sub(g.data(), i, c * d);
     }
     for (size_t a = 0; a < p.angles.size() / 3; ++a) {
       const int64_t i = p.angles[3 * a], j = p.angles[3 * a + 1], k3 = p.angles[3 * a + 2];
-      const V3 u = diff(x, i, j), w = diff(x, k3, j);
+      const Vec xj = at(x, j), u = at(x, i) - xj, w = at(x, k3) - xj;
       const double lu = std::max(std::sqrt(dot(u, u)), 1e-9), lw = std::max(std::sqrt(dot(w, w)), 1e-9);
       const double cos = std::clamp(dot(u, w) / (lu * lw), -1.0, 1.0);
       const double sin = std::max(std::sqrt(1 - cos * cos), 1e-3);
       const double sd = p.angle_ms[2 * a + 1];
       const double c = -((std::acos(cos) - p.angle_ms[2 * a]) / (sd * sd)) / sin;  // dE/dtheta * dtheta/dcos
-      for (int k = 0; k < 3; ++k) {
-        const double du = (w[k] / lw - cos * u[k] / lu) / lu, dw = (u[k] / lu - cos * w[k] / lw) / lw;
-        g[3 * i + k] += c * du;
-        g[3 * k3 + k] += c * dw;
-        g[3 * j + k] -= c * (du + dw);
-      }
+      const Vec du = (w / lw - (cos * u) / lu) / lu, dw = (u / lu - (cos * w) / lw) / lw;
+      add(g.data(), i, c * du);
+      add(g.data(), k3, c * dw);
+      sub(g.data(), j, c * (du + dw));
     }
     for (size_t q = 0; q < p.volumes.size() / 4; ++q) {
       const int64_t i = p.volumes[4 * q], j = p.volumes[4 * q + 1], k3 = p.volumes[4 * q + 2], l = p.volumes[4 * q + 3];
-      const V3 a = diff(x, i, j), b = diff(x, k3, j), d = diff(x, l, j);
+      const Vec xj = at(x, j), a = at(x, i) - xj, b = at(x, k3) - xj, d = at(x, l) - xj;
       const double sd = p.volume_ms[2 * q + 1];
       const double c = (dot(a, cross(b, d)) - p.volume_ms[2 * q]) / (sd * sd);
-      const V3 ga = cross(b, d), gb = cross(d, a), gd = cross(a, b);
-      for (int k = 0; k < 3; ++k) {
-        g[3 * i + k] += c * ga[k];
-        g[3 * k3 + k] += c * gb[k];
-        g[3 * l + k] += c * gd[k];
-        g[3 * j + k] -= c * (ga[k] + gb[k] + gd[k]);
-      }
+      const Vec ga = cross(b, d), gb = cross(d, a), gd = cross(a, b);
+      add(g.data(), i, c * ga);
+      add(g.data(), k3, c * gb);
+      add(g.data(), l, c * gd);
+      sub(g.data(), j, c * (ga + gb + gd));
     }
     for (int64_t i = 0; i < 3 * n; ++i) {
       v[i] = 0.9 * v[i] - step * g[i];

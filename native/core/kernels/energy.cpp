@@ -1,4 +1,5 @@
 #include "core/kernels/energy.h"
+#include "core/kernels/vec3.h"
 
 #include <ATen/Parallel.h>
 #include <c10/core/InferenceMode.h>
@@ -106,20 +107,7 @@ bool use_fused(const at::Tensor& t, Impl impl) {
 // dtype. Writes the T term energies of each frame and, when grad != nullptr, each
 // term's gradient dE_t/dx [T,N,3]: the backward pass is then one weighted sum.
 
-struct Vec {
-  double x, y, z;
-};
-inline Vec load(const double* p) { return {p[0], p[1], p[2]}; }
-inline Vec operator-(Vec a, Vec b) { return {a.x - b.x, a.y - b.y, a.z - b.z}; }
-inline Vec operator+(Vec a, Vec b) { return {a.x + b.x, a.y + b.y, a.z + b.z}; }
-inline Vec operator*(double s, Vec a) { return {s * a.x, s * a.y, s * a.z}; }
-inline double dot(Vec a, Vec b) { return a.x * b.x + a.y * b.y + a.z * b.z; }
-inline Vec cross(Vec a, Vec b) { return {a.y * b.z - a.z * b.y, a.z * b.x - a.x * b.z, a.x * b.y - a.y * b.x}; }
-inline void add(double* g, int64_t i, Vec v) {
-  g[3 * i] += v.x;
-  g[3 * i + 1] += v.y;
-  g[3 * i + 2] += v.z;
-}
+using namespace vec3;
 
 struct HostParams {
   int64_t nb, na, ng, n;  // ng: torsion groups (dihedrals)
@@ -164,7 +152,7 @@ double bonds_frame(const HostParams& p, const double* x, double* g) {
     if (g && d2 >= kMinLength2) {
       const Vec f = (p.bk[b] * dr / r) * d;
       add(g, i, f);
-      add(g, j, -1.0 * f);
+      sub(g, j, f);
     }
   }
   return e;
@@ -191,7 +179,7 @@ double angles_frame(const HostParams& p, const double* x, double* g) {
       const Vec gv = dedc * ((1.0 / ruv) * u + (vv_raw >= kMinLength2 ? -c / vv : 0.0) * v);
       add(g, i, gu);
       add(g, k, gv);
-      add(g, j, -1.0 * (gu + gv));
+      sub(g, j, gu + gv);
     }
   }
   return e;
