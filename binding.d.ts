@@ -110,6 +110,8 @@ export interface LossWeights {
   floorWeight?: number;
   /** > 0: each latent dimension's batch-mean KL floored at this many nats in the trained term (free bits); default 0 */
   freeBits?: number;
+  /** > 0 (with epsPrior): the batch decoded again from z = epsPrior, this weight times that decode's CG, floor and γ energy terms added; default 0 */
+  priorWeight?: number;
   /** rename the target over setSymmetries' groups before the loss (when set); default true */
   renameSymmetric?: boolean;
   /** trainStep in a group: this rank asks every rank to stop after this step (LossTerms.stop) */
@@ -163,6 +165,8 @@ export interface LossTerms {
   local?: number;
   /** the pair-floor term (setPairFloors), when set */
   floor?: number;
+  /** the prior-decode term (priorWeight), when on */
+  prior?: number;
   /** some rank asked to stop after this step (in a group; else this process's own `stop`) */
   stop: boolean;
 }
@@ -185,8 +189,8 @@ export interface NativeModel {
    * `cgCondition` [B,n,3]: the CG frames the network is conditioned on in place of cgT (cgT stays the CG loss's target);
    * `cgLevel` [B]: each sample's CG noise level in nm, told to a `noiseInput` decoder (absent: 0)
    */
-  trainStep(o: ModelBatch & { eps: Float32Array; cgCondition?: Float32Array; cgLevel?: Float32Array } & LossWeights & { clipNorm: number }): Promise<LossTerms>;
-  evaluate(o: ModelBatch & { eps: Float32Array; cgCondition?: Float32Array; cgLevel?: Float32Array } & LossWeights & { clipNorm?: number }): Promise<LossTerms>;
+  trainStep(o: ModelBatch & { eps: Float32Array; cgCondition?: Float32Array; cgLevel?: Float32Array; epsPrior?: Float32Array } & LossWeights & { clipNorm: number }): Promise<LossTerms>;
+  evaluate(o: ModelBatch & { eps: Float32Array; cgCondition?: Float32Array; cgLevel?: Float32Array; epsPrior?: Float32Array } & LossWeights & { clipNorm?: number }): Promise<LossTerms>;
   /** gradient norm of every named parameter for one batch, without an update */
   parameterGradients(o: ModelBatch & { eps: Float32Array; gamma: number; beta: number; energyClamp?: number }): Promise<Record<string, number>>;
   encode(o: ModelBatch): Promise<{ mu: Float32Array; logvar: Float32Array }>;

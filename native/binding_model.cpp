@@ -66,6 +66,7 @@ Napi::Object loss_object(Napi::Env env, const LossTerms& t) {
   o.Set("gradNorm", t.grad_norm);
   if (t.has_local) o.Set("local", t.local);
   if (t.has_floor) o.Set("floor", t.floor);
+  if (t.has_prior) o.Set("prior", t.prior);
   o.Set("stop", t.stop);
   return o;
 }
@@ -250,6 +251,7 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
     at::Tensor aa_t, aa_prev, cg_t, eps;
     at::Tensor cg_condition;  // optional: the CG frames conditioned on, when not cg_t
     at::Tensor cg_level;      // optional [B]: each sample's CG noise level (nm), for a noise-input decoder
+    at::Tensor eps_prior;     // optional [B,latent]: the z of the prior decode (weights' priorWeight)
     std::vector<Napi::Object> keep;
   };
 
@@ -270,6 +272,7 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
     b.cg_t = take("cgT", {B, c.beads, 3});
     if (with_eps) b.eps = take("eps", {B, c.latent});
     if (with_target && o.has("cgCondition")) b.cg_condition = take("cgCondition", {B, c.beads, 3});
+    if (with_target && with_eps && o.has("epsPrior")) b.eps_prior = take("epsPrior", {B, c.latent});
     if (with_target && o.has("cgLevel")) {
       b.cg_level = take("cgLevel", {B});
       if (!(b.cg_level.ge(0) & b.cg_level.isfinite()).all().item<bool>())
@@ -301,6 +304,7 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
     w.local_moments = o.bool_or("localMoments", false);
     w.floor_weight = o.number_or("floorWeight", 0);
     w.free_bits = o.number_or("freeBits", 0);
+    w.prior_weight = o.number_or("priorWeight", 0);
     w.rename_symmetric = o.bool_or("renameSymmetric", true);
     w.stop = o.bool_or("stop", false);
     return w;
@@ -337,8 +341,8 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
       auto* job = new Job(
           info.Env(), name, o.int_or("threads", 0),
           [=] {
-            *terms = train ? model->train_step(b.aa_t, b.aa_prev, b.cg_t, b.eps, w, b.cg_condition, b.cg_level)
-                           : model->evaluate(b.aa_t, b.aa_prev, b.cg_t, b.eps, w, b.cg_condition, b.cg_level);
+            *terms = train ? model->train_step(b.aa_t, b.aa_prev, b.cg_t, b.eps, w, b.cg_condition, b.cg_level, b.eps_prior)
+                           : model->evaluate(b.aa_t, b.aa_prev, b.cg_t, b.eps, w, b.cg_condition, b.cg_level, b.eps_prior);
           },
           [terms](Napi::Env env) -> Napi::Value { return loss_object(env, *terms); });
       b.keep.push_back(Value());

@@ -125,6 +125,14 @@ export interface TrainingSettings {
    */
   prevLag?: { share: number; max: number; from?: number };
   /**
+   * From step `from` (default 0), each batch is also decoded from z drawn from
+   * the prior, as a rollout draws it, and `weight` times that decode's CG term,
+   * pair-floor term (floorWeight) and energy term (γ) joins the loss. The
+   * posterior decode alone never shows the decoder the z where the posterior is
+   * thin; there it may average rotor phases. Costs a second decoder pass. Absent: off.
+   */
+  priorDecode?: { weight: number; from?: number };
+  /**
    * > 0 ("free bits"): each latent dimension's batch-mean KL is floored at this
    * many nats in the trained KL term (times the KL weight), so dimensions that
    * carry little are not pushed into the prior: against posterior collapse.
@@ -349,6 +357,10 @@ function presetFromFile(file: string): Preset {
   const lag = training.prevLag;
   if (lag !== undefined && !(typeof lag === 'object' && lag !== null && typeof lag.share === 'number' && lag.share > 0 && lag.share <= 1 && Number.isSafeInteger(lag.max) && lag.max >= 2 && (lag.from === undefined || (Number.isSafeInteger(lag.from) && lag.from >= 0)))) {
     throw fileError('ERR_BAD_FORMAT', file, '"prevLag" must be {"share": number in (0, 1], "max": integer >= 2, "from": integer step >= 0}');
+  }
+  const prior = training.priorDecode;
+  if (prior !== undefined && !(typeof prior === 'object' && prior !== null && typeof prior.weight === 'number' && prior.weight > 0 && Number.isFinite(prior.weight) && (prior.from === undefined || (Number.isSafeInteger(prior.from) && prior.from >= 0)))) {
+    throw fileError('ERR_BAD_FORMAT', file, '"priorDecode" must be {"weight": number > 0, "from": integer step >= 0}');
   }
   if (training.cgNoiseShare !== undefined && !(typeof training.cgNoiseShare === 'number' && training.cgNoiseShare > 0 && training.cgNoiseShare <= 1)) {
     throw fileError('ERR_BAD_FORMAT', file, '"cgNoiseShare" must be a number in (0, 1]');

@@ -16,6 +16,11 @@ export function learningRateAt(step: number, rate: number, decay?: { perThousand
   return Math.max(decayed, decay.floor ?? 0);
 }
 
+/** The prior-decode weight at a step (training `priorDecode`): 0 before its `from` or when absent. */
+export function priorWeightAt(step: number, prior?: { weight: number; from?: number }): number {
+  return prior && step >= (prior.from ?? 0) ? prior.weight : 0;
+}
+
 /** The reparameterisation noise's scale at a step under `latentWarmup`: 0, then a linear ramp to 1. */
 export function latentNoiseAt(step: number, warmup?: { steps: number; ramp?: number }): number {
   if (!warmup || step >= warmup.steps + (warmup.ramp ?? 0)) return 1;

@@ -19,7 +19,7 @@ import { PRESETS, nativeConfig, resolvePreset, type Architecture, type Preset, t
 import { canonicalFrame, canonicalReference, type CanonicalFrame } from './orientation';
 import { serialize } from '../core/queue';
 import { Rng } from '../core/rng';
-import { betaAt, clipAt, gammaAt, latentNoiseAt, learningRateAt } from './schedules';
+import { betaAt, clipAt, gammaAt, latentNoiseAt, learningRateAt, priorWeightAt } from './schedules';
 import { IDENTITY, pairRotation, placePair as placeInLayout, placeRotated, type PairLayout } from './placement';
 import { validate, type ValidationOptions, type ValidationReport } from './validation';
 import { batchShare, shareOf, type BatchShare, type ProcessGroup } from './distributed';
@@ -217,7 +217,10 @@ export class Trainer {
     if (scale !== 1) for (let i = 0; i < eps.length; i++) eps[i] *= scale;
     if (this.settings.cgNoiseShape === 'bonds') this.cgTree ??= cgBondTree(this.data.topology, this.data.mapping);
     const noiseOn = this.step >= (this.settings.cgNoiseFrom ?? 0);
-    return withConditionNoise({ aaT, aaPrev, cgT, eps }, B, noiseOn ? this.settings : { ...this.settings, cgNoise: 0 }, this.rng, this.cgTree);
+    const out = withConditionNoise({ aaT, aaPrev, cgT, eps }, B, noiseOn ? this.settings : { ...this.settings, cgNoise: 0 }, this.rng, this.cgTree);
+    // drawn last and only when on, so runs without it keep their random stream
+    if (priorWeightAt(this.step, this.settings.priorDecode) > 0) out.epsPrior = this.rng.normals(new Float32Array(eps.length));
+    return out;
   }
 
   private cgTree?: CgTree; // the CG bonds, for noise on their lengths (cgNoiseShape "bonds"); made on first use
@@ -264,7 +267,7 @@ export class Trainer {
       bf16: s.precision === 'bf16',
       localWeight: this.step >= (s.localFrom ?? 0) ? (s.localWeight ?? 0) : 0,
       localMoments: s.localMode === 'moments', floorWeight: this.step >= (s.floorFrom ?? 0) ? (s.floorWeight ?? 0) : 0, freeBits: s.freeBits ?? 0,
-      renameSymmetric: this.step >= (s.renameFrom ?? 0),
+      priorWeight: priorWeightAt(this.step, s.priorDecode), renameSymmetric: this.step >= (s.renameFrom ?? 0),
     };
   }
 

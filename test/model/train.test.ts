@@ -342,6 +342,49 @@ test('prevLag: a share of the pairs is (t − k, t) with k in 2 … max, within 
   expect([1, 2, 3, 5].map((frame) => pairGap(frame, () => 0.99, { share: 1, max: 6 }))).toEqual([1, 2, 3, 5]);
 });
 
+test('priorDecode: a second decode from the prior z adds weight x its CG, floor and energy terms; drawn only when on', async () => {
+  const t = Trainer.create(data, { preset: 'tiny', seed: 11, threads: 2 });
+  const B = 4, L = PRESETS.tiny.architecture.latent;
+  const aaT = data.trajectories[0].slice(66, 66 * (1 + B));
+  const aaPrev = data.trajectories[0].slice(0, 66 * B);
+  const cgT = new Float32Array(B * 18);
+  for (let b = 0; b < B; b++) [4, 6, 8, 14, 16, 10].forEach((a, k) => cgT.set(aaT.subarray(b * 66 + a * 3, b * 66 + a * 3 + 3), b * 18 + k * 3));
+  const rng = new Rng(12);
+  const eps = rng.normals(new Float32Array(B * L));
+  const [epsPrior, otherPrior] = [rng.normals(new Float32Array(B * L)), rng.normals(new Float32Array(B * L))];
+  const loss = (o: object) => t.model.evaluate({ batch: B, aaT, aaPrev, cgT, eps, gamma: 0, beta: 1, threads: 2, ...o });
+  const plain = await loss({});
+  expect(plain.prior).toBeUndefined();
+  expect((await loss({ epsPrior })).prior).toBeUndefined(); // weight 0: off
+  const on = await loss({ epsPrior, priorWeight: 3 });
+  expect(on.prior).toBeGreaterThan(0); // an untrained decoder misplaces the beads
+  expect((on.total - plain.total) / (3 * on.prior!)).toBeCloseTo(1, 4);
+  expect(on.coord).toBe(plain.coord); // the posterior decode is untouched
+  expect((await loss({ epsPrior: otherPrior, priorWeight: 3 })).prior).not.toBeCloseTo(on.prior!, 8); // z reaches the decoder
+  // with pair floors the prior decode's floor term joins its CG term
+  t.model.setPairFloors(pairFloors(data.trajectories, 22));
+  const floored = await loss({ epsPrior, priorWeight: 3, floorWeight: 10 });
+  expect(floored.prior! - on.prior!).toBeGreaterThan(0);
+  t.model.setPairFloors(null);
+  // and with an energy, γ times the prior decode's energy error against its pair's
+  const root = `${__dirname}/../../data/adp`;
+  const d = await loadDataset({ top: `${root}/adp.pdb`, trajs: [`${root}/test-1000.dcd`], system: `${root}/system-vacuum.xml`, map: 'adp' });
+  const te = Trainer.create({ ...d, trajectories: [d.trajectories[0].slice(0, 3 * 66)] }, { preset: 'tiny', seed: 3, threads: 2, energy: d.energy });
+  const priorAt = async (gamma: number) => (await te.model.evaluate({ batch: B, aaT, aaPrev, cgT, eps, epsPrior, priorWeight: 1, gamma, beta: 1, energyClamp: 0, energyScale: 55, threads: 2 })).prior!;
+  const [p0, p1, p2] = [await priorAt(0), await priorAt(1), await priorAt(2)];
+  expect(p1 - p0).toBeGreaterThan(0);
+  expect((p2 - p0) / (p1 - p0)).toBeCloseTo(2, 4);
+
+  // in training, epsPrior is drawn last and only from priorDecode.from on: earlier steps are the plain run's
+  const first = async (priorDecode?: { weight: number; from?: number }) =>
+    Trainer.create(data, { preset: { ...PRESETS.tiny, training: { ...PRESETS.tiny.training, priorDecode } }, seed: 13, threads: 2 }).next();
+  const base = await first();
+  expect((await first({ weight: 1, from: 1 })).total).toBe(base.total);
+  const drawn = await first({ weight: 1 });
+  expect(drawn.prior).toBeGreaterThan(0);
+  expect(drawn.coord).toBe(base.coord);
+});
+
 test("the learning-rate schedule reaches Adam: a vanishing rate leaves the weights as they were", async () => {
   const batch = { batch: 1, aaT: data.trajectories[0].slice(66, 132), aaPrev: data.trajectories[0].slice(0, 66), cgT: new Float32Array(18), eps: new Float32Array(8), gamma: 0, beta: 1, energyClamp: 0, threads: 2 };
   const after = async (learningRateDecay?: { perThousand: number; from: number }) => {

@@ -353,7 +353,7 @@ at::Tensor Model::noise_input(const at::Tensor& cg_level) const {
 
 LossTerms Model::loss(const at::Tensor& aa_t_in, const at::Tensor& aa_prev_in, const at::Tensor& cg_t_in,
                       const at::Tensor& eps_in, const StepWeights& w, at::Tensor* total_out, const at::Tensor& cg_condition,
-                      const at::Tensor& cg_level) {
+                      const at::Tensor& cg_level, const at::Tensor& eps_prior) {
   TORCH_CHECK(mapping_.defined(), "model has no CG mapping");
   auto aa_t = aa_t_in.to(device_, at::kFloat);
   auto aa_prev = aa_prev_in.to(device_, at::kFloat);
@@ -365,16 +365,25 @@ LossTerms Model::loss(const at::Tensor& aa_t_in, const at::Tensor& aa_prev_in, c
   auto v_prev = config_.previous_frame ? voxels(aa_prev) : at::Tensor();
   auto v_cg = voxels(cg_condition.defined() ? cg_condition.to(device_, at::kFloat) : cg_t);
   TORCH_CHECK(!w.bf16 || device_.is_cpu(), "bf16 training is implemented for the CPU only (device ", device_.str(), ")");
-  at::Tensor mu, logvar, density;
+  const auto condition = config_.previous_frame ? at::cat({v_prev, v_cg}, 1) : v_cg;
+  // the decoded frame of latent z, in the coordinates the targets are in
+  auto decode = [&](const at::Tensor& z) {
+    at::Tensor density;
+    {
+      CpuBf16Autocast autocast(w.bf16);
+      density = decoder_->forward(condition, z, nullptr, noise_input(cg_level));
+    }
+    auto coords = collapse(density, config_.width);
+    return std::make_pair(density, config_.displacement ? coords + aa_prev : coords);
+  };
+  at::Tensor mu, logvar;
   {
     CpuBf16Autocast autocast(w.bf16);
     std::tie(mu, logvar) = encoder_->forward(encoder_input_of(target, v_prev, v_cg));
-    auto z = mu + eps * at::exp(0.5 * logvar);
-    density = decoder_->forward(config_.previous_frame ? at::cat({v_prev, v_cg}, 1) : v_cg, z, nullptr,
-                                noise_input(cg_level));
   }
-  auto coords = collapse(density, config_.width);
-  if (config_.displacement) coords = coords + aa_prev;
+  auto [density, coords] = decode(mu + eps * at::exp(0.5 * logvar));
+  const bool prior_decode = w.prior_weight > 0 && eps_prior.defined();
+  const auto prior_coords = prior_decode ? decode(eps_prior.to(device_, at::kFloat)).second : at::Tensor();
   // Centred on their own means, the targets say nothing of where the decoded
   // frame sits: compare shapes, as the reference does.
   auto own_centre = [&](const at::Tensor& x) { return config_.centre_each ? x - x.mean(1, true) : x; };
@@ -387,7 +396,8 @@ LossTerms Model::loss(const at::Tensor& aa_t_in, const at::Tensor& aa_prev_in, c
 
   auto voxel = at::mse_loss(density, decoded_target);
   auto coord = at::mse_loss(own_centre(coords), aa_t);
-  auto cg = at::mse_loss(own_centre(at::matmul(mapping_, coords)), cg_t);
+  auto cg_error = [&](const at::Tensor& x) { return at::mse_loss(own_centre(at::matmul(mapping_, x)), cg_t); };
+  auto cg = cg_error(coords);
   const auto d_decoded = distance_matrix(coords), d_target = distance_matrix(aa_t);
   auto edm = at::mse_loss(d_decoded, d_target);
   const auto kl_dims = (-0.5 * (1 + logvar - mu.square() - logvar.exp())).mean(0);  // [latent], nats
@@ -411,11 +421,19 @@ LossTerms Model::loss(const at::Tensor& aa_t_in, const at::Tensor& aa_prev_in, c
     if (w.local_weight > 0) total = total + w.local_weight * local;
   }
 
+  // symmetric, zero diagonal: each pair counted twice, hence the half
+  auto floor_of = [&](const at::Tensor& d) { return 0.5 * at::relu(pair_floors_ - d).square().sum({1, 2}).mean(); };
   at::Tensor floor;
   if (pair_floors_.defined()) {
-    // symmetric, zero diagonal: each pair counted twice, hence the half
-    floor = 0.5 * at::relu(pair_floors_ - d_decoded).square().sum({1, 2}).mean();
+    floor = floor_of(d_decoded);
     if (w.floor_weight > 0) total = total + w.floor_weight * floor;
+  }
+  // The prior decode is no reconstruction (nothing says which frame its z is),
+  // so only what every frame of this condition must satisfy is asked of it.
+  at::Tensor prior;
+  if (prior_decode) {
+    prior = cg_error(prior_coords);
+    if (pair_floors_.defined() && w.floor_weight > 0) prior = prior + w.floor_weight * floor_of(distance_matrix(prior_coords));
   }
 
   at::Tensor energy = at::zeros({}, coords.options());
@@ -427,22 +445,25 @@ LossTerms Model::loss(const at::Tensor& aa_t_in, const at::Tensor& aa_prev_in, c
       at::NoGradGuard no_grad;
       e_true = energy_(aa_t, w.energy_clamp);
     }
-    at::Tensor e_rec;
+    auto energy_error = [&](const at::Tensor& e_rec) {
+      auto de = e_rec.to(at::kFloat) - e_true.to(at::kFloat);
+      if (w.energy_std > 0) {
+        auto r = (de / w.energy_std).square();
+        return (w.energy_error_clamp > 0 ? r.clamp_max(w.energy_error_clamp) : r).mean();
+      }
+      return w.energy_scale > 0 ? at::log1p((de / w.energy_scale).square()).mean() : de.square().mean();
+    };
     if (w.gamma > 0) {
-      e_rec = energy_(coords, w.energy_clamp);
+      energy = energy_error(energy_(coords, w.energy_clamp));
+      total = total + w.gamma * energy;
+      // a prior decode's energy against its pair's: both frames of one condition, at one temperature
+      if (prior.defined()) prior = prior + w.gamma * energy_error(energy_(prior_coords, w.energy_clamp));
     } else {
       at::NoGradGuard no_grad;  // reported, not trained on, while gamma is 0
-      e_rec = energy_(coords.detach(), w.energy_clamp);
+      energy = energy_error(energy_(coords.detach(), w.energy_clamp));
     }
-    auto de = e_rec.to(at::kFloat) - e_true.to(at::kFloat);
-    if (w.energy_std > 0) {
-      auto r = (de / w.energy_std).square();
-      energy = (w.energy_error_clamp > 0 ? r.clamp_max(w.energy_error_clamp) : r).mean();
-    } else {
-      energy = w.energy_scale > 0 ? at::log1p((de / w.energy_scale).square()).mean() : de.square().mean();
-    }
-    if (w.gamma > 0) total = total + w.gamma * energy;
   }
+  if (prior.defined()) total = total + w.prior_weight * prior;
 
   LossTerms t;
   t.voxel = voxel.item<double>();
@@ -459,6 +480,10 @@ LossTerms Model::loss(const at::Tensor& aa_t_in, const at::Tensor& aa_prev_in, c
     t.floor = floor.item<double>();
     t.has_floor = true;
   }
+  if (prior.defined()) {
+    t.prior = prior.item<double>();
+    t.has_prior = true;
+  }
   t.total = total.item<double>();
   if (total_out) *total_out = total;
   return t;
@@ -466,19 +491,19 @@ LossTerms Model::loss(const at::Tensor& aa_t_in, const at::Tensor& aa_prev_in, c
 
 LossTerms Model::train_step(const at::Tensor& aa_t, const at::Tensor& aa_prev, const at::Tensor& cg_t,
                             const at::Tensor& eps, const StepWeights& w, const at::Tensor& cg_condition,
-                            const at::Tensor& cg_level) {
+                            const at::Tensor& cg_level, const at::Tensor& eps_prior) {
   root_->train();
   optimizer_->zero_grad();
   at::Tensor total;
-  auto terms = loss(aa_t, aa_prev, cg_t, eps, w, &total, cg_condition, cg_level);
+  auto terms = loss(aa_t, aa_prev, cg_t, eps, w, &total, cg_condition, cg_level, eps_prior);
   // Every rank reports (and checks) the whole global batch's terms, so all stop together.
   terms.stop = w.stop;
   if (reducer_) {
     std::vector<double> v{terms.total, terms.voxel, terms.coord, terms.cg, terms.edm, terms.energy, terms.kl, terms.local,
-                          terms.floor, w.stop ? 1.0 : 0.0};
+                          terms.floor, terms.prior, w.stop ? 1.0 : 0.0};
     reducer_->average_values(v);
     terms.total = v[0], terms.voxel = v[1], terms.coord = v[2], terms.cg = v[3], terms.edm = v[4], terms.energy = v[5],
-    terms.kl = v[6], terms.local = v[7], terms.floor = v[8], terms.stop = v[9] > 0;
+    terms.kl = v[6], terms.local = v[7], terms.floor = v[8], terms.prior = v[9], terms.stop = v[10] > 0;
   }
   TORCH_CHECK(std::isfinite(terms.total), "training diverged: the loss is not finite (voxel ", terms.voxel, ", coord ",
               terms.coord, ", energy ", terms.energy, ", kl ", terms.kl, ")");
@@ -523,10 +548,10 @@ std::vector<std::pair<std::string, double>> Model::parameter_gradients(const at:
 
 LossTerms Model::evaluate(const at::Tensor& aa_t, const at::Tensor& aa_prev, const at::Tensor& cg_t,
                           const at::Tensor& eps, const StepWeights& w, const at::Tensor& cg_condition,
-                          const at::Tensor& cg_level) {
+                          const at::Tensor& cg_level, const at::Tensor& eps_prior) {
   root_->eval();
   at::NoGradGuard no_grad;
-  return loss(aa_t, aa_prev, cg_t, eps, w, nullptr, cg_condition, cg_level);
+  return loss(aa_t, aa_prev, cg_t, eps, w, nullptr, cg_condition, cg_level, eps_prior);
 }
 
 std::pair<at::Tensor, at::Tensor> Model::encode(const at::Tensor& aa_t, const at::Tensor& aa_prev,

@@ -114,6 +114,8 @@ struct LossTerms {
   bool has_local = false;
   double floor = 0;        // the pair-floor term (set_pair_floors), when has_floor
   bool has_floor = false;
+  double prior = 0;        // the prior-decode term (StepWeights::prior_weight), when has_prior
+  bool has_prior = false;
   bool stop = false;       // some rank asked to stop after this step (StepWeights::stop, or-ed over the group)
 };
 
@@ -140,6 +142,11 @@ struct StepWeights {
   // a dimension that carries less is not pushed further into the prior. The KL
   // reported stays the plain one.
   double free_bits = 0;
+  // > 0: the batch is decoded a second time from z drawn from the prior (eps_prior),
+  // as at inference, and this weight times that decode's CG term, pair-floor term
+  // (floor_weight) and energy term (gamma) joins the loss. The posterior decode
+  // alone never shows the decoder the z a rollout draws where the posterior is thin.
+  double prior_weight = 0;
   bool rename_symmetric = true;  // rename the target over set_symmetries' groups (when set)
   double learning_rate = 0;  // > 0: Adam's learning rate from this step on (a schedule); 0: unchanged
   // This rank asks to stop after this step (e.g. on SIGINT): with a reducer, every
@@ -219,14 +226,15 @@ class Model {
   // cg_condition [B,n,3], when defined, is the CG frame the network is conditioned
   // on in place of cg_t (e.g. cg_t with noise); cg_t stays the CG loss's target.
   // cg_level [B] (nm), when defined, is each sample's noise level, told to a
-  // noise_input decoder (undefined: 0).
+  // noise_input decoder (undefined: 0). eps_prior [B,latent] standard normal, when
+  // defined and w.prior_weight > 0: the z of the prior decode.
   LossTerms train_step(const at::Tensor& aa_t, const at::Tensor& aa_prev, const at::Tensor& cg_t,
                        const at::Tensor& eps, const StepWeights& w, const at::Tensor& cg_condition = {},
-                       const at::Tensor& cg_level = {});
+                       const at::Tensor& cg_level = {}, const at::Tensor& eps_prior = {});
   // The same loss without gradients or updates (validation).
   LossTerms evaluate(const at::Tensor& aa_t, const at::Tensor& aa_prev, const at::Tensor& cg_t,
                      const at::Tensor& eps, const StepWeights& w, const at::Tensor& cg_condition = {},
-                     const at::Tensor& cg_level = {});
+                     const at::Tensor& cg_level = {}, const at::Tensor& eps_prior = {});
   // Gradient norm of every named parameter for one batch, without an update.
   std::vector<std::pair<std::string, double>> parameter_gradients(const at::Tensor& aa_t, const at::Tensor& aa_prev,
                                                                     const at::Tensor& cg_t, const at::Tensor& eps,
@@ -290,7 +298,7 @@ class Model {
   const FastConvs* fast_convs(bool wanted, bool bf16 = false);
   LossTerms loss(const at::Tensor& aa_t, const at::Tensor& aa_prev, const at::Tensor& cg_t, const at::Tensor& eps,
                  const StepWeights& w, at::Tensor* total, const at::Tensor& cg_condition = {},
-                 const at::Tensor& cg_level = {});
+                 const at::Tensor& cg_level = {}, const at::Tensor& eps_prior = {});
 
   ModelConfig config_;
   std::shared_ptr<CvaeImpl> root_;  // owns encoder and decoder: one archive holds every weight
