@@ -16,6 +16,16 @@ beforeAll(async () => {
   data = await adpTwoTrajectories(); // frames 0-19 and 20-39
 });
 
+/** Pairs (t − 1, t) for t = 1 … 4 of the first trajectory, uncentred, with their ADP bead positions as C(t). */
+function fourPairs(): { aaT: Float32Array; aaPrev: Float32Array; cgT: Float32Array } {
+  const B = 4;
+  const aaT = data.trajectories[0].slice(66, 66 * (1 + B));
+  const aaPrev = data.trajectories[0].slice(0, 66 * B);
+  const cgT = new Float32Array(B * 18);
+  for (let b = 0; b < B; b++) [4, 6, 8, 14, 16, 10].forEach((a, k) => cgT.set(aaT.subarray(b * 66 + a * 3, b * 66 + a * 3 + 3), b * 18 + k * 3));
+  return { aaT, aaPrev, cgT };
+}
+
 test('pairs never cross a trajectory boundary', () => {
   const pairs = framePairs([3, 1, 2]);
   expect(pairs).toEqual([
@@ -345,10 +355,7 @@ test('prevLag: a share of the pairs is (t − k, t) with k in 2 … max, within 
 test('priorDecode: a second decode from the prior z adds weight x its CG, floor and energy terms; drawn only when on', async () => {
   const t = Trainer.create(data, { preset: 'tiny', seed: 11, threads: 2 });
   const B = 4, L = PRESETS.tiny.architecture.latent;
-  const aaT = data.trajectories[0].slice(66, 66 * (1 + B));
-  const aaPrev = data.trajectories[0].slice(0, 66 * B);
-  const cgT = new Float32Array(B * 18);
-  for (let b = 0; b < B; b++) [4, 6, 8, 14, 16, 10].forEach((a, k) => cgT.set(aaT.subarray(b * 66 + a * 3, b * 66 + a * 3 + 3), b * 18 + k * 3));
+  const { aaT, aaPrev, cgT } = fourPairs();
   const rng = new Rng(12);
   const eps = rng.normals(new Float32Array(B * L));
   const [epsPrior, otherPrior] = [rng.normals(new Float32Array(B * L)), rng.normals(new Float32Array(B * L))];
@@ -568,10 +575,7 @@ test('prevNoise: A(t−1) conditioned on gets Gaussian noise of that size, the t
 test('freeBits: each latent dimension\'s batch-mean KL is floored in the trained term, the reported KL stays plain', async () => {
   const t = Trainer.create(data, { preset: 'tiny', seed: 6, threads: 2 });
   const B = 4, L = PRESETS.tiny.architecture.latent;
-  const aaT = data.trajectories[0].slice(66, 66 * (1 + B));
-  const aaPrev = data.trajectories[0].slice(0, 66 * B);
-  const cgT = new Float32Array(B * 18);
-  for (let b = 0; b < B; b++) [4, 6, 8, 14, 16, 10].forEach((a, k) => cgT.set(aaT.subarray(b * 66 + a * 3, b * 66 + a * 3 + 3), b * 18 + k * 3));
+  const { aaT, aaPrev, cgT } = fourPairs();
   const eps = new Rng(4).normals(new Float32Array(B * L));
   const loss = (freeBits: number) => t.model.evaluate({ batch: B, aaT, aaPrev, cgT, eps, gamma: 0, beta: 1, freeBits, threads: 2 });
   const plain = await loss(0);
