@@ -6,6 +6,7 @@
 const fs = require('fs');
 const path = require('path');
 const tcbm = require(path.join(__dirname, '..', 'dist', 'lib'));
+const { totals } = require('./energy-csv');
 
 const [name, model, cgFile, prefix, referenceEnergyFile] = process.argv.slice(2);
 const read = (f) => JSON.parse(fs.readFileSync(f, 'utf8'));
@@ -29,9 +30,7 @@ async function beadRmsd() {
 
 /** How many frames of an energy CSV (`tcbackmap energy --out`) have a total above `line` kJ/mol. */
 function framesAbove(csv, line) {
-  const [head, ...rows] = fs.readFileSync(csv, 'utf8').trim().split('\n');
-  const col = head.split(',').indexOf('total');
-  return rows.filter((row) => Number(row.split(',')[col]) > line).length;
+  return totals(csv).filter((e) => e > line).length;
 }
 
 (async () => {

@@ -21,13 +21,8 @@ for input in test-cg cg-noisy cg-sim; do
     cli energy --top "$DATA/adp.pdb" --system "$DATA/system-vacuum.xml" --traj "$OUT/$input.$s.dcd" --out "$OUT/$input.$s-energy.csv" --threads 1 --json > /dev/null
   done
   node -e '
-    const fs = require("fs");
     const [input, line, ...csvs] = process.argv.slice(1);
-    const totals = csvs.flatMap((f) => {
-      const [head, ...rows] = fs.readFileSync(f, "utf8").trim().split("\n");
-      const col = head.split(",").indexOf("total");
-      return rows.map((r) => Number(r.split(",")[col]));
-    });
+    const totals = csvs.flatMap((f) => require("./scripts/energy-csv").totals(f));
     const above = totals.filter((e) => e > Number(line)).length;
     console.log(JSON.stringify({ input, rollouts: csvs.length, frames: totals.length, line: Number(line), above, rate: above / totals.length, max: Math.round(Math.max(...totals)) }));
   ' "$input" "$line" $(for s in $(seq 0 $((S - 1))); do echo "$OUT/$input.$s-energy.csv"; done)
