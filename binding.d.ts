@@ -110,7 +110,11 @@ export interface LossWeights {
   floorWeight?: number;
   /** > 0: each latent dimension's batch-mean KL floored at this many nats in the trained term (free bits); default 0 */
   freeBits?: number;
-  /** > 0 (with epsPrior): the batch decoded again from z = epsPrior, this weight times that decode's CG, floor and γ energy terms added; default 0 */
+  /**
+   * > 0 (with epsPrior): the batch decoded again from z = epsPrior, this weight times that decode's CG, floor and γ
+   * energy terms added; default 0. epsPrior may hold several draws per condition ([draws * batch, latent], draw-major):
+   * then each condition's worst draw by those terms is the one decoded and trained.
+   */
   priorWeight?: number;
   /** rename the target over setSymmetries' groups before the loss (when set); default true */
   renameSymmetric?: boolean;

@@ -251,7 +251,7 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
     at::Tensor aa_t, aa_prev, cg_t, eps;
     at::Tensor cg_condition;  // optional: the CG frames conditioned on, when not cg_t
     at::Tensor cg_level;      // optional [B]: each sample's CG noise level (nm), for a noise-input decoder
-    at::Tensor eps_prior;     // optional [B,latent]: the z of the prior decode (weights' priorWeight)
+    at::Tensor eps_prior;     // optional [draws*B,latent]: the z of the prior decode (weights' priorWeight)
     std::vector<Napi::Object> keep;
   };
 
@@ -272,7 +272,13 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
     b.cg_t = take("cgT", {B, c.beads, 3});
     if (with_eps) b.eps = take("eps", {B, c.latent});
     if (with_target && o.has("cgCondition")) b.cg_condition = take("cgCondition", {B, c.beads, 3});
-    if (with_target && with_eps && o.has("epsPrior")) b.eps_prior = take("epsPrior", {B, c.latent});
+    if (with_target && with_eps && o.has("epsPrior")) {
+      // one or more draws of z for each condition, draw-major
+      const int64_t n = static_cast<int64_t>(o.float_array("epsPrior").ElementLength()), per = B * c.latent;
+      if (n == 0 || n % per != 0)
+        throw Napi::RangeError::New(o.env(), op + ": epsPrior must hold draws x batch x latent (" + std::to_string(per) + " per draw) numbers, got " + std::to_string(n));
+      b.eps_prior = take("epsPrior", {n / per * B, c.latent});
+    }
     if (with_target && o.has("cgLevel")) {
       b.cg_level = take("cgLevel", {B});
       if (!(b.cg_level.ge(0) & b.cg_level.isfinite()).all().item<bool>())

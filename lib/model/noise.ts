@@ -16,7 +16,7 @@ export type ConditionedBatch = {
   cgCondition?: Float32Array;
   /** [B]: each sample's CG noise level (nm), for a decoder told it (architecture `noiseInput`) */
   cgLevel?: Float32Array;
-  /** [B, latent] standard normal: the z of the prior decode (training `priorDecode`) */
+  /** [draws * B, latent] standard normal, draw-major: the z of the prior decode (training `priorDecode`) */
   epsPrior?: Float32Array;
 };
 

@@ -219,7 +219,8 @@ export class Trainer {
     const noiseOn = this.step >= (this.settings.cgNoiseFrom ?? 0);
     const out = withConditionNoise({ aaT, aaPrev, cgT, eps }, B, noiseOn ? this.settings : { ...this.settings, cgNoise: 0 }, this.rng, this.cgTree);
     // drawn last and only when on, so runs without it keep their random stream
-    if (priorWeightAt(this.step, this.settings.priorDecode) > 0) out.epsPrior = this.rng.normals(new Float32Array(eps.length));
+    const prior = this.settings.priorDecode;
+    if (priorWeightAt(this.step, prior) > 0) out.epsPrior = this.rng.normals(new Float32Array(eps.length * (prior?.draws ?? 1)));
     return out;
   }
 

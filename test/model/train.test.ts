@@ -352,7 +352,7 @@ test('prevLag: a share of the pairs is (t − k, t) with k in 2 … max, within 
   expect([1, 2, 3, 5].map((frame) => pairGap(frame, () => 0.99, { share: 1, max: 6 }))).toEqual([1, 2, 3, 5]);
 });
 
-test('priorDecode: a second decode from the prior z adds weight x its CG, floor and energy terms; drawn only when on', async () => {
+test("priorDecode: a second decode from the prior z adds weight x its CG, floor and energy terms, of each condition's worst draw; drawn only when on", async () => {
   const t = Trainer.create(data, { preset: 'tiny', seed: 11, threads: 2 });
   const B = 4, L = PRESETS.tiny.architecture.latent;
   const { aaT, aaPrev, cgT } = fourPairs();
@@ -368,6 +368,18 @@ test('priorDecode: a second decode from the prior z adds weight x its CG, floor 
   expect((on.total - plain.total) / (3 * on.prior!)).toBeCloseTo(1, 4);
   expect(on.coord).toBe(plain.coord); // the posterior decode is untouched
   expect((await loss({ epsPrior: otherPrior, priorWeight: 3 })).prior).not.toBeCloseTo(on.prior!, 8); // z reaches the decoder
+  // several draws per condition (draw-major): each condition's worst draw is the one trained
+  const priorOf = async (z: Float32Array, b?: number) => {
+    if (b === undefined) return (await loss({ epsPrior: z, priorWeight: 1 })).prior!;
+    const row = (x: Float32Array, width: number) => x.slice(b * width, (b + 1) * width);
+    const one = { batch: 1, aaT: row(aaT, 66), aaPrev: row(aaPrev, 66), cgT: row(cgT, 18), eps: row(eps, L), epsPrior: row(z, L) };
+    return (await t.model.evaluate({ ...one, priorWeight: 1, gamma: 0, beta: 1, threads: 2 })).prior!;
+  };
+  let worst = 0;
+  for (let b = 0; b < B; b++) worst += Math.max(await priorOf(epsPrior, b), await priorOf(otherPrior, b)) / B;
+  expect((await priorOf(new Float32Array([...epsPrior, ...otherPrior]))) / worst).toBeCloseTo(1, 5);
+  expect(await priorOf(new Float32Array([...otherPrior, ...otherPrior]))).toBeCloseTo(await priorOf(otherPrior), 6);
+  expect(() => loss({ epsPrior: epsPrior.subarray(1), priorWeight: 1 })).toThrow(/evaluate: epsPrior must hold draws x batch x latent \(32 per draw\) numbers, got 31/);
   // with pair floors the prior decode's floor term joins its CG term
   t.model.setPairFloors(pairFloors(data.trajectories, 22));
   const floored = await loss({ epsPrior, priorWeight: 3, floorWeight: 10 });
@@ -383,13 +395,15 @@ test('priorDecode: a second decode from the prior z adds weight x its CG, floor 
   expect((p2 - p0) / (p1 - p0)).toBeCloseTo(2, 4);
 
   // in training, epsPrior is drawn last and only from priorDecode.from on: earlier steps are the plain run's
-  const first = async (priorDecode?: { weight: number; from?: number }) =>
+  const first = async (priorDecode?: { weight: number; from?: number; draws?: number }) =>
     Trainer.create(data, { preset: { ...PRESETS.tiny, training: { ...PRESETS.tiny.training, priorDecode } }, seed: 13, threads: 2 }).next();
   const base = await first();
   expect((await first({ weight: 1, from: 1 })).total).toBe(base.total);
   const drawn = await first({ weight: 1 });
   expect(drawn.prior).toBeGreaterThan(0);
   expect(drawn.coord).toBe(base.coord);
+  // three draws: the first is the one-draw run's (the same stream), so the worst of three is no better
+  expect((await first({ weight: 1, draws: 3 })).prior).toBeGreaterThan(drawn.prior!);
 });
 
 test("the learning-rate schedule reaches Adam: a vanishing rate leaves the weights as they were", async () => {

@@ -344,6 +344,14 @@ at::Tensor distance_matrix(const at::Tensor& x) {
   auto d = x.unsqueeze(2) - x.unsqueeze(1);
   return (d.square().sum(-1) + 1e-12).sqrt();
 }
+
+// x [B,...] stacked `draws` times along the batch: [draws*B,...], draw-major
+at::Tensor stacked(const at::Tensor& x, int64_t draws) {
+  if (draws == 1 || !x.defined()) return x;
+  std::vector<int64_t> reps(x.dim(), 1);
+  reps[0] = draws;
+  return x.repeat(reps);
+}
 }  // namespace
 
 at::Tensor Model::noise_input(const at::Tensor& cg_level) const {
@@ -367,14 +375,15 @@ LossTerms Model::loss(const at::Tensor& aa_t_in, const at::Tensor& aa_prev_in, c
   TORCH_CHECK(!w.bf16 || device_.is_cpu(), "bf16 training is implemented for the CPU only (device ", device_.str(), ")");
   const auto condition = config_.previous_frame ? at::cat({v_prev, v_cg}, 1) : v_cg;
   // the decoded frame of latent z, in the coordinates the targets are in
-  auto decode = [&](const at::Tensor& z) {
+  // (z [draws*B,latent]: `draws` latents for each condition, draw-major)
+  auto decode = [&](const at::Tensor& z, int64_t draws = 1) {
     at::Tensor density;
     {
       CpuBf16Autocast autocast(w.bf16);
-      density = decoder_->forward(condition, z, nullptr, noise_input(cg_level));
+      density = decoder_->forward(stacked(condition, draws), z, nullptr, stacked(noise_input(cg_level), draws));
     }
     auto coords = collapse(density, config_.width);
-    return std::make_pair(density, config_.displacement ? coords + aa_prev : coords);
+    return std::make_pair(density, config_.displacement ? coords + stacked(aa_prev, draws) : coords);
   };
   at::Tensor mu, logvar;
   {
@@ -382,8 +391,6 @@ LossTerms Model::loss(const at::Tensor& aa_t_in, const at::Tensor& aa_prev_in, c
     std::tie(mu, logvar) = encoder_->forward(encoder_input_of(target, v_prev, v_cg));
   }
   auto [density, coords] = decode(mu + eps * at::exp(0.5 * logvar));
-  const bool prior_decode = w.prior_weight > 0 && eps_prior.defined();
-  const auto prior_coords = prior_decode ? decode(eps_prior.to(device_, at::kFloat)).second : at::Tensor();
   // Centred on their own means, the targets say nothing of where the decoded
   // frame sits: compare shapes, as the reference does.
   auto own_centre = [&](const at::Tensor& x) { return config_.centre_each ? x - x.mean(1, true) : x; };
@@ -396,8 +403,7 @@ LossTerms Model::loss(const at::Tensor& aa_t_in, const at::Tensor& aa_prev_in, c
 
   auto voxel = at::mse_loss(density, decoded_target);
   auto coord = at::mse_loss(own_centre(coords), aa_t);
-  auto cg_error = [&](const at::Tensor& x) { return at::mse_loss(own_centre(at::matmul(mapping_, x)), cg_t); };
-  auto cg = cg_error(coords);
+  auto cg = at::mse_loss(own_centre(at::matmul(mapping_, coords)), cg_t);
   const auto d_decoded = distance_matrix(coords), d_target = distance_matrix(aa_t);
   auto edm = at::mse_loss(d_decoded, d_target);
   const auto kl_dims = (-0.5 * (1 + logvar - mu.square() - logvar.exp())).mean(0);  // [latent], nats
@@ -421,49 +427,64 @@ LossTerms Model::loss(const at::Tensor& aa_t_in, const at::Tensor& aa_prev_in, c
     if (w.local_weight > 0) total = total + w.local_weight * local;
   }
 
-  // symmetric, zero diagonal: each pair counted twice, hence the half
-  auto floor_of = [&](const at::Tensor& d) { return 0.5 * at::relu(pair_floors_ - d).square().sum({1, 2}).mean(); };
+  // each sample's pair-floor violation, nm^2 (symmetric, zero diagonal: each pair counted twice, hence the half)
+  auto floor_each = [&](const at::Tensor& d) { return 0.5 * at::relu(pair_floors_ - d).square().sum({1, 2}); };
   at::Tensor floor;
   if (pair_floors_.defined()) {
-    floor = floor_of(d_decoded);
+    floor = floor_each(d_decoded).mean();
     if (w.floor_weight > 0) total = total + w.floor_weight * floor;
   }
-  // The prior decode is no reconstruction (nothing says which frame its z is),
-  // so only what every frame of this condition must satisfy is asked of it.
-  at::Tensor prior;
-  if (prior_decode) {
-    prior = cg_error(prior_coords);
-    if (pair_floors_.defined() && w.floor_weight > 0) prior = prior + w.floor_weight * floor_of(distance_matrix(prior_coords));
+
+  // The clamp (paper: 1e5 kJ/mol for chignolin) is soft: exploding early
+  // structures still get a finite, shrinking gradient.
+  at::Tensor e_true;
+  if (energy_) {
+    at::NoGradGuard no_grad;
+    e_true = energy_(aa_t, w.energy_clamp);
+  }
+  // each sample's energy error against its pair's reference energy e_ref
+  auto energy_each = [&](const at::Tensor& e_rec, const at::Tensor& e_ref) {
+    auto de = e_rec.to(at::kFloat) - e_ref.to(at::kFloat);
+    if (w.energy_std > 0) {
+      auto r = (de / w.energy_std).square();
+      return w.energy_error_clamp > 0 ? r.clamp_max(w.energy_error_clamp) : r;
+    }
+    return w.energy_scale > 0 ? at::log1p((de / w.energy_scale).square()) : de.square();
+  };
+  at::Tensor energy = at::zeros({}, coords.options());
+  if (energy_ && w.gamma > 0) {
+    energy = energy_each(energy_(coords, w.energy_clamp), e_true).mean();
+    total = total + w.gamma * energy;
+  } else if (energy_) {
+    at::NoGradGuard no_grad;  // reported, not trained on, while gamma is 0
+    energy = energy_each(energy_(coords.detach(), w.energy_clamp), e_true).mean();
   }
 
-  at::Tensor energy = at::zeros({}, coords.options());
-  if (energy_) {
-    // The clamp (paper: 1e5 kJ/mol for chignolin) is soft: exploding early
-    // structures still get a finite, shrinking gradient.
-    at::Tensor e_true;
-    {
+  // The prior decode is no reconstruction (nothing says which frame its z is),
+  // so only what every frame of this condition must satisfy is asked of it: the
+  // beads, the pair floor, and its energy against its pair's (both frames of one
+  // condition, at one temperature). Each sample's, for `draws` per condition:
+  auto prior_each = [&](const at::Tensor& x, int64_t draws) {
+    auto each = (own_centre(at::matmul(mapping_, x)) - stacked(cg_t, draws)).square().mean({1, 2});
+    if (pair_floors_.defined() && w.floor_weight > 0) each = each + w.floor_weight * floor_each(distance_matrix(x));
+    if (energy_ && w.gamma > 0) each = each + w.gamma * energy_each(energy_(x, w.energy_clamp), stacked(e_true, draws));
+    return each;
+  };
+  at::Tensor prior;
+  if (w.prior_weight > 0 && eps_prior.defined()) {
+    auto z = eps_prior.to(device_, at::kFloat);
+    const int64_t batch = coords.size(0), draws = z.size(0) / batch;
+    TORCH_CHECK(draws >= 1 && z.size(0) == draws * batch, "eps_prior must be [draws*", batch, ", latent], got ", z.sizes());
+    if (draws > 1) {
+      // each condition's worst draw, found without a graph, is the one trained on:
+      // the rare z a rollout draws between two rotor phases is found `draws` times as often
       at::NoGradGuard no_grad;
-      e_true = energy_(aa_t, w.energy_clamp);
+      const auto worst = prior_each(decode(z, draws).second, draws).view({draws, batch}).argmax(0);
+      z = z.view({draws, batch, -1}).index({worst, at::arange(batch, worst.options())});
     }
-    auto energy_error = [&](const at::Tensor& e_rec) {
-      auto de = e_rec.to(at::kFloat) - e_true.to(at::kFloat);
-      if (w.energy_std > 0) {
-        auto r = (de / w.energy_std).square();
-        return (w.energy_error_clamp > 0 ? r.clamp_max(w.energy_error_clamp) : r).mean();
-      }
-      return w.energy_scale > 0 ? at::log1p((de / w.energy_scale).square()).mean() : de.square().mean();
-    };
-    if (w.gamma > 0) {
-      energy = energy_error(energy_(coords, w.energy_clamp));
-      total = total + w.gamma * energy;
-      // a prior decode's energy against its pair's: both frames of one condition, at one temperature
-      if (prior.defined()) prior = prior + w.gamma * energy_error(energy_(prior_coords, w.energy_clamp));
-    } else {
-      at::NoGradGuard no_grad;  // reported, not trained on, while gamma is 0
-      energy = energy_error(energy_(coords.detach(), w.energy_clamp));
-    }
+    prior = prior_each(decode(z).second, 1).mean();
+    total = total + w.prior_weight * prior;
   }
-  if (prior.defined()) total = total + w.prior_weight * prior;
 
   LossTerms t;
   t.voxel = voxel.item<double>();

@@ -226,8 +226,9 @@ class Model {
   // cg_condition [B,n,3], when defined, is the CG frame the network is conditioned
   // on in place of cg_t (e.g. cg_t with noise); cg_t stays the CG loss's target.
   // cg_level [B] (nm), when defined, is each sample's noise level, told to a
-  // noise_input decoder (undefined: 0). eps_prior [B,latent] standard normal, when
-  // defined and w.prior_weight > 0: the z of the prior decode.
+  // noise_input decoder (undefined: 0). eps_prior [draws*B,latent] standard normal,
+  // when defined and w.prior_weight > 0: the z of the prior decode, `draws` per
+  // condition (draw-major); with more than one, each condition's worst is trained.
   LossTerms train_step(const at::Tensor& aa_t, const at::Tensor& aa_prev, const at::Tensor& cg_t,
                        const at::Tensor& eps, const StepWeights& w, const at::Tensor& cg_condition = {},
                        const at::Tensor& cg_level = {}, const at::Tensor& eps_prior = {});
