@@ -116,6 +116,8 @@ export interface LossWeights {
    * then each condition's worst draw by those terms is the one decoded and trained.
    */
   priorWeight?: number;
+  /** false: the prior decode's γ energy term is left out (its CG and floor terms only); default true */
+  priorEnergy?: boolean;
   /** rename the target over setSymmetries' groups before the loss (when set); default true */
   renameSymmetric?: boolean;
   /** trainStep in a group: this rank asks every rank to stop after this step (LossTerms.stop) */

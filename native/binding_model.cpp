@@ -311,6 +311,7 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
     w.floor_weight = o.number_or("floorWeight", 0);
     w.free_bits = o.number_or("freeBits", 0);
     w.prior_weight = o.number_or("priorWeight", 0);
+    w.prior_energy = o.bool_or("priorEnergy", true);
     w.rename_symmetric = o.bool_or("renameSymmetric", true);
     w.stop = o.bool_or("stop", false);
     return w;

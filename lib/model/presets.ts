@@ -133,9 +133,11 @@ export interface TrainingSettings {
    * `draws` > 1 (default 1), that many z are decoded for each condition without
    * gradients and each condition's worst by those terms is the one trained: the
    * rare z between two rotor phases is met `draws` times as often, for `draws`
-   * more forward passes. Absent: off.
+   * more forward passes. `energy: false` leaves the energy term out of that decode
+   * (and of the choice of the worst): against its pair's energy it pulls every z
+   * towards one frame's and narrows the energies (docs/fidelity.md Y42). Absent: off.
    */
-  priorDecode?: { weight: number; from?: number; draws?: number };
+  priorDecode?: { weight: number; from?: number; draws?: number; energy?: boolean };
   /**
    * > 0 ("free bits"): each latent dimension's batch-mean KL is floored at this
    * many nats in the trained KL term (times the KL weight), so dimensions that
@@ -363,8 +365,8 @@ function presetFromFile(file: string): Preset {
     throw fileError('ERR_BAD_FORMAT', file, '"prevLag" must be {"share": number in (0, 1], "max": integer >= 2, "from": integer step >= 0}');
   }
   const prior = training.priorDecode;
-  if (prior !== undefined && !(typeof prior === 'object' && prior !== null && typeof prior.weight === 'number' && prior.weight > 0 && Number.isFinite(prior.weight) && (prior.from === undefined || (Number.isSafeInteger(prior.from) && prior.from >= 0)) && (prior.draws === undefined || (Number.isSafeInteger(prior.draws) && prior.draws >= 1)))) {
-    throw fileError('ERR_BAD_FORMAT', file, '"priorDecode" must be {"weight": number > 0, "from": integer step >= 0, "draws": integer >= 1}');
+  if (prior !== undefined && !(typeof prior === 'object' && prior !== null && typeof prior.weight === 'number' && prior.weight > 0 && Number.isFinite(prior.weight) && (prior.from === undefined || (Number.isSafeInteger(prior.from) && prior.from >= 0)) && (prior.draws === undefined || (Number.isSafeInteger(prior.draws) && prior.draws >= 1)) && [undefined, true, false].includes(prior.energy))) {
+    throw fileError('ERR_BAD_FORMAT', file, '"priorDecode" must be {"weight": number > 0, "from": integer step >= 0, "draws": integer >= 1, "energy": boolean}');
   }
   if (training.cgNoiseShare !== undefined && !(typeof training.cgNoiseShare === 'number' && training.cgNoiseShare > 0 && training.cgNoiseShare <= 1)) {
     throw fileError('ERR_BAD_FORMAT', file, '"cgNoiseShare" must be a number in (0, 1]');

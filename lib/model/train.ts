@@ -268,7 +268,7 @@ export class Trainer {
       bf16: s.precision === 'bf16',
       localWeight: this.step >= (s.localFrom ?? 0) ? (s.localWeight ?? 0) : 0,
       localMoments: s.localMode === 'moments', floorWeight: this.step >= (s.floorFrom ?? 0) ? (s.floorWeight ?? 0) : 0, freeBits: s.freeBits ?? 0,
-      priorWeight: priorWeightAt(this.step, s.priorDecode), renameSymmetric: this.step >= (s.renameFrom ?? 0),
+      priorWeight: priorWeightAt(this.step, s.priorDecode), priorEnergy: s.priorDecode?.energy ?? true, renameSymmetric: this.step >= (s.renameFrom ?? 0),
     };
   }
 

@@ -143,9 +143,9 @@ test('a preset file sets the training precision and CG noise; bad values are ref
   for (const bad of [{ share: 0, max: 3 }, { share: 0.5, max: 1 }, { share: 0.5, max: 2.5 }, { share: 0.5, max: 3, from: -1 }, 3]) {
     expect(() => resolvePreset(file('lag-bad', { prevLag: bad }))).toThrow(/lag-bad\.json: "prevLag" must be \{"share": number in \(0, 1\], "max": integer >= 2, "from": integer step >= 0\}/);
   }
-  expect(resolvePreset(file('prior', { priorDecode: { weight: 0.5, from: 100, draws: 4 } })).training.priorDecode).toEqual({ weight: 0.5, from: 100, draws: 4 });
-  for (const bad of [{ weight: 0 }, { weight: -1 }, { weight: 1, from: 1.5 }, { from: 3 }, 1, { weight: 1, draws: 0 }, { weight: 1, draws: 2.5 }]) {
-    expect(() => resolvePreset(file('prior-bad', { priorDecode: bad }))).toThrow(/prior-bad\.json: "priorDecode" must be \{"weight": number > 0, "from": integer step >= 0, "draws": integer >= 1\}/);
+  expect(resolvePreset(file('prior', { priorDecode: { weight: 0.5, from: 100, draws: 4, energy: false } })).training.priorDecode).toEqual({ weight: 0.5, from: 100, draws: 4, energy: false });
+  for (const bad of [{ weight: 0 }, { weight: -1 }, { weight: 1, from: 1.5 }, { from: 3 }, 1, { weight: 1, draws: 0 }, { weight: 1, draws: 2.5 }, { weight: 1, energy: 'no' }]) {
+    expect(() => resolvePreset(file('prior-bad', { priorDecode: bad }))).toThrow(/prior-bad\.json: "priorDecode" must be \{"weight": number > 0, "from": integer step >= 0, "draws": integer >= 1, "energy": boolean\}/);
   }
   expect(() => resolvePreset(file('noise-never', { cgNoiseFrom: -1 }))).toThrow(/noise-never\.json: "cgNoiseFrom" must be an integer step >= 0/);
   const arch = (name: string, architecture: object) => {

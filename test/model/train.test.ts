@@ -389,10 +389,12 @@ test("priorDecode: a second decode from the prior z adds weight x its CG, floor 
   const root = `${__dirname}/../../data/adp`;
   const d = await loadDataset({ top: `${root}/adp.pdb`, trajs: [`${root}/test-1000.dcd`], system: `${root}/system-vacuum.xml`, map: 'adp' });
   const te = Trainer.create({ ...d, trajectories: [d.trajectories[0].slice(0, 3 * 66)] }, { preset: 'tiny', seed: 3, threads: 2, energy: d.energy });
-  const priorAt = async (gamma: number) => (await te.model.evaluate({ batch: B, aaT, aaPrev, cgT, eps, epsPrior, priorWeight: 1, gamma, beta: 1, energyClamp: 0, energyScale: 55, threads: 2 })).prior!;
+  const priorAt = async (gamma: number, priorEnergy = true) =>
+    (await te.model.evaluate({ batch: B, aaT, aaPrev, cgT, eps, epsPrior, priorWeight: 1, priorEnergy, gamma, beta: 1, energyClamp: 0, energyScale: 55, threads: 2 })).prior!;
   const [p0, p1, p2] = [await priorAt(0), await priorAt(1), await priorAt(2)];
   expect(p1 - p0).toBeGreaterThan(0);
   expect((p2 - p0) / (p1 - p0)).toBeCloseTo(2, 4);
+  expect(await priorAt(1, false)).toBe(p0); // priorEnergy false: its CG and floor terms only
 
   // in training, epsPrior is drawn last and only from priorDecode.from on: earlier steps are the plain run's
   const first = async (priorDecode?: { weight: number; from?: number; draws?: number }) =>

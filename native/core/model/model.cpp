@@ -462,12 +462,12 @@ LossTerms Model::loss(const at::Tensor& aa_t_in, const at::Tensor& aa_prev_in, c
 
   // The prior decode is no reconstruction (nothing says which frame its z is),
   // so only what every frame of this condition must satisfy is asked of it: the
-  // beads, the pair floor, and its energy against its pair's (both frames of one
-  // condition, at one temperature). Each sample's, for `draws` per condition:
+  // beads, the pair floor, and (prior_energy) its energy against its pair's (both
+  // frames of one condition, at one temperature). Each sample's, for `draws` per condition:
   auto prior_each = [&](const at::Tensor& x, int64_t draws) {
     auto each = (own_centre(at::matmul(mapping_, x)) - stacked(cg_t, draws)).square().mean({1, 2});
     if (pair_floors_.defined() && w.floor_weight > 0) each = each + w.floor_weight * floor_each(distance_matrix(x));
-    if (energy_ && w.gamma > 0) each = each + w.gamma * energy_each(energy_(x, w.energy_clamp), stacked(e_true, draws));
+    if (energy_ && w.gamma > 0 && w.prior_energy) each = each + w.gamma * energy_each(energy_(x, w.energy_clamp), stacked(e_true, draws));
     return each;
   };
   at::Tensor prior;

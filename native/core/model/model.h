@@ -147,6 +147,10 @@ struct StepWeights {
   // (floor_weight) and energy term (gamma) joins the loss. The posterior decode
   // alone never shows the decoder the z a rollout draws where the posterior is thin.
   double prior_weight = 0;
+  // false: the prior decode is trained on its CG and floor terms only. Its energy
+  // against its pair's pulls a random z towards that one frame's energy, which
+  // narrows the energy distribution (docs/fidelity.md Y42).
+  bool prior_energy = true;
   bool rename_symmetric = true;  // rename the target over set_symmetries' groups (when set)
   double learning_rate = 0;  // > 0: Adam's learning rate from this step on (a schedule); 0: unchanged
   // This rank asks to stop after this step (e.g. on SIGINT): with a reducer, every
