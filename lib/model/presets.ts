@@ -267,13 +267,18 @@ export const PRESETS: Record<string, Preset> = {
       // used (not collapsed): docs/fidelity.md run Y2. From step 6,000 to 8,000 the
       // local-geometry term on batch moments (weight 30): the methyl groups' angles
       // without cooling the frames (run Y13); at 8,000 Adam starts afresh for 2,000
-      // more steps at the learning-rate floor (run Y29, the shipped model). Why not
-      // the reference's clamped energy term here: run D.
-      batch: 16, learningRate: 5e-4, steps: 10000, optimizerRestarts: [8000],
+      // more steps at the learning-rate floor (run Y29). At 10,000 Adam starts afresh
+      // again for 2,000 steps with a quarter of the pairs 2-3 frames apart (CG input
+      // that moves faster than MD's), the pair floor on every pair, and each batch
+      // decoded again from the prior, its beads and floor trained ×10 (run Y41, the
+      // shipped model: the rollout's latent samples between two rotor phases).
+      // Why not the reference's clamped energy term here: run D.
+      batch: 16, learningRate: 5e-4, steps: 12000, optimizerRestarts: [8000, 10000],
       gamma: { n0: 3000, n1: 600, start: 1e-5, end: 1e-3 }, beta: { kind: 'cyclic', cycles: 2, length: 1000, width: 12, centre: 0.5, max: 1 },
       clipNorm: 1, energyClamp: 1e5, energyScale: 55, klPerPair: true, edmWeight: 0.5, validateEvery: 250,
       latentWarmup: { steps: 1500, ramp: 500 }, learningRateDecay: { perThousand: 0.5, from: 3000, floor: 5e-5 },
       localWeight: 30, localMode: 'moments', localFrom: 6000,
+      prevLag: { share: 0.25, max: 3, from: 10000 }, floorWeight: 1, floorPairs: 'all', floorFrom: 10000, priorDecode: { weight: 10, from: 10000 },
     },
   },
   'cln-cpu': {

@@ -483,7 +483,7 @@ test('localFrom: the local term is trained on from that step', async () => {
   expect(await weights()).toMatchObject({ localWeight: 0, localMoments: true });
   for await (const _ of t.run(2));
   expect(await weights()).toMatchObject({ localWeight: 30, localMoments: true });
-  expect(PRESETS['adp-cpu'].training).toMatchObject({ steps: 10000, localWeight: 30, localMode: 'moments', localFrom: 6000, optimizerRestarts: [8000] });
+  expect(PRESETS['adp-cpu'].training).toMatchObject({ steps: 12000, localWeight: 30, localMode: 'moments', localFrom: 6000, optimizerRestarts: [8000, 10000] });
 });
 
 test('pair floors: each pair\'s closest distance over the frames; the floor term pushes apart only pairs below it', async () => {
