@@ -118,6 +118,8 @@ export interface LossWeights {
   priorWeight?: number;
   /** false: the prior decode's γ energy term is left out (its CG and floor terms only); default true */
   priorEnergy?: boolean;
+  /** true: the prior decode's γ energy term counts only energy above the pair's (one-sided); default false */
+  priorEnergyAbove?: boolean;
   /** rename the target over setSymmetries' groups before the loss (when set); default true */
   renameSymmetric?: boolean;
   /** trainStep in a group: this rank asks every rank to stop after this step (LossTerms.stop) */
@@ -186,6 +188,15 @@ export interface ModelBatch {
   threads?: number;
 }
 
+/** A training step's latent noise and optional inputs (NativeModel.trainStep). */
+export interface StepExtras {
+  eps: Float32Array;
+  cgCondition?: Float32Array;
+  cgLevel?: Float32Array;
+  epsPrior?: Float32Array;
+  priorCgCondition?: Float32Array;
+}
+
 /** The cVAE and its Adam optimiser (native/core/model.h). */
 export interface NativeModel {
   parameterCount(): number;
@@ -193,10 +204,12 @@ export interface NativeModel {
   setEnergy(forceField: unknown): void;
   /**
    * `cgCondition` [B,n,3]: the CG frames the network is conditioned on in place of cgT (cgT stays the CG loss's target);
-   * `cgLevel` [B]: each sample's CG noise level in nm, told to a `noiseInput` decoder (absent: 0)
+   * `cgLevel` [B]: each sample's CG noise level in nm, told to a `noiseInput` decoder (absent: 0);
+   * `priorCgCondition` [B,n,3]: the CG frames the prior decode (priorWeight) is conditioned on, when not the
+   * posterior decode's (its CG target stays cgT)
    */
-  trainStep(o: ModelBatch & { eps: Float32Array; cgCondition?: Float32Array; cgLevel?: Float32Array; epsPrior?: Float32Array } & LossWeights & { clipNorm: number }): Promise<LossTerms>;
-  evaluate(o: ModelBatch & { eps: Float32Array; cgCondition?: Float32Array; cgLevel?: Float32Array; epsPrior?: Float32Array } & LossWeights & { clipNorm?: number }): Promise<LossTerms>;
+  trainStep(o: ModelBatch & StepExtras & LossWeights & { clipNorm: number }): Promise<LossTerms>;
+  evaluate(o: ModelBatch & StepExtras & LossWeights & { clipNorm?: number }): Promise<LossTerms>;
   /** gradient norm of every named parameter for one batch, without an update */
   parameterGradients(o: ModelBatch & { eps: Float32Array; gamma: number; beta: number; energyClamp?: number }): Promise<Record<string, number>>;
   encode(o: ModelBatch): Promise<{ mu: Float32Array; logvar: Float32Array }>;

@@ -249,9 +249,7 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
 
   struct Batch {
     at::Tensor aa_t, aa_prev, cg_t, eps;
-    at::Tensor cg_condition;  // optional: the CG frames conditioned on, when not cg_t
-    at::Tensor cg_level;      // optional [B]: each sample's CG noise level (nm), for a noise-input decoder
-    at::Tensor eps_prior;     // optional [draws*B,latent]: the z of the prior decode (weights' priorWeight)
+    BatchExtras extra;  // cgCondition, cgLevel, epsPrior, priorCgCondition (optional)
     std::vector<Napi::Object> keep;
   };
 
@@ -271,17 +269,18 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
     b.aa_prev = take("aaPrev", {B, c.atoms, 3});
     b.cg_t = take("cgT", {B, c.beads, 3});
     if (with_eps) b.eps = take("eps", {B, c.latent});
-    if (with_target && o.has("cgCondition")) b.cg_condition = take("cgCondition", {B, c.beads, 3});
+    if (with_target && o.has("cgCondition")) b.extra.cg_condition = take("cgCondition", {B, c.beads, 3});
+    if (with_target && o.has("priorCgCondition")) b.extra.prior_cg_condition = take("priorCgCondition", {B, c.beads, 3});
     if (with_target && with_eps && o.has("epsPrior")) {
       // one or more draws of z for each condition, draw-major
       const int64_t n = static_cast<int64_t>(o.float_array("epsPrior").ElementLength()), per = B * c.latent;
       if (n == 0 || n % per != 0)
         throw Napi::RangeError::New(o.env(), op + ": epsPrior must hold draws x batch x latent (" + std::to_string(per) + " per draw) numbers, got " + std::to_string(n));
-      b.eps_prior = take("epsPrior", {n / per * B, c.latent});
+      b.extra.eps_prior = take("epsPrior", {n / per * B, c.latent});
     }
     if (with_target && o.has("cgLevel")) {
-      b.cg_level = take("cgLevel", {B});
-      if (!(b.cg_level.ge(0) & b.cg_level.isfinite()).all().item<bool>())
+      b.extra.cg_level = take("cgLevel", {B});
+      if (!(b.extra.cg_level.ge(0) & b.extra.cg_level.isfinite()).all().item<bool>())
         throw Napi::RangeError::New(o.env(), op + ": cgLevel must hold finite noise levels >= 0 nm");
     }
     return b;
@@ -312,6 +311,7 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
     w.free_bits = o.number_or("freeBits", 0);
     w.prior_weight = o.number_or("priorWeight", 0);
     w.prior_energy = o.bool_or("priorEnergy", true);
+    w.prior_energy_above = o.bool_or("priorEnergyAbove", false);
     w.rename_symmetric = o.bool_or("renameSymmetric", true);
     w.stop = o.bool_or("stop", false);
     return w;
@@ -348,8 +348,8 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
       auto* job = new Job(
           info.Env(), name, o.int_or("threads", 0),
           [=] {
-            *terms = train ? model->train_step(b.aa_t, b.aa_prev, b.cg_t, b.eps, w, b.cg_condition, b.cg_level, b.eps_prior)
-                           : model->evaluate(b.aa_t, b.aa_prev, b.cg_t, b.eps, w, b.cg_condition, b.cg_level, b.eps_prior);
+            *terms = train ? model->train_step(b.aa_t, b.aa_prev, b.cg_t, b.eps, w, b.extra)
+                           : model->evaluate(b.aa_t, b.aa_prev, b.cg_t, b.eps, w, b.extra);
           },
           [terms](Napi::Env env) -> Napi::Value { return loss_object(env, *terms); });
       b.keep.push_back(Value());

@@ -18,6 +18,10 @@ export type ConditionedBatch = {
   cgLevel?: Float32Array;
   /** [draws * B, latent] standard normal, draw-major: the z of the prior decode (training `priorDecode`) */
   epsPrior?: Float32Array;
+  /** [B,n,3]: the prior decode's CG condition (training `priorDecode.cgNoise`; priorcondition.ts) */
+  priorCgCondition?: Float32Array;
+  /** [B]: the noise in priorCgCondition (nm; 0: the clean frame), taken out before the step */
+  priorCgLevel?: Float32Array;
 };
 
 /**
@@ -26,7 +30,8 @@ export type ConditionedBatch = {
  * bonds between their atoms (ADP's beads: 1, CA beads: 3); the tree is the
  * minimum spanning tree of that distance (ties to the lower bead index) from
  * bead 0, so it follows the chemical chain and needs no coordinates. Throws
- * when a bead has no bonded path to bead 0 (a topology without its bonds).
+ * when a bead has no bonded path to bead 0 (a topology without its bonds),
+ * naming the `user` that needs the tree.
  */
 export interface CgTree {
   order: Int32Array;
@@ -34,7 +39,7 @@ export interface CgTree {
   parent: Int32Array;
 }
 
-export function cgBondTree(topology: Topology, mapping: CgMapping): CgTree {
+export function cgBondTree(topology: Topology, mapping: CgMapping, user = 'cgNoiseShape "bonds"'): CgTree {
   const N = mapping.atoms;
   const n = mapping.beads;
   const neighbours: number[][] = Array.from({ length: N }, () => []);
@@ -62,7 +67,7 @@ export function cgBondTree(topology: Topology, mapping: CgMapping): CgTree {
     let pick = -1, from = -1, best = Infinity;
     for (const a of order) for (let b = 0; b < n; b++) if (!inTree[b] && (hops[a][b] < best || pick < 0)) (pick = b), (from = a), (best = hops[a][b]);
     if (!Number.isFinite(best)) {
-      throw new TcbmError('ERR_INVALID_ARG_VALUE', `cgNoiseShape "bonds": CG bead ${mapping.beadNames[pick] ?? pick} has no chain of bonds to bead ${mapping.beadNames[0] ?? 0} (train with --system for the topology's bonds)`);
+      throw new TcbmError('ERR_INVALID_ARG_VALUE', `${user}: CG bead ${mapping.beadNames[pick] ?? pick} has no chain of bonds to bead ${mapping.beadNames[0] ?? 0} (train with --system for the topology's bonds)`);
     }
     inTree[pick] = 1;
     order.push(pick);

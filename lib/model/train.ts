@@ -25,6 +25,7 @@ import { validate, type ValidationOptions, type ValidationReport } from './valid
 import { batchShare, shareOf, type BatchShare, type ProcessGroup } from './distributed';
 import { framePairs, pairGap, spaced, type Pair } from './picks';
 import { cgBondTree, withConditionNoise, type CgTree, type ConditionedBatch } from './noise';
+import { priorConditionOf, type PriorCondition } from './priorcondition';
 
 export { resolvePreset, localPairs, spaced, framePairs };
 
@@ -73,6 +74,7 @@ export class Trainer {
   step = 0;
   private readonly pairs: Pair[];
   private readonly cg: Float32Array[];
+  private readonly priorCondition?: PriorCondition; // the prior decode's noisy CG (priorDecode.cgNoise)
   /** canonical orientation: the reference CG frame [beads*3] nm, centred; undefined under random rotations */
   readonly reference?: Float32Array;
   private constructor(
@@ -93,6 +95,7 @@ export class Trainer {
     this.pairs = framePairs(data.trajectories.map((t) => t.length / (atoms * 3)));
     if (this.pairs.length === 0) throw new TcbmError('ERR_INVALID_ARG_VALUE', 'training needs at least one trajectory with 2 or more frames');
     this.cg = data.trajectories.map((t) => applyMapping(data.mapping, t, t.length / (atoms * 3)));
+    this.priorCondition = priorConditionOf(preset.architecture, settings, data.topology, data.mapping, this.cg);
     if (preset.architecture.orientation === 'canonical') {
       // Chosen once from the data (a resume brings its own): the first pair's C(t), centred.
       const { trajectory, frame } = this.pairs[0];
@@ -221,7 +224,7 @@ export class Trainer {
     // drawn last and only when on, so runs without it keep their random stream
     const prior = this.settings.priorDecode;
     if (priorWeightAt(this.step, prior) > 0) out.epsPrior = this.rng.normals(new Float32Array(eps.length * (prior?.draws ?? 1)));
-    return out;
+    return out.epsPrior && this.priorCondition ? this.priorCondition.draw(out, B, this.rng) : out;
   }
 
   private cgTree?: CgTree; // the CG bonds, for noise on their lengths (cgNoiseShape "bonds"); made on first use
@@ -268,7 +271,7 @@ export class Trainer {
       bf16: s.precision === 'bf16',
       localWeight: this.step >= (s.localFrom ?? 0) ? (s.localWeight ?? 0) : 0,
       localMoments: s.localMode === 'moments', floorWeight: this.step >= (s.floorFrom ?? 0) ? (s.floorWeight ?? 0) : 0, freeBits: s.freeBits ?? 0,
-      priorWeight: priorWeightAt(this.step, s.priorDecode), priorEnergy: s.priorDecode?.energy ?? true, renameSymmetric: this.step >= (s.renameFrom ?? 0),
+      priorWeight: priorWeightAt(this.step, s.priorDecode), priorEnergy: s.priorDecode?.energy !== false, priorEnergyAbove: s.priorDecode?.energy === 'above', renameSymmetric: this.step >= (s.renameFrom ?? 0),
     };
   }
 
@@ -284,7 +287,7 @@ export class Trainer {
     const klWeight = beta * this.klFactor;
     const learningRate = learningRateAt(this.step, s.learningRate, s.learningRateDecay);
     const weights = { ...(await this.lossWeights()), gamma, beta: klWeight, learningRate, stop };
-    const batch = this.batch();
+    const batch = this.priorCondition ? await this.priorCondition.denoised(this.batch(), this.threads) : this.batch();
     if (s.optimizerRestarts?.includes(this.step)) await serialize(() => this.model.resetOptimizer({ threads: this.threads }));
     const start = Date.now();
     const terms = await serialize(() =>

@@ -395,6 +395,20 @@ test("priorDecode: a second decode from the prior z adds weight x its CG, floor 
   expect(p1 - p0).toBeGreaterThan(0);
   expect((p2 - p0) / (p1 - p0)).toBeCloseTo(2, 4);
   expect(await priorAt(1, false)).toBe(p0); // priorEnergy false: its CG and floor terms only
+  // one-sided (priorEnergyAbove): a sample decoded cooler than its pair adds nothing, a hotter one its whole term.
+  // Samples 0 and 2 get a pair 0.01 nm from a clash (far hotter than any decode), 1 and 3 stay as they were.
+  const hot = aaT.slice();
+  for (const b of [0, 2]) for (let c = 0; c < 3; c++) hot[b * 66 + c] = hot[b * 66 + 16 * 3 + c] + 0.01;
+  const sample = async (b: number, gamma: number, priorEnergyAbove: boolean) => {
+    const row = (x: Float32Array, width: number) => x.slice(b * width, (b + 1) * width);
+    const one = { batch: 1, aaT: row(hot, 66), aaPrev: row(aaPrev, 66), cgT: row(cgT, 18), eps: row(eps, L), epsPrior: row(epsPrior, L) };
+    return (await te.model.evaluate({ ...one, priorWeight: 1, priorEnergyAbove, gamma, beta: 1, energyClamp: 0, energyScale: 55, threads: 2 })).prior!;
+  };
+  for (let b = 0; b < B; b++) {
+    const [none, both, above] = [await sample(b, 0, false), await sample(b, 1, false), await sample(b, 1, true)];
+    expect(both - none).toBeGreaterThan(0);
+    expect(above - none).toBeCloseTo(b % 2 === 0 ? 0 : both - none, 5);
+  }
 
   // in training, epsPrior is drawn last and only from priorDecode.from on: earlier steps are the plain run's
   const first = async (priorDecode?: { weight: number; from?: number; draws?: number }) =>

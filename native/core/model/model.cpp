@@ -360,8 +360,8 @@ at::Tensor Model::noise_input(const at::Tensor& cg_level) const {
 }
 
 LossTerms Model::loss(const at::Tensor& aa_t_in, const at::Tensor& aa_prev_in, const at::Tensor& cg_t_in,
-                      const at::Tensor& eps_in, const StepWeights& w, at::Tensor* total_out, const at::Tensor& cg_condition,
-                      const at::Tensor& cg_level, const at::Tensor& eps_prior) {
+                      const at::Tensor& eps_in, const StepWeights& w, at::Tensor* total_out, const BatchExtras& extra) {
+  const auto& cg_condition = extra.cg_condition;
   TORCH_CHECK(mapping_.defined(), "model has no CG mapping");
   auto aa_t = aa_t_in.to(device_, at::kFloat);
   auto aa_prev = aa_prev_in.to(device_, at::kFloat);
@@ -376,11 +376,13 @@ LossTerms Model::loss(const at::Tensor& aa_t_in, const at::Tensor& aa_prev_in, c
   const auto condition = config_.previous_frame ? at::cat({v_prev, v_cg}, 1) : v_cg;
   // the decoded frame of latent z, in the coordinates the targets are in
   // (z [draws*B,latent]: `draws` latents for each condition, draw-major)
-  auto decode = [&](const at::Tensor& z, int64_t draws = 1) {
+  // (on_condition: the decoder's condition voxels, the posterior decode's by default)
+  auto decode = [&](const at::Tensor& z, int64_t draws = 1, const at::Tensor& on_condition = {}) {
     at::Tensor density;
     {
       CpuBf16Autocast autocast(w.bf16);
-      density = decoder_->forward(stacked(condition, draws), z, nullptr, stacked(noise_input(cg_level), draws));
+      density = decoder_->forward(stacked(on_condition.defined() ? on_condition : condition, draws), z, nullptr,
+                                  stacked(noise_input(extra.cg_level), draws));
     }
     auto coords = collapse(density, config_.width);
     return std::make_pair(density, config_.displacement ? coords + stacked(aa_prev, draws) : coords);
@@ -442,9 +444,10 @@ LossTerms Model::loss(const at::Tensor& aa_t_in, const at::Tensor& aa_prev_in, c
     at::NoGradGuard no_grad;
     e_true = energy_(aa_t, w.energy_clamp);
   }
-  // each sample's energy error against its pair's reference energy e_ref
-  auto energy_each = [&](const at::Tensor& e_rec, const at::Tensor& e_ref) {
+  // each sample's energy error against its pair's reference energy e_ref (above: only the excess counts)
+  auto energy_each = [&](const at::Tensor& e_rec, const at::Tensor& e_ref, bool above = false) {
     auto de = e_rec.to(at::kFloat) - e_ref.to(at::kFloat);
+    if (above) de = at::relu(de);
     if (w.energy_std > 0) {
       auto r = (de / w.energy_std).square();
       return w.energy_error_clamp > 0 ? r.clamp_max(w.energy_error_clamp) : r;
@@ -463,26 +466,32 @@ LossTerms Model::loss(const at::Tensor& aa_t_in, const at::Tensor& aa_prev_in, c
   // The prior decode is no reconstruction (nothing says which frame its z is),
   // so only what every frame of this condition must satisfy is asked of it: the
   // beads, the pair floor, and (prior_energy) its energy against its pair's (both
-  // frames of one condition, at one temperature). Each sample's, for `draws` per condition:
+  // frames of one condition, at one temperature; prior_energy_above: only the
+  // excess over it). Each sample's, for `draws` per condition:
   auto prior_each = [&](const at::Tensor& x, int64_t draws) {
     auto each = (own_centre(at::matmul(mapping_, x)) - stacked(cg_t, draws)).square().mean({1, 2});
     if (pair_floors_.defined() && w.floor_weight > 0) each = each + w.floor_weight * floor_each(distance_matrix(x));
-    if (energy_ && w.gamma > 0 && w.prior_energy) each = each + w.gamma * energy_each(energy_(x, w.energy_clamp), stacked(e_true, draws));
+    if (energy_ && w.gamma > 0 && w.prior_energy) each = each + w.gamma * energy_each(energy_(x, w.energy_clamp), stacked(e_true, draws), w.prior_energy_above);
     return each;
   };
   at::Tensor prior;
-  if (w.prior_weight > 0 && eps_prior.defined()) {
-    auto z = eps_prior.to(device_, at::kFloat);
+  if (w.prior_weight > 0 && extra.eps_prior.defined()) {
+    auto z = extra.eps_prior.to(device_, at::kFloat);
+    at::Tensor prior_condition;  // the posterior decode's, unless the prior decode has its own CG
+    if (extra.prior_cg_condition.defined()) {
+      auto v = voxels(extra.prior_cg_condition.to(device_, at::kFloat));
+      prior_condition = config_.previous_frame ? at::cat({v_prev, v}, 1) : v;
+    }
     const int64_t batch = coords.size(0), draws = z.size(0) / batch;
     TORCH_CHECK(draws >= 1 && z.size(0) == draws * batch, "eps_prior must be [draws*", batch, ", latent], got ", z.sizes());
     if (draws > 1) {
       // each condition's worst draw, found without a graph, is the one trained on:
       // the rare z a rollout draws between two rotor phases is found `draws` times as often
       at::NoGradGuard no_grad;
-      const auto worst = prior_each(decode(z, draws).second, draws).view({draws, batch}).argmax(0);
+      const auto worst = prior_each(decode(z, draws, prior_condition).second, draws).view({draws, batch}).argmax(0);
       z = z.view({draws, batch, -1}).index({worst, at::arange(batch, worst.options())});
     }
-    prior = prior_each(decode(z).second, 1).mean();
+    prior = prior_each(decode(z, 1, prior_condition).second, 1).mean();
     total = total + w.prior_weight * prior;
   }
 
@@ -511,12 +520,11 @@ LossTerms Model::loss(const at::Tensor& aa_t_in, const at::Tensor& aa_prev_in, c
 }
 
 LossTerms Model::train_step(const at::Tensor& aa_t, const at::Tensor& aa_prev, const at::Tensor& cg_t,
-                            const at::Tensor& eps, const StepWeights& w, const at::Tensor& cg_condition,
-                            const at::Tensor& cg_level, const at::Tensor& eps_prior) {
+                            const at::Tensor& eps, const StepWeights& w, const BatchExtras& extra) {
   root_->train();
   optimizer_->zero_grad();
   at::Tensor total;
-  auto terms = loss(aa_t, aa_prev, cg_t, eps, w, &total, cg_condition, cg_level, eps_prior);
+  auto terms = loss(aa_t, aa_prev, cg_t, eps, w, &total, extra);
   // Every rank reports (and checks) the whole global batch's terms, so all stop together.
   terms.stop = w.stop;
   if (reducer_) {
@@ -568,11 +576,10 @@ std::vector<std::pair<std::string, double>> Model::parameter_gradients(const at:
 }
 
 LossTerms Model::evaluate(const at::Tensor& aa_t, const at::Tensor& aa_prev, const at::Tensor& cg_t,
-                          const at::Tensor& eps, const StepWeights& w, const at::Tensor& cg_condition,
-                          const at::Tensor& cg_level, const at::Tensor& eps_prior) {
+                          const at::Tensor& eps, const StepWeights& w, const BatchExtras& extra) {
   root_->eval();
   at::NoGradGuard no_grad;
-  return loss(aa_t, aa_prev, cg_t, eps, w, nullptr, cg_condition, cg_level, eps_prior);
+  return loss(aa_t, aa_prev, cg_t, eps, w, nullptr, extra);
 }
 
 std::pair<at::Tensor, at::Tensor> Model::encode(const at::Tensor& aa_t, const at::Tensor& aa_prev,

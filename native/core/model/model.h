@@ -151,11 +151,32 @@ struct StepWeights {
   // against its pair's pulls a random z towards that one frame's energy, which
   // narrows the energy distribution (docs/fidelity.md Y42).
   bool prior_energy = true;
+  // true: the prior decode's energy term is one-sided, only energy above its pair's
+  // counts: the worst draw is then the most strained one, and a draw as cool as
+  // (or cooler than) its pair is not pulled up to that one frame's energy.
+  bool prior_energy_above = false;
   bool rename_symmetric = true;  // rename the target over set_symmetries' groups (when set)
   double learning_rate = 0;  // > 0: Adam's learning rate from this step on (a schedule); 0: unchanged
   // This rank asks to stop after this step (e.g. on SIGINT): with a reducer, every
   // rank learns it in the same step's collective, so all stop at the same step.
   bool stop = false;
+};
+
+// The optional inputs of a training step; each may be left undefined.
+struct BatchExtras {
+  // [B,n,3]: the CG frame the network is conditioned on in place of cg_t (e.g.
+  // cg_t with noise); cg_t stays the CG loss's target
+  at::Tensor cg_condition;
+  // [B] (nm): each sample's noise level, told to a noise_input decoder (undefined: 0)
+  at::Tensor cg_level;
+  // [draws*B,latent] standard normal, used when w.prior_weight > 0: the z of the
+  // prior decode, `draws` per condition (draw-major); with more than one, each
+  // condition's worst is trained
+  at::Tensor eps_prior;
+  // [B,n,3]: the CG frame the prior decode is conditioned on, when not the
+  // posterior decode's (e.g. noisy CG denoised as a rollout denoises it); its CG
+  // target stays cg_t
+  at::Tensor prior_cg_condition;
 };
 
 // Differentiable per-frame internal energy [B] of coords [B, N, 3] nm, soft-clamped above `clamp` when > 0.
@@ -226,20 +247,13 @@ class Model {
   void sync_weights();
 
   // One optimisation step on a batch. Inputs are centred and rotated by the
-  // caller: aa_t, aa_prev [B,N,3], cg_t [B,n,3], eps [B,latent] standard normal.
-  // cg_condition [B,n,3], when defined, is the CG frame the network is conditioned
-  // on in place of cg_t (e.g. cg_t with noise); cg_t stays the CG loss's target.
-  // cg_level [B] (nm), when defined, is each sample's noise level, told to a
-  // noise_input decoder (undefined: 0). eps_prior [draws*B,latent] standard normal,
-  // when defined and w.prior_weight > 0: the z of the prior decode, `draws` per
-  // condition (draw-major); with more than one, each condition's worst is trained.
+  // caller: aa_t, aa_prev [B,N,3], cg_t [B,n,3], eps [B,latent] standard normal;
+  // `extra` holds the optional inputs (BatchExtras).
   LossTerms train_step(const at::Tensor& aa_t, const at::Tensor& aa_prev, const at::Tensor& cg_t,
-                       const at::Tensor& eps, const StepWeights& w, const at::Tensor& cg_condition = {},
-                       const at::Tensor& cg_level = {}, const at::Tensor& eps_prior = {});
+                       const at::Tensor& eps, const StepWeights& w, const BatchExtras& extra = {});
   // The same loss without gradients or updates (validation).
   LossTerms evaluate(const at::Tensor& aa_t, const at::Tensor& aa_prev, const at::Tensor& cg_t,
-                     const at::Tensor& eps, const StepWeights& w, const at::Tensor& cg_condition = {},
-                     const at::Tensor& cg_level = {}, const at::Tensor& eps_prior = {});
+                     const at::Tensor& eps, const StepWeights& w, const BatchExtras& extra = {});
   // Gradient norm of every named parameter for one batch, without an update.
   std::vector<std::pair<std::string, double>> parameter_gradients(const at::Tensor& aa_t, const at::Tensor& aa_prev,
                                                                     const at::Tensor& cg_t, const at::Tensor& eps,
@@ -302,8 +316,7 @@ class Model {
   // The decoder's Winograd filters, built on first use after the weights last changed (null off CPU).
   const FastConvs* fast_convs(bool wanted, bool bf16 = false);
   LossTerms loss(const at::Tensor& aa_t, const at::Tensor& aa_prev, const at::Tensor& cg_t, const at::Tensor& eps,
-                 const StepWeights& w, at::Tensor* total, const at::Tensor& cg_condition = {},
-                 const at::Tensor& cg_level = {}, const at::Tensor& eps_prior = {});
+                 const StepWeights& w, at::Tensor* total, const BatchExtras& extra = {});
 
   ModelConfig config_;
   std::shared_ptr<CvaeImpl> root_;  // owns encoder and decoder: one archive holds every weight
