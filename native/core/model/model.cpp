@@ -403,9 +403,13 @@ LossTerms Model::loss(const at::Tensor& aa_t_in, const at::Tensor& aa_prev_in, c
   // what the decoder's density should be: A(t)'s (renamed), or the displacement's from A(t-1)
   const auto decoded_target = config_.displacement ? voxels(aa_t - aa_prev) : renamed ? voxels(aa_t) : target;
 
+  // each sample's CG error: its decoded frame's beads against the CG frame [draws*B] (nm^2)
+  auto cg_each = [&](const at::Tensor& x, int64_t draws) {
+    return (own_centre(at::matmul(mapping_, x)) - stacked(cg_t, draws)).square().mean({1, 2});
+  };
   auto voxel = at::mse_loss(density, decoded_target);
   auto coord = at::mse_loss(own_centre(coords), aa_t);
-  auto cg = at::mse_loss(own_centre(at::matmul(mapping_, coords)), cg_t);
+  auto cg = cg_each(coords, 1).mean();
   const auto d_decoded = distance_matrix(coords), d_target = distance_matrix(aa_t);
   auto edm = at::mse_loss(d_decoded, d_target);
   const auto kl_dims = (-0.5 * (1 + logvar - mu.square() - logvar.exp())).mean(0);  // [latent], nats
@@ -469,7 +473,7 @@ LossTerms Model::loss(const at::Tensor& aa_t_in, const at::Tensor& aa_prev_in, c
   // frames of one condition, at one temperature; prior_energy_above: only the
   // excess over it). Each sample's, for `draws` per condition:
   auto prior_each = [&](const at::Tensor& x, int64_t draws) {
-    auto each = (own_centre(at::matmul(mapping_, x)) - stacked(cg_t, draws)).square().mean({1, 2});
+    auto each = cg_each(x, draws);
     if (pair_floors_.defined() && w.floor_weight > 0) each = each + w.floor_weight * floor_each(distance_matrix(x));
     if (energy_ && w.gamma > 0 && w.prior_energy) each = each + w.gamma * energy_each(energy_(x, w.energy_clamp), stacked(e_true, draws), w.prior_energy_above);
     return each;
