@@ -120,6 +120,8 @@ export interface LossWeights {
   priorEnergy?: boolean;
   /** true: the prior decode's γ energy term counts only energy above the pair's (one-sided); default false */
   priorEnergyAbove?: boolean;
+  /** with priorEnergyAbove: only energy more than this many kJ/mol above the pair's counts; default 0 */
+  priorEnergyMargin?: number;
   /** rename the target over setSymmetries' groups before the loss (when set); default true */
   renameSymmetric?: boolean;
   /** trainStep in a group: this rank asks every rank to stop after this step (LossTerms.stop) */

@@ -312,6 +312,7 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
     w.prior_weight = o.number_or("priorWeight", 0);
     w.prior_energy = o.bool_or("priorEnergy", true);
     w.prior_energy_above = o.bool_or("priorEnergyAbove", false);
+    w.prior_energy_margin = o.number_or("priorEnergyMargin", 0);
     w.rename_symmetric = o.bool_or("renameSymmetric", true);
     w.stop = o.bool_or("stop", false);
     return w;

@@ -5,7 +5,7 @@ import { readFileSync } from 'fs';
 import * as path from 'path';
 import type { NativeModelConfig } from '../../binding';
 import { TcbmError, fileError } from '../core/errors';
-import type { BetaSchedule, GammaSchedule } from './schedules';
+import type { BetaSchedule, GammaSchedule, PriorDecodeSettings } from './schedules';
 
 /**
  * The network's hyperparameters: the native config without what the data decide,
@@ -137,12 +137,13 @@ export interface TrainingSettings {
    * (and of the choice of the worst): against its pair's energy it pulls every z
    * towards one frame's and narrows the energies (docs/fidelity.md Y42). `energy:
    * 'above'` keeps it one-sided: only energy above the pair's counts, so the worst
-   * draw is the most strained one and a cool draw is not pulled up. `cgNoise` > 0
-   * (nm): half the prior decode's conditions are the CG frame with that much
-   * Gaussian noise, denoised as a rollout denoises rough input (priorcondition.ts),
-   * the CG target staying clean. Absent: off.
+   * draw is the most strained one and a cool draw is not pulled up; with
+   * `energyMargin` (kJ/mol, default 0) only energy more than that above the pair's.
+   * `cgNoise` > 0 (nm): half the prior decode's conditions are the CG frame with
+   * that much Gaussian noise, denoised as a rollout denoises rough input
+   * (priorcondition.ts), the CG target staying clean. Absent: off.
    */
-  priorDecode?: { weight: number; from?: number; draws?: number; energy?: boolean | 'above'; cgNoise?: number };
+  priorDecode?: PriorDecodeSettings;
   /**
    * > 0 ("free bits"): each latent dimension's batch-mean KL is floored at this
    * many nats in the trained KL term (times the KL weight), so dimensions that
@@ -375,8 +376,9 @@ function presetFromFile(file: string): Preset {
     throw fileError('ERR_BAD_FORMAT', file, '"prevLag" must be {"share": number in (0, 1], "max": integer >= 2, "from": integer step >= 0}');
   }
   const prior = training.priorDecode;
-  if (prior !== undefined && !(typeof prior === 'object' && prior !== null && typeof prior.weight === 'number' && prior.weight > 0 && Number.isFinite(prior.weight) && (prior.from === undefined || (Number.isSafeInteger(prior.from) && prior.from >= 0)) && (prior.draws === undefined || (Number.isSafeInteger(prior.draws) && prior.draws >= 1)) && [undefined, true, false, 'above'].includes(prior.energy) && (prior.cgNoise === undefined || (typeof prior.cgNoise === 'number' && prior.cgNoise >= 0 && prior.cgNoise < 1)))) {
-    throw fileError('ERR_BAD_FORMAT', file, '"priorDecode" must be {"weight": number > 0, "from": integer step >= 0, "draws": integer >= 1, "energy": boolean or "above", "cgNoise": nm in [0, 1)}');
+  if (prior !== undefined && !(typeof prior === 'object' && prior !== null && typeof prior.weight === 'number' && prior.weight > 0 && Number.isFinite(prior.weight) && (prior.from === undefined || (Number.isSafeInteger(prior.from) && prior.from >= 0)) && (prior.draws === undefined || (Number.isSafeInteger(prior.draws) && prior.draws >= 1)) && [undefined, true, false, 'above'].includes(prior.energy) && (prior.cgNoise === undefined || (typeof prior.cgNoise === 'number' && prior.cgNoise >= 0 && prior.cgNoise < 1))
+    && (prior.energyMargin === undefined || (prior.energy === 'above' && typeof prior.energyMargin === 'number' && prior.energyMargin >= 0 && Number.isFinite(prior.energyMargin))))) {
+    throw fileError('ERR_BAD_FORMAT', file, '"priorDecode" must be {"weight": number > 0, "from": integer step >= 0, "draws": integer >= 1, "energy": boolean or "above", "energyMargin": kJ/mol >= 0 (with "above"), "cgNoise": nm in [0, 1)}');
   }
   if (training.cgNoiseShare !== undefined && !(typeof training.cgNoiseShare === 'number' && training.cgNoiseShare > 0 && training.cgNoiseShare <= 1)) {
     throw fileError('ERR_BAD_FORMAT', file, '"cgNoiseShare" must be a number in (0, 1]');

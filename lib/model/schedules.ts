@@ -16,9 +16,25 @@ export function learningRateAt(step: number, rate: number, decay?: { perThousand
   return Math.max(decayed, decay.floor ?? 0);
 }
 
+/** Training's `priorDecode` (presets.ts: TrainingSettings.priorDecode). */
+export interface PriorDecodeSettings {
+  weight: number;
+  from?: number;
+  draws?: number;
+  energy?: boolean | 'above';
+  energyMargin?: number;
+  cgNoise?: number;
+}
+
 /** The prior-decode weight at a step (training `priorDecode`): 0 before its `from` or when absent. */
 export function priorWeightAt(step: number, prior?: { weight: number; from?: number }): number {
   return prior && step >= (prior.from ?? 0) ? prior.weight : 0;
+}
+
+/** The native step's prior-decode weights at a step (training `priorDecode`). */
+export function priorDecodeWeights(step: number, prior?: PriorDecodeSettings) {
+  const above = prior?.energy === 'above';
+  return { priorWeight: priorWeightAt(step, prior), priorEnergy: prior?.energy !== false, priorEnergyAbove: above, priorEnergyMargin: above ? (prior?.energyMargin ?? 0) : 0 };
 }
 
 /** The reparameterisation noise's scale at a step under `latentWarmup`: 0, then a linear ramp to 1. */

@@ -19,7 +19,7 @@ import { PRESETS, nativeConfig, resolvePreset, type Architecture, type Preset, t
 import { canonicalFrame, canonicalReference, type CanonicalFrame } from './orientation';
 import { serialize } from '../core/queue';
 import { Rng } from '../core/rng';
-import { betaAt, clipAt, gammaAt, latentNoiseAt, learningRateAt, priorWeightAt } from './schedules';
+import { betaAt, clipAt, gammaAt, latentNoiseAt, learningRateAt, priorDecodeWeights, priorWeightAt } from './schedules';
 import { IDENTITY, pairRotation, placePair as placeInLayout, placeRotated, type PairLayout } from './placement';
 import { validate, type ValidationOptions, type ValidationReport } from './validation';
 import { batchShare, shareOf, type BatchShare, type ProcessGroup } from './distributed';
@@ -271,7 +271,7 @@ export class Trainer {
       bf16: s.precision === 'bf16',
       localWeight: this.step >= (s.localFrom ?? 0) ? (s.localWeight ?? 0) : 0,
       localMoments: s.localMode === 'moments', floorWeight: this.step >= (s.floorFrom ?? 0) ? (s.floorWeight ?? 0) : 0, freeBits: s.freeBits ?? 0,
-      priorWeight: priorWeightAt(this.step, s.priorDecode), priorEnergy: s.priorDecode?.energy !== false, priorEnergyAbove: s.priorDecode?.energy === 'above', renameSymmetric: this.step >= (s.renameFrom ?? 0),
+      ...priorDecodeWeights(this.step, s.priorDecode), renameSymmetric: this.step >= (s.renameFrom ?? 0),
     };
   }
 

@@ -399,15 +399,20 @@ test("priorDecode: a second decode from the prior z adds weight x its CG, floor 
   // Samples 0 and 2 get a pair 0.01 nm from a clash (far hotter than any decode), 1 and 3 stay as they were.
   const hot = aaT.slice();
   for (const b of [0, 2]) for (let c = 0; c < 3; c++) hot[b * 66 + c] = hot[b * 66 + 16 * 3 + c] + 0.01;
-  const sample = async (b: number, gamma: number, priorEnergyAbove: boolean) => {
+  const sample = async (b: number, gamma: number, priorEnergyAbove: boolean, priorEnergyMargin = 0) => {
     const row = (x: Float32Array, width: number) => x.slice(b * width, (b + 1) * width);
     const one = { batch: 1, aaT: row(hot, 66), aaPrev: row(aaPrev, 66), cgT: row(cgT, 18), eps: row(eps, L), epsPrior: row(epsPrior, L) };
-    return (await te.model.evaluate({ ...one, priorWeight: 1, priorEnergyAbove, gamma, beta: 1, energyClamp: 0, energyScale: 55, threads: 2 })).prior!;
+    return (await te.model.evaluate({ ...one, priorWeight: 1, priorEnergyAbove, priorEnergyMargin, gamma, beta: 1, energyClamp: 0, energyScale: 55, threads: 2 })).prior!;
   };
   for (let b = 0; b < B; b++) {
     const [none, both, above] = [await sample(b, 0, false), await sample(b, 1, false), await sample(b, 1, true)];
     expect(both - none).toBeGreaterThan(0);
     expect(above - none).toBeCloseTo(b % 2 === 0 ? 0 : both - none, 5);
+    if (b % 2 === 0) continue;
+    // with a margin of half the excess ΔE (the term is log1p((ΔE / 55)²)), the term is that of ΔE / 2
+    const excess = 55 * Math.sqrt(Math.expm1(both - none));
+    expect((await sample(b, 1, true, excess / 2)) - none).toBeCloseTo(Math.log1p((excess / 2 / 55) ** 2), 4);
+    expect(await sample(b, 1, false, excess / 2)).toBe(both); // the margin is for the one-sided term only
   }
 
   // in training, epsPrior is drawn last and only from priorDecode.from on: earlier steps are the plain run's

@@ -448,10 +448,11 @@ LossTerms Model::loss(const at::Tensor& aa_t_in, const at::Tensor& aa_prev_in, c
     at::NoGradGuard no_grad;
     e_true = energy_(aa_t, w.energy_clamp);
   }
-  // each sample's energy error against its pair's reference energy e_ref (above: only the excess counts)
-  auto energy_each = [&](const at::Tensor& e_rec, const at::Tensor& e_ref, bool above = false) {
+  // each sample's energy error against its pair's reference energy e_ref (above: only the
+  // excess over e_ref + margin counts)
+  auto energy_each = [&](const at::Tensor& e_rec, const at::Tensor& e_ref, bool above = false, double margin = 0) {
     auto de = e_rec.to(at::kFloat) - e_ref.to(at::kFloat);
-    if (above) de = at::relu(de);
+    if (above) de = at::relu(de - margin);
     if (w.energy_std > 0) {
       auto r = (de / w.energy_std).square();
       return w.energy_error_clamp > 0 ? r.clamp_max(w.energy_error_clamp) : r;
@@ -471,11 +472,11 @@ LossTerms Model::loss(const at::Tensor& aa_t_in, const at::Tensor& aa_prev_in, c
   // so only what every frame of this condition must satisfy is asked of it: the
   // beads, the pair floor, and (prior_energy) its energy against its pair's (both
   // frames of one condition, at one temperature; prior_energy_above: only the
-  // excess over it). Each sample's, for `draws` per condition:
+  // excess over it, less a margin). Each sample's, for `draws` per condition:
   auto prior_each = [&](const at::Tensor& x, int64_t draws) {
     auto each = cg_each(x, draws);
     if (pair_floors_.defined() && w.floor_weight > 0) each = each + w.floor_weight * floor_each(distance_matrix(x));
-    if (energy_ && w.gamma > 0 && w.prior_energy) each = each + w.gamma * energy_each(energy_(x, w.energy_clamp), stacked(e_true, draws), w.prior_energy_above);
+    if (energy_ && w.gamma > 0 && w.prior_energy) each = each + w.gamma * energy_each(energy_(x, w.energy_clamp), stacked(e_true, draws), w.prior_energy_above, w.prior_energy_margin);
     return each;
   };
   at::Tensor prior;

@@ -155,6 +155,8 @@ struct StepWeights {
   // counts: the worst draw is then the most strained one, and a draw as cool as
   // (or cooler than) its pair is not pulled up to that one frame's energy.
   bool prior_energy_above = false;
+  // with prior_energy_above: only energy more than this (kJ/mol) above the pair's counts
+  double prior_energy_margin = 0;
   bool rename_symmetric = true;  // rename the target over set_symmetries' groups (when set)
   double learning_rate = 0;  // > 0: Adam's learning rate from this step on (a schedule); 0: unchanged
   // This rank asks to stop after this step (e.g. on SIGINT): with a reducer, every
