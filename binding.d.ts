@@ -122,6 +122,8 @@ export interface LossWeights {
   priorEnergyAbove?: boolean;
   /** with priorEnergyAbove: only energy more than this many kJ/mol above the pair's counts; default 0 */
   priorEnergyMargin?: number;
+  /** true: with priorCgCondition, the prior decode's CG target is that condition (centred), not cgT; default false */
+  priorFollowsCondition?: boolean;
   /** rename the target over setSymmetries' groups before the loss (when set); default true */
   renameSymmetric?: boolean;
   /** trainStep in a group: this rank asks every rank to stop after this step (LossTerms.stop) */

@@ -313,6 +313,7 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
     w.prior_energy = o.bool_or("priorEnergy", true);
     w.prior_energy_above = o.bool_or("priorEnergyAbove", false);
     w.prior_energy_margin = o.number_or("priorEnergyMargin", 0);
+    w.prior_follows_condition = o.bool_or("priorFollowsCondition", false);
     w.rename_symmetric = o.bool_or("renameSymmetric", true);
     w.stop = o.bool_or("stop", false);
     return w;

@@ -141,7 +141,9 @@ export interface TrainingSettings {
    * `energyMargin` (kJ/mol, default 0) only energy more than that above the pair's.
    * `cgNoise` > 0 (nm): half the prior decode's conditions are the CG frame with
    * that much Gaussian noise, denoised as a rollout denoises rough input
-   * (priorcondition.ts), the CG target staying clean. Absent: off.
+   * (priorcondition.ts), the CG target staying clean, or with `cgTarget:
+   * "condition"` the beads it is given (the decoder then follows its input, noisy
+   * or not, rather than learning to second-guess it). Absent: off.
    */
   priorDecode?: PriorDecodeSettings;
   /**
@@ -377,8 +379,9 @@ function presetFromFile(file: string): Preset {
   }
   const prior = training.priorDecode;
   if (prior !== undefined && !(typeof prior === 'object' && prior !== null && typeof prior.weight === 'number' && prior.weight > 0 && Number.isFinite(prior.weight) && (prior.from === undefined || (Number.isSafeInteger(prior.from) && prior.from >= 0)) && (prior.draws === undefined || (Number.isSafeInteger(prior.draws) && prior.draws >= 1)) && [undefined, true, false, 'above'].includes(prior.energy) && (prior.cgNoise === undefined || (typeof prior.cgNoise === 'number' && prior.cgNoise >= 0 && prior.cgNoise < 1))
-    && (prior.energyMargin === undefined || (prior.energy === 'above' && typeof prior.energyMargin === 'number' && prior.energyMargin >= 0 && Number.isFinite(prior.energyMargin))))) {
-    throw fileError('ERR_BAD_FORMAT', file, '"priorDecode" must be {"weight": number > 0, "from": integer step >= 0, "draws": integer >= 1, "energy": boolean or "above", "energyMargin": kJ/mol >= 0 (with "above"), "cgNoise": nm in [0, 1)}');
+    && (prior.energyMargin === undefined || (prior.energy === 'above' && typeof prior.energyMargin === 'number' && prior.energyMargin >= 0 && Number.isFinite(prior.energyMargin)))
+    && [undefined, 'clean', 'condition'].includes(prior.cgTarget))) {
+    throw fileError('ERR_BAD_FORMAT', file, '"priorDecode" must be {"weight": number > 0, "from": integer step >= 0, "draws": integer >= 1, "energy": boolean or "above", "energyMargin": kJ/mol >= 0 (with "above"), "cgNoise": nm in [0, 1), "cgTarget": "clean" or "condition"}');
   }
   if (training.cgNoiseShare !== undefined && !(typeof training.cgNoiseShare === 'number' && training.cgNoiseShare > 0 && training.cgNoiseShare <= 1)) {
     throw fileError('ERR_BAD_FORMAT', file, '"cgNoiseShare" must be a number in (0, 1]');

@@ -24,6 +24,7 @@ export interface PriorDecodeSettings {
   energy?: boolean | 'above';
   energyMargin?: number;
   cgNoise?: number;
+  cgTarget?: 'clean' | 'condition';
 }
 
 /** The prior-decode weight at a step (training `priorDecode`): 0 before its `from` or when absent. */
@@ -34,7 +35,10 @@ export function priorWeightAt(step: number, prior?: { weight: number; from?: num
 /** The native step's prior-decode weights at a step (training `priorDecode`). */
 export function priorDecodeWeights(step: number, prior?: PriorDecodeSettings) {
   const above = prior?.energy === 'above';
-  return { priorWeight: priorWeightAt(step, prior), priorEnergy: prior?.energy !== false, priorEnergyAbove: above, priorEnergyMargin: above ? (prior?.energyMargin ?? 0) : 0 };
+  return {
+    priorWeight: priorWeightAt(step, prior), priorEnergy: prior?.energy !== false, priorEnergyAbove: above, priorEnergyMargin: above ? (prior?.energyMargin ?? 0) : 0,
+    priorFollowsCondition: prior?.cgTarget === 'condition',
+  };
 }
 
 /** The reparameterisation noise's scale at a step under `latentWarmup`: 0, then a linear ramp to 1. */

@@ -32,16 +32,31 @@ test('the native prior decode takes its own CG condition: the same frames change
   const B = 3, L = PRESETS.tiny.architecture.latent;
   const aaT = data.trajectories[0].slice(66, 66 * (1 + B)), aaPrev = data.trajectories[0].slice(0, 66 * B);
   const cgT = cg[0].slice(18, 18 * (1 + B));
+  for (let b = 0; b < B; b++) for (let c = 0; c < 3; c++) {
+    // centred on its beads, as training places every sample
+    let m = 0;
+    for (let k = 0; k < 6; k++) m += cgT[b * 18 + k * 3 + c] / 6;
+    for (let k = 0; k < 6; k++) cgT[b * 18 + k * 3 + c] -= m;
+  }
   const rng = new Rng(6);
   const [eps, epsPrior] = [rng.normals(new Float32Array(B * L)), rng.normals(new Float32Array(B * L))];
   const loss = (o: object) => t.model.evaluate({ batch: B, aaT, aaPrev, cgT, eps, epsPrior, priorWeight: 1, gamma: 0, beta: 1, threads: 2, ...o });
   const own = await loss({});
   expect((await loss({ priorCgCondition: cgT.slice() })).prior).toBe(own.prior);
-  const moved = cgT.map((x, i) => x + (i % 3 === 0 ? 0.05 : 0));
+  const moved = cgT.map((x, i) => x + (i % 18 === 0 ? 0.05 : 0)); // each sample's first bead, along x
   const other = await loss({ priorCgCondition: moved });
   expect(other.prior).not.toBeCloseTo(own.prior!, 6);
   expect(other.coord).toBe(own.coord); // the posterior decode keeps its condition
   expect(() => loss({ priorCgCondition: moved.subarray(3) })).toThrow(/evaluate: priorCgCondition/);
+  // following its condition, the prior decode's CG target is that condition, centred: the same frames (or
+  // the same moved rigidly) change nothing, and moved beads are the target (a decoder cannot match both)
+  expect((await loss({ priorCgCondition: cgT.slice(), priorFollowsCondition: true })).prior).toBeCloseTo(own.prior!, 7);
+  expect((await loss({ priorCgCondition: cgT.map((x) => x + 0.3), priorFollowsCondition: true })).prior).toBeCloseTo(
+    (await loss({ priorCgCondition: cgT.map((x) => x + 0.3) })).prior!, 7);
+  expect((await loss({ priorFollowsCondition: true })).prior).toBe(own.prior); // without a condition of its own: cgT
+  const follows = await loss({ priorCgCondition: moved, priorFollowsCondition: true });
+  expect(follows.prior).not.toBeCloseTo(other.prior!, 6);
+  expect(follows.coord).toBe(own.coord);
 });
 
 test('half the prior conditions are noisy, denoised towards the training bond lengths; the clean ones are exact', async () => {

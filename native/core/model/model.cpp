@@ -404,12 +404,12 @@ LossTerms Model::loss(const at::Tensor& aa_t_in, const at::Tensor& aa_prev_in, c
   const auto decoded_target = config_.displacement ? voxels(aa_t - aa_prev) : renamed ? voxels(aa_t) : target;
 
   // each sample's CG error: its decoded frame's beads against the CG frame [draws*B] (nm^2)
-  auto cg_each = [&](const at::Tensor& x, int64_t draws) {
-    return (own_centre(at::matmul(mapping_, x)) - stacked(cg_t, draws)).square().mean({1, 2});
+  auto cg_each = [&](const at::Tensor& x, int64_t draws, const at::Tensor& target) {
+    return (own_centre(at::matmul(mapping_, x)) - stacked(target, draws)).square().mean({1, 2});
   };
   auto voxel = at::mse_loss(density, decoded_target);
   auto coord = at::mse_loss(own_centre(coords), aa_t);
-  auto cg = cg_each(coords, 1).mean();
+  auto cg = cg_each(coords, 1, cg_t).mean();
   const auto d_decoded = distance_matrix(coords), d_target = distance_matrix(aa_t);
   auto edm = at::mse_loss(d_decoded, d_target);
   const auto kl_dims = (-0.5 * (1 + logvar - mu.square() - logvar.exp())).mean(0);  // [latent], nats
@@ -473,8 +473,13 @@ LossTerms Model::loss(const at::Tensor& aa_t_in, const at::Tensor& aa_prev_in, c
   // beads, the pair floor, and (prior_energy) its energy against its pair's (both
   // frames of one condition, at one temperature; prior_energy_above: only the
   // excess over it, less a margin). Each sample's, for `draws` per condition:
+  at::Tensor prior_target = cg_t;  // the prior decode's CG target
+  if (w.prior_follows_condition && extra.prior_cg_condition.defined()) {
+    const auto c = extra.prior_cg_condition.to(device_, at::kFloat);
+    prior_target = c - c.mean(1, true);
+  }
   auto prior_each = [&](const at::Tensor& x, int64_t draws) {
-    auto each = cg_each(x, draws);
+    auto each = cg_each(x, draws, prior_target);
     if (pair_floors_.defined() && w.floor_weight > 0) each = each + w.floor_weight * floor_each(distance_matrix(x));
     if (energy_ && w.gamma > 0 && w.prior_energy) each = each + w.gamma * energy_each(energy_(x, w.energy_clamp), stacked(e_true, draws), w.prior_energy_above, w.prior_energy_margin);
     return each;

@@ -157,6 +157,9 @@ struct StepWeights {
   bool prior_energy_above = false;
   // with prior_energy_above: only energy more than this (kJ/mol) above the pair's counts
   double prior_energy_margin = 0;
+  // true: with a prior_cg_condition, the prior decode's CG target is that condition
+  // (centred), not cg_t: the decoder follows the beads it is given, as a rollout must
+  bool prior_follows_condition = false;
   bool rename_symmetric = true;  // rename the target over set_symmetries' groups (when set)
   double learning_rate = 0;  // > 0: Adam's learning rate from this step on (a schedule); 0: unchanged
   // This rank asks to stop after this step (e.g. on SIGINT): with a reducer, every
