@@ -210,7 +210,7 @@ export interface NativeModel {
    * `cgCondition` [B,n,3]: the CG frames the network is conditioned on in place of cgT (cgT stays the CG loss's target);
    * `cgLevel` [B]: each sample's CG noise level in nm, told to a `noiseInput` decoder (absent: 0);
    * `priorCgCondition` [B,n,3]: the CG frames the prior decode (priorWeight) is conditioned on, when not the
-   * posterior decode's (its CG target stays cgT)
+   * posterior decode's (its CG target is cgT, or this under priorFollowsCondition)
    */
   trainStep(o: ModelBatch & StepExtras & LossWeights & { clipNorm: number }): Promise<LossTerms>;
   evaluate(o: ModelBatch & StepExtras & LossWeights & { clipNorm?: number }): Promise<LossTerms>;

@@ -8,6 +8,18 @@ export function spaced(n: number, count: number): number[] {
   return Array.from({ length: m }, (_, i) => Math.floor((i * n) / m));
 }
 
+/**
+ * Up to `count` frames evenly spaced over `trajectories` taken as one run (each
+ * [frames, values] with `perFrame` numbers a frame), gathered into one array.
+ */
+export function spacedFrames(trajectories: Float32Array[], perFrame: number, count: number): { coords: Float32Array; frames: number } {
+  const all = trajectories.flatMap((t, trajectory) => Array.from({ length: t.length / perFrame }, (_, frame) => ({ trajectory, frame })));
+  const picks = spaced(all.length, count).map((i) => all[i]);
+  const coords = new Float32Array(picks.length * perFrame);
+  picks.forEach(({ trajectory, frame }, k) => coords.set(trajectories[trajectory].subarray(frame * perFrame, (frame + 1) * perFrame), k * perFrame));
+  return { coords, frames: picks.length };
+}
+
 /** A training pair: frames t−1 and t of one trajectory. */
 export interface Pair {
   trajectory: number;

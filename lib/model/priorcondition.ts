@@ -3,15 +3,16 @@
 // denoises rough input it is not told the level of (cgdenoise.ts). The decoder
 // then meets, at the z a rollout draws, the beads it is given when users feed
 // it noisy CG or a CG simulation: bond lengths restored, each bead a little off
-// where the atoms' mapping puts it. The CG target stays the clean frame, so
-// what is trained is to follow such beads without straining the molecule.
+// where the atoms' mapping puts it. The CG target is the clean frame, or with
+// `cgTarget: "condition"` the beads given: what is trained is to place such
+// beads' atoms without straining the molecule.
 import { TcbmError } from '../core/errors';
 import type { Rng } from '../core/rng';
 import { denoiseCg, fitCgPrior, type CgPrior } from '../inference/cgdenoise';
 import type { Topology } from '../io/types';
 import type { CgMapping } from './mapping';
 import { cgBondTree, type ConditionedBatch } from './noise';
-import { spaced } from './picks';
+import { spacedFrames } from './picks';
 import type { Architecture, TrainingSettings } from './presets';
 
 /** The share of the prior decode's conditions that is noisy; the others are clean. */
@@ -28,12 +29,8 @@ export function priorConditionOf(architecture: Architecture, settings: TrainingS
   const tree = cgBondTree(topology, mapping, 'priorDecode.cgNoise'); // refused now, not at the first prior step
   return new PriorCondition(level, () => {
     // the prior a rollout fits (cgnoise.ts), here from up to 2,000 evenly spaced training CG frames
-    const per = mapping.beads * 3;
-    const frames = cg.flatMap((c, t) => Array.from({ length: c.length / per }, (_, f) => [t, f]));
-    const picks = spaced(frames.length, 2000).map((i) => frames[i]);
-    const coords = new Float32Array(picks.length * per);
-    picks.forEach(([t, f], k) => coords.set(cg[t].subarray(f * per, (f + 1) * per), k * per));
-    return fitCgPrior(coords, picks.length, tree);
+    const { coords, frames } = spacedFrames(cg, mapping.beads * 3, 2000);
+    return fitCgPrior(coords, frames, tree);
   });
 }
 

@@ -23,7 +23,7 @@ import { betaAt, clipAt, gammaAt, latentNoiseAt, learningRateAt, priorDecodeWeig
 import { IDENTITY, pairRotation, placePair as placeInLayout, placeRotated, type PairLayout } from './placement';
 import { validate, type ValidationOptions, type ValidationReport } from './validation';
 import { batchShare, shareOf, type BatchShare, type ProcessGroup } from './distributed';
-import { framePairs, pairGap, spaced, type Pair } from './picks';
+import { framePairs, pairGap, spaced, spacedFrames, type Pair } from './picks';
 import { cgBondTree, withConditionNoise, type CgTree, type ConditionedBatch } from './noise';
 import { priorConditionOf, type PriorCondition } from './priorcondition';
 
@@ -244,11 +244,8 @@ export class Trainer {
     if (!this.energy) return undefined;
     if (!this.energyStats) {
       const N = this.data.topology.atoms.length;
-      const frames = this.data.trajectories.flatMap((t, trajectory) => Array.from({ length: t.length / (N * 3) }, (_, frame) => ({ trajectory, frame })));
-      const picks = spaced(frames.length, 2000).map((i) => frames[i]);
-      const coords = new Float32Array(picks.length * N * 3);
-      picks.forEach(({ trajectory, frame }, k) => coords.set(this.data.trajectories[trajectory].subarray(frame * N * 3, (frame + 1) * N * 3), k * N * 3));
-      const { total } = await this.energy.evaluate({ data: coords, shape: [picks.length, N, 3] }, { threads: this.threads, device: this.device });
+      const { coords, frames } = spacedFrames(this.data.trajectories, N * 3, 2000);
+      const { total } = await this.energy.evaluate({ data: coords, shape: [frames, N, 3] }, { threads: this.threads, device: this.device });
       let mean = 0;
       for (const e of total) mean += e / total.length;
       let variance = 0;

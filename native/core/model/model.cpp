@@ -473,11 +473,9 @@ LossTerms Model::loss(const at::Tensor& aa_t_in, const at::Tensor& aa_prev_in, c
   // beads, the pair floor, and (prior_energy) its energy against its pair's (both
   // frames of one condition, at one temperature; prior_energy_above: only the
   // excess over it, less a margin). Each sample's, for `draws` per condition:
-  at::Tensor prior_target = cg_t;  // the prior decode's CG target
-  if (w.prior_follows_condition && extra.prior_cg_condition.defined()) {
-    const auto c = extra.prior_cg_condition.to(device_, at::kFloat);
-    prior_target = c - c.mean(1, true);
-  }
+  // the prior decode's own CG condition (undefined: the posterior decode's), and its CG target
+  const auto prior_cg = extra.prior_cg_condition.defined() ? extra.prior_cg_condition.to(device_, at::kFloat) : at::Tensor();
+  const auto prior_target = w.prior_follows_condition && prior_cg.defined() ? prior_cg - prior_cg.mean(1, true) : cg_t;
   auto prior_each = [&](const at::Tensor& x, int64_t draws) {
     auto each = cg_each(x, draws, prior_target);
     if (pair_floors_.defined() && w.floor_weight > 0) each = each + w.floor_weight * floor_each(distance_matrix(x));
@@ -488,8 +486,8 @@ LossTerms Model::loss(const at::Tensor& aa_t_in, const at::Tensor& aa_prev_in, c
   if (w.prior_weight > 0 && extra.eps_prior.defined()) {
     auto z = extra.eps_prior.to(device_, at::kFloat);
     at::Tensor prior_condition;  // the posterior decode's, unless the prior decode has its own CG
-    if (extra.prior_cg_condition.defined()) {
-      auto v = voxels(extra.prior_cg_condition.to(device_, at::kFloat));
+    if (prior_cg.defined()) {
+      auto v = voxels(prior_cg);
       prior_condition = config_.previous_frame ? at::cat({v_prev, v}, 1) : v;
     }
     const int64_t batch = coords.size(0), draws = z.size(0) / batch;

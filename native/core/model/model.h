@@ -180,7 +180,7 @@ struct BatchExtras {
   at::Tensor eps_prior;
   // [B,n,3]: the CG frame the prior decode is conditioned on, when not the
   // posterior decode's (e.g. noisy CG denoised as a rollout denoises it); its CG
-  // target stays cg_t
+  // target is cg_t, or this frame under w.prior_follows_condition
   at::Tensor prior_cg_condition;
 };
 
