@@ -122,6 +122,8 @@ export interface LossWeights {
   priorEnergyAbove?: boolean;
   /** with priorEnergyAbove: only energy more than this many kJ/mol above the pair's counts; default 0 */
   priorEnergyMargin?: number;
+  /** with priorEnergyAbove and priorCgLevel: the margin of the samples whose priorCgLevel is > 0; default priorEnergyMargin */
+  priorNoisyEnergyMargin?: number;
   /** true: with priorCgCondition, the prior decode's CG target is that condition (centred), not cgT; default false */
   priorFollowsCondition?: boolean;
   /** rename the target over setSymmetries' groups before the loss (when set); default true */
@@ -199,6 +201,7 @@ export interface StepExtras {
   cgLevel?: Float32Array;
   epsPrior?: Float32Array;
   priorCgCondition?: Float32Array;
+  priorCgLevel?: Float32Array;
 }
 
 /** The cVAE and its Adam optimiser (native/core/model.h). */
@@ -210,7 +213,8 @@ export interface NativeModel {
    * `cgCondition` [B,n,3]: the CG frames the network is conditioned on in place of cgT (cgT stays the CG loss's target);
    * `cgLevel` [B]: each sample's CG noise level in nm, told to a `noiseInput` decoder (absent: 0);
    * `priorCgCondition` [B,n,3]: the CG frames the prior decode (priorWeight) is conditioned on, when not the
-   * posterior decode's (its CG target is cgT, or this under priorFollowsCondition)
+   * posterior decode's (its CG target is cgT, or this under priorFollowsCondition);
+   * `priorCgLevel` [B]: the noise each priorCgCondition was drawn with in nm (it picks priorNoisyEnergyMargin)
    */
   trainStep(o: ModelBatch & StepExtras & LossWeights & { clipNorm: number }): Promise<LossTerms>;
   evaluate(o: ModelBatch & StepExtras & LossWeights & { clipNorm?: number }): Promise<LossTerms>;

@@ -249,7 +249,7 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
 
   struct Batch {
     at::Tensor aa_t, aa_prev, cg_t, eps;
-    BatchExtras extra;  // cgCondition, cgLevel, epsPrior, priorCgCondition (optional)
+    BatchExtras extra;  // cgCondition, cgLevel, epsPrior, priorCgCondition, priorCgLevel (optional)
     std::vector<Napi::Object> keep;
   };
 
@@ -271,6 +271,11 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
     if (with_eps) b.eps = take("eps", {B, c.latent});
     if (with_target && o.has("cgCondition")) b.extra.cg_condition = take("cgCondition", {B, c.beads, 3});
     if (with_target && o.has("priorCgCondition")) b.extra.prior_cg_condition = take("priorCgCondition", {B, c.beads, 3});
+    if (with_target && o.has("priorCgLevel")) {
+      b.extra.prior_cg_level = take("priorCgLevel", {B});
+      if (!(b.extra.prior_cg_level.ge(0) & b.extra.prior_cg_level.isfinite()).all().item<bool>())
+        throw Napi::RangeError::New(o.env(), op + ": priorCgLevel must hold finite noise levels >= 0 nm");
+    }
     if (with_target && with_eps && o.has("epsPrior")) {
       // one or more draws of z for each condition, draw-major
       const int64_t n = static_cast<int64_t>(o.float_array("epsPrior").ElementLength()), per = B * c.latent;
@@ -313,6 +318,7 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
     w.prior_energy = o.bool_or("priorEnergy", true);
     w.prior_energy_above = o.bool_or("priorEnergyAbove", false);
     w.prior_energy_margin = o.number_or("priorEnergyMargin", 0);
+    if (o.has("priorNoisyEnergyMargin")) w.prior_noisy_energy_margin = o.number_or("priorNoisyEnergyMargin", 0);
     w.prior_follows_condition = o.bool_or("priorFollowsCondition", false);
     w.rename_symmetric = o.bool_or("renameSymmetric", true);
     w.stop = o.bool_or("stop", false);

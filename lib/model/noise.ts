@@ -20,7 +20,7 @@ export type ConditionedBatch = {
   epsPrior?: Float32Array;
   /** [B,n,3]: the prior decode's CG condition (training `priorDecode.cgNoise`; priorcondition.ts) */
   priorCgCondition?: Float32Array;
-  /** [B]: the noise in priorCgCondition (nm; 0: the clean frame), taken out before the step */
+  /** [B]: the noise in priorCgCondition (nm; 0: the clean frame); it picks each sample's prior energy margin */
   priorCgLevel?: Float32Array;
 };
 

@@ -143,7 +143,10 @@ export interface TrainingSettings {
    * that much Gaussian noise, denoised as a rollout denoises rough input
    * (priorcondition.ts), the CG target staying clean, or with `cgTarget:
    * "condition"` the beads it is given (the decoder then follows its input, noisy
-   * or not, rather than learning to second-guess it). Absent: off.
+   * or not, rather than learning to second-guess it). `noisyEnergyMargin`
+   * (kJ/mol; with "above" and `cgNoise`) is the noisy conditions' own margin:
+   * their decodes run hotter than the clean pair, and at the clean margin every one
+   * is pushed down and the decoder cools (docs/fidelity.md Y48, Y49). Absent: off.
    */
   priorDecode?: PriorDecodeSettings;
   /**
@@ -338,6 +341,9 @@ export function resolvePreset(preset: string | Preset): Preset {
   return p;
 }
 
+/** A prior-decode energy margin: a finite number of kJ/mol >= 0. */
+const isMargin = (v: unknown): boolean => typeof v === 'number' && v >= 0 && Number.isFinite(v);
+
 function presetFromFile(file: string): Preset {
   let spec: { base?: unknown; name?: unknown; description?: unknown; architecture?: unknown; training?: unknown };
   try {
@@ -379,9 +385,10 @@ function presetFromFile(file: string): Preset {
   }
   const prior = training.priorDecode;
   if (prior !== undefined && !(typeof prior === 'object' && prior !== null && typeof prior.weight === 'number' && prior.weight > 0 && Number.isFinite(prior.weight) && (prior.from === undefined || (Number.isSafeInteger(prior.from) && prior.from >= 0)) && (prior.draws === undefined || (Number.isSafeInteger(prior.draws) && prior.draws >= 1)) && [undefined, true, false, 'above'].includes(prior.energy) && (prior.cgNoise === undefined || (typeof prior.cgNoise === 'number' && prior.cgNoise >= 0 && prior.cgNoise < 1))
-    && (prior.energyMargin === undefined || (prior.energy === 'above' && typeof prior.energyMargin === 'number' && prior.energyMargin >= 0 && Number.isFinite(prior.energyMargin)))
+    && (prior.energyMargin === undefined || (prior.energy === 'above' && isMargin(prior.energyMargin)))
+    && (prior.noisyEnergyMargin === undefined || (prior.energy === 'above' && (prior.cgNoise ?? 0) > 0 && isMargin(prior.noisyEnergyMargin)))
     && [undefined, 'clean', 'condition'].includes(prior.cgTarget))) {
-    throw fileError('ERR_BAD_FORMAT', file, '"priorDecode" must be {"weight": number > 0, "from": integer step >= 0, "draws": integer >= 1, "energy": boolean or "above", "energyMargin": kJ/mol >= 0 (with "above"), "cgNoise": nm in [0, 1), "cgTarget": "clean" or "condition"}');
+    throw fileError('ERR_BAD_FORMAT', file, '"priorDecode" must be {"weight": number > 0, "from": integer step >= 0, "draws": integer >= 1, "energy": boolean or "above", "energyMargin": kJ/mol >= 0 (with "above"), "cgNoise": nm in [0, 1), "noisyEnergyMargin": kJ/mol >= 0 (with "above" and cgNoise > 0), "cgTarget": "clean" or "condition"}');
   }
   if (training.cgNoiseShare !== undefined && !(typeof training.cgNoiseShare === 'number' && training.cgNoiseShare > 0 && training.cgNoiseShare <= 1)) {
     throw fileError('ERR_BAD_FORMAT', file, '"cgNoiseShare" must be a number in (0, 1]');

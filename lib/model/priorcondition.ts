@@ -64,18 +64,19 @@ export class PriorCondition {
   /**
    * `batch` (this rank's share) ready for the native step: the noisy samples'
    * prior conditions denoised, the clean ones as they are (a rollout of clean
-   * input denoises nothing), and priorCgLevel taken out.
+   * input denoises nothing); priorCgLevel stays, for the noisy samples' energy
+   * margin (priorDecode.noisyEnergyMargin).
    */
   async denoised(batch: ConditionedBatch, threads: number): Promise<ConditionedBatch> {
-    const { priorCgLevel: levels, ...rest } = batch;
+    const levels = batch.priorCgLevel;
     const noisy = levels ? [...levels.keys()].filter((b) => levels[b] > 0) : [];
-    if (!levels || !rest.priorCgCondition || noisy.length === 0) return rest;
-    const condition = rest.priorCgCondition.slice();
+    if (!levels || !batch.priorCgCondition || noisy.length === 0) return batch;
+    const condition = batch.priorCgCondition.slice();
     const per = condition.length / levels.length;
     const frames = new Float32Array(noisy.length * per);
     noisy.forEach((b, k) => frames.set(condition.subarray(b * per, (b + 1) * per), k * per));
     const clean = await denoiseCg(frames, noisy.length, (this.prior ??= this.fit()), this.level, { threads });
     noisy.forEach((b, k) => condition.set(clean.subarray(k * per, (k + 1) * per), b * per));
-    return { ...rest, priorCgCondition: condition };
+    return { ...batch, priorCgCondition: condition };
   }
 }

@@ -23,6 +23,7 @@ export interface PriorDecodeSettings {
   draws?: number;
   energy?: boolean | 'above';
   energyMargin?: number;
+  noisyEnergyMargin?: number;
   cgNoise?: number;
   cgTarget?: 'clean' | 'condition';
 }
@@ -38,6 +39,7 @@ export function priorDecodeWeights(step: number, prior?: PriorDecodeSettings) {
   return {
     priorWeight: priorWeightAt(step, prior), priorEnergy: prior?.energy !== false, priorEnergyAbove: above, priorEnergyMargin: above ? (prior?.energyMargin ?? 0) : 0,
     priorFollowsCondition: prior?.cgTarget === 'condition',
+    ...(above && prior?.noisyEnergyMargin !== undefined ? { priorNoisyEnergyMargin: prior.noisyEnergyMargin } : {}),
   };
 }
 

@@ -1,5 +1,5 @@
 // The paper's loss schedules at chosen points (Eq. 5 gamma, Eq. 6 cyclic sigmoid beta) and the learning rate's.
-import { betaAt, clipAt, gammaAt, latentNoiseAt, learningRateAt } from '../../lib/model/schedules';
+import { betaAt, clipAt, gammaAt, latentNoiseAt, learningRateAt, priorDecodeWeights } from '../../lib/model/schedules';
 
 describe('gamma (paper Eq. 5)', () => {
   const s = { n0: 100, n1: 60 };
@@ -61,4 +61,13 @@ test('latentWarmup: the posterior mean alone, then the noise ramped in linearly'
   expect(latentNoiseAt(99999, w)).toBe(1);
   expect(latentNoiseAt(99, { steps: 100 })).toBe(0);
   expect(latentNoiseAt(100, { steps: 100 })).toBe(1);
+});
+
+test('priorDecode: the step weights, zero before `from`; margins only for the one-sided energy term', () => {
+  const off = { priorWeight: 0, priorEnergy: true, priorEnergyAbove: false, priorEnergyMargin: 0, priorFollowsCondition: false };
+  expect(priorDecodeWeights(5)).toEqual(off);
+  const prior = { weight: 10, from: 100, energy: 'above' as const, energyMargin: 27, cgNoise: 0.02, noisyEnergyMargin: 100, cgTarget: 'condition' as const };
+  expect(priorDecodeWeights(99, prior).priorWeight).toBe(0);
+  expect(priorDecodeWeights(100, prior)).toEqual({ priorWeight: 10, priorEnergy: true, priorEnergyAbove: true, priorEnergyMargin: 27, priorNoisyEnergyMargin: 100, priorFollowsCondition: true });
+  expect(priorDecodeWeights(100, { weight: 1, energy: false, energyMargin: 27 })).toEqual({ ...off, priorWeight: 1, priorEnergy: false });
 });

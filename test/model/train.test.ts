@@ -399,10 +399,10 @@ test("priorDecode: a second decode from the prior z adds weight x its CG, floor 
   // Samples 0 and 2 get a pair 0.01 nm from a clash (far hotter than any decode), 1 and 3 stay as they were.
   const hot = aaT.slice();
   for (const b of [0, 2]) for (let c = 0; c < 3; c++) hot[b * 66 + c] = hot[b * 66 + 16 * 3 + c] + 0.01;
-  const sample = async (b: number, gamma: number, priorEnergyAbove: boolean, priorEnergyMargin = 0) => {
+  const sample = async (b: number, gamma: number, priorEnergyAbove: boolean, priorEnergyMargin = 0, noisy: { priorCgLevel?: Float32Array; priorNoisyEnergyMargin?: number } = {}) => {
     const row = (x: Float32Array, width: number) => x.slice(b * width, (b + 1) * width);
     const one = { batch: 1, aaT: row(hot, 66), aaPrev: row(aaPrev, 66), cgT: row(cgT, 18), eps: row(eps, L), epsPrior: row(epsPrior, L) };
-    return (await te.model.evaluate({ ...one, priorWeight: 1, priorEnergyAbove, priorEnergyMargin, gamma, beta: 1, energyClamp: 0, energyScale: 55, threads: 2 })).prior!;
+    return (await te.model.evaluate({ ...one, ...noisy, priorWeight: 1, priorEnergyAbove, priorEnergyMargin, gamma, beta: 1, energyClamp: 0, energyScale: 55, threads: 2 })).prior!;
   };
   for (let b = 0; b < B; b++) {
     const [none, both, above] = [await sample(b, 0, false), await sample(b, 1, false), await sample(b, 1, true)];
@@ -413,7 +413,13 @@ test("priorDecode: a second decode from the prior z adds weight x its CG, floor 
     const excess = 55 * Math.sqrt(Math.expm1(both - none));
     expect((await sample(b, 1, true, excess / 2)) - none).toBeCloseTo(Math.log1p((excess / 2 / 55) ** 2), 4);
     expect(await sample(b, 1, false, excess / 2)).toBe(both); // the margin is for the one-sided term only
+    // a noisy prior condition (priorCgLevel > 0) takes priorNoisyEnergyMargin, a clean one the common margin
+    const level = (x: number) => ({ priorCgLevel: Float32Array.of(x), priorNoisyEnergyMargin: excess / 2 });
+    expect(await sample(b, 1, true, 0, level(0.02))).toBe(await sample(b, 1, true, excess / 2));
+    expect(await sample(b, 1, true, 0, level(0))).toBe(above);
+    expect(await sample(b, 1, true, 0, { priorNoisyEnergyMargin: excess / 2 })).toBe(above); // no levels: all clean
   }
+  await expect(sample(1, 1, true, 0, { priorCgLevel: Float32Array.of(-1) })).rejects.toThrow(/priorCgLevel must hold finite noise levels >= 0 nm/);
 
   // in training, epsPrior is drawn last and only from priorDecode.from on: earlier steps are the plain run's
   const first = async (priorDecode?: { weight: number; from?: number; draws?: number }) =>

@@ -15,6 +15,7 @@
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -157,6 +158,12 @@ struct StepWeights {
   bool prior_energy_above = false;
   // with prior_energy_above: only energy more than this (kJ/mol) above the pair's counts
   double prior_energy_margin = 0;
+  // with prior_energy_above and a prior_cg_level: the margin of the samples whose
+  // prior condition is noisy (level > 0); unset: prior_energy_margin. A decode of
+  // denoised beads is hotter than its clean pair: at the clean margin every one of
+  // them is pushed down, and the decoder, which cannot tell them apart, cools
+  // (docs/fidelity.md Y48, Y49); a wide margin asks only that they not blow up.
+  std::optional<double> prior_noisy_energy_margin;
   // true: with a prior_cg_condition, the prior decode's CG target is that condition
   // (centred), not cg_t: the decoder follows the beads it is given, as a rollout must
   bool prior_follows_condition = false;
@@ -182,6 +189,9 @@ struct BatchExtras {
   // posterior decode's (e.g. noisy CG denoised as a rollout denoises it); its CG
   // target is cg_t, or this frame under w.prior_follows_condition
   at::Tensor prior_cg_condition;
+  // [B] (nm): the noise each prior_cg_condition was drawn with (0: the clean
+  // frame); it picks each sample's energy margin (w.prior_noisy_energy_margin)
+  at::Tensor prior_cg_level;
 };
 
 // Differentiable per-frame internal energy [B] of coords [B, N, 3] nm, soft-clamped above `clamp` when > 0.
