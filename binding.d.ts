@@ -118,11 +118,14 @@ export interface LossWeights {
   priorWeight?: number;
   /** false: the prior decode's γ energy term is left out (its CG and floor terms only); default true */
   priorEnergy?: boolean;
-  /** true: the prior decode's γ energy term counts only energy above the pair's (one-sided); default false */
-  priorEnergyAbove?: boolean;
-  /** with priorEnergyAbove: only energy more than this many kJ/mol above the pair's counts; default 0 */
+  /**
+   * which side of its pair's energy the prior decode's γ energy term counts: both (default), above (only energy
+   * above the pair's, less the margin) or band (only energy further than the margin from the pair's, either side)
+   */
+  priorEnergySide?: 'both' | 'above' | 'band';
+  /** with priorEnergySide above or band: the dead zone in kJ/mol beside the pair's energy; default 0 */
   priorEnergyMargin?: number;
-  /** with priorEnergyAbove and priorCgLevel: the margin of the samples whose priorCgLevel is > 0; default priorEnergyMargin */
+  /** with priorEnergySide above or band, and priorCgLevel: the margin of the samples whose priorCgLevel is > 0; default priorEnergyMargin */
   priorNoisyEnergyMargin?: number;
   /** true: with priorCgCondition, the prior decode's CG target is that condition (centred), not cgT; default false */
   priorFollowsCondition?: boolean;

@@ -316,7 +316,11 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
     w.free_bits = o.number_or("freeBits", 0);
     w.prior_weight = o.number_or("priorWeight", 0);
     w.prior_energy = o.bool_or("priorEnergy", true);
-    w.prior_energy_above = o.bool_or("priorEnergyAbove", false);
+    const auto side = o.string_or("priorEnergySide", "both");
+    using Side = StepWeights::EnergySide;
+    if (side != "both" && side != "above" && side != "band")
+      throw Napi::RangeError::New(o.env(), "priorEnergySide must be \"both\", \"above\" or \"band\", got \"" + side + "\"");
+    w.prior_energy_side = side == "above" ? Side::above : side == "band" ? Side::band : Side::both;
     w.prior_energy_margin = o.number_or("priorEnergyMargin", 0);
     if (o.has("priorNoisyEnergyMargin")) w.prior_noisy_energy_margin = o.number_or("priorNoisyEnergyMargin", 0);
     w.prior_follows_condition = o.bool_or("priorFollowsCondition", false);

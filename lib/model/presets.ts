@@ -139,12 +139,15 @@ export interface TrainingSettings {
    * 'above'` keeps it one-sided: only energy above the pair's counts, so the worst
    * draw is the most strained one and a cool draw is not pulled up; with
    * `energyMargin` (kJ/mol, default 0) only energy more than that above the pair's.
+   * `energy: 'band'` counts only energy further than `energyMargin` from the
+   * pair's, either side: the one-sided term cools (nothing pushes a draw up), the
+   * band leaves a thermal spread alone and keeps the mean.
    * `cgNoise` > 0 (nm): half the prior decode's conditions are the CG frame with
    * that much Gaussian noise, denoised as a rollout denoises rough input
    * (priorcondition.ts), the CG target staying clean, or with `cgTarget:
    * "condition"` the beads it is given (the decoder then follows its input, noisy
    * or not, rather than learning to second-guess it). `noisyEnergyMargin`
-   * (kJ/mol; with "above" and `cgNoise`) is the noisy conditions' own margin:
+   * (kJ/mol; with "above" or "band", and `cgNoise`) is the noisy conditions' own margin:
    * their decodes run hotter than the clean pair, and at the clean margin every one
    * is pushed down and the decoder cools (docs/fidelity.md Y48, Y49). Absent: off.
    */
@@ -384,11 +387,12 @@ function presetFromFile(file: string): Preset {
     throw fileError('ERR_BAD_FORMAT', file, '"prevLag" must be {"share": number in (0, 1], "max": integer >= 2, "from": integer step >= 0}');
   }
   const prior = training.priorDecode;
-  if (prior !== undefined && !(typeof prior === 'object' && prior !== null && typeof prior.weight === 'number' && prior.weight > 0 && Number.isFinite(prior.weight) && (prior.from === undefined || (Number.isSafeInteger(prior.from) && prior.from >= 0)) && (prior.draws === undefined || (Number.isSafeInteger(prior.draws) && prior.draws >= 1)) && [undefined, true, false, 'above'].includes(prior.energy) && (prior.cgNoise === undefined || (typeof prior.cgNoise === 'number' && prior.cgNoise >= 0 && prior.cgNoise < 1))
-    && (prior.energyMargin === undefined || (prior.energy === 'above' && isMargin(prior.energyMargin)))
-    && (prior.noisyEnergyMargin === undefined || (prior.energy === 'above' && (prior.cgNoise ?? 0) > 0 && isMargin(prior.noisyEnergyMargin)))
+  const margined = prior?.energy === 'above' || prior?.energy === 'band';
+  if (prior !== undefined && !(typeof prior === 'object' && prior !== null && typeof prior.weight === 'number' && prior.weight > 0 && Number.isFinite(prior.weight) && (prior.from === undefined || (Number.isSafeInteger(prior.from) && prior.from >= 0)) && (prior.draws === undefined || (Number.isSafeInteger(prior.draws) && prior.draws >= 1)) && [undefined, true, false, 'above', 'band'].includes(prior.energy) && (prior.cgNoise === undefined || (typeof prior.cgNoise === 'number' && prior.cgNoise >= 0 && prior.cgNoise < 1))
+    && (prior.energyMargin === undefined || (margined && isMargin(prior.energyMargin)))
+    && (prior.noisyEnergyMargin === undefined || (margined && (prior.cgNoise ?? 0) > 0 && isMargin(prior.noisyEnergyMargin)))
     && [undefined, 'clean', 'condition'].includes(prior.cgTarget))) {
-    throw fileError('ERR_BAD_FORMAT', file, '"priorDecode" must be {"weight": number > 0, "from": integer step >= 0, "draws": integer >= 1, "energy": boolean or "above", "energyMargin": kJ/mol >= 0 (with "above"), "cgNoise": nm in [0, 1), "noisyEnergyMargin": kJ/mol >= 0 (with "above" and cgNoise > 0), "cgTarget": "clean" or "condition"}');
+    throw fileError('ERR_BAD_FORMAT', file, '"priorDecode" must be {"weight": number > 0, "from": integer step >= 0, "draws": integer >= 1, "energy": boolean, "above" or "band", "energyMargin": kJ/mol >= 0 (with "above" or "band"), "cgNoise": nm in [0, 1), "noisyEnergyMargin": kJ/mol >= 0 (with "above" or "band", and cgNoise > 0), "cgTarget": "clean" or "condition"}');
   }
   if (training.cgNoiseShare !== undefined && !(typeof training.cgNoiseShare === 'number' && training.cgNoiseShare > 0 && training.cgNoiseShare <= 1)) {
     throw fileError('ERR_BAD_FORMAT', file, '"cgNoiseShare" must be a number in (0, 1]');

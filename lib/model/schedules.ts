@@ -21,7 +21,7 @@ export interface PriorDecodeSettings {
   weight: number;
   from?: number;
   draws?: number;
-  energy?: boolean | 'above';
+  energy?: boolean | 'above' | 'band';
   energyMargin?: number;
   noisyEnergyMargin?: number;
   cgNoise?: number;
@@ -35,11 +35,12 @@ export function priorWeightAt(step: number, prior?: { weight: number; from?: num
 
 /** The native step's prior-decode weights at a step (training `priorDecode`). */
 export function priorDecodeWeights(step: number, prior?: PriorDecodeSettings) {
-  const above = prior?.energy === 'above';
+  const side: 'both' | 'above' | 'band' = prior?.energy === 'above' || prior?.energy === 'band' ? prior.energy : 'both';
+  const margins = side !== 'both';
   return {
-    priorWeight: priorWeightAt(step, prior), priorEnergy: prior?.energy !== false, priorEnergyAbove: above, priorEnergyMargin: above ? (prior?.energyMargin ?? 0) : 0,
+    priorWeight: priorWeightAt(step, prior), priorEnergy: prior?.energy !== false, priorEnergySide: side, priorEnergyMargin: margins ? (prior?.energyMargin ?? 0) : 0,
     priorFollowsCondition: prior?.cgTarget === 'condition',
-    ...(above && prior?.noisyEnergyMargin !== undefined ? { priorNoisyEnergyMargin: prior.noisyEnergyMargin } : {}),
+    ...(margins && prior?.noisyEnergyMargin !== undefined ? { priorNoisyEnergyMargin: prior.noisyEnergyMargin } : {}),
   };
 }
 

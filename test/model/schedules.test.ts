@@ -64,10 +64,11 @@ test('latentWarmup: the posterior mean alone, then the noise ramped in linearly'
 });
 
 test('priorDecode: the step weights, zero before `from`; margins only for the one-sided energy term', () => {
-  const off = { priorWeight: 0, priorEnergy: true, priorEnergyAbove: false, priorEnergyMargin: 0, priorFollowsCondition: false };
+  const off = { priorWeight: 0, priorEnergy: true, priorEnergySide: 'both', priorEnergyMargin: 0, priorFollowsCondition: false };
   expect(priorDecodeWeights(5)).toEqual(off);
   const prior = { weight: 10, from: 100, energy: 'above' as const, energyMargin: 27, cgNoise: 0.02, noisyEnergyMargin: 100, cgTarget: 'condition' as const };
   expect(priorDecodeWeights(99, prior).priorWeight).toBe(0);
-  expect(priorDecodeWeights(100, prior)).toEqual({ priorWeight: 10, priorEnergy: true, priorEnergyAbove: true, priorEnergyMargin: 27, priorNoisyEnergyMargin: 100, priorFollowsCondition: true });
+  expect(priorDecodeWeights(100, prior)).toEqual({ priorWeight: 10, priorEnergy: true, priorEnergySide: 'above', priorEnergyMargin: 27, priorNoisyEnergyMargin: 100, priorFollowsCondition: true });
+  expect(priorDecodeWeights(100, { ...prior, energy: 'band' })).toMatchObject({ priorEnergySide: 'band', priorEnergyMargin: 27, priorNoisyEnergyMargin: 100 });
   expect(priorDecodeWeights(100, { weight: 1, energy: false, energyMargin: 27 })).toEqual({ ...off, priorWeight: 1, priorEnergy: false });
 });

@@ -395,31 +395,40 @@ test("priorDecode: a second decode from the prior z adds weight x its CG, floor 
   expect(p1 - p0).toBeGreaterThan(0);
   expect((p2 - p0) / (p1 - p0)).toBeCloseTo(2, 4);
   expect(await priorAt(1, false)).toBe(p0); // priorEnergy false: its CG and floor terms only
-  // one-sided (priorEnergyAbove): a sample decoded cooler than its pair adds nothing, a hotter one its whole term.
+  // one-sided (priorEnergySide above): a sample decoded cooler than its pair adds nothing, a hotter one its whole term.
   // Samples 0 and 2 get a pair 0.01 nm from a clash (far hotter than any decode), 1 and 3 stay as they were.
   const hot = aaT.slice();
   for (const b of [0, 2]) for (let c = 0; c < 3; c++) hot[b * 66 + c] = hot[b * 66 + 16 * 3 + c] + 0.01;
-  const sample = async (b: number, gamma: number, priorEnergyAbove: boolean, priorEnergyMargin = 0, noisy: { priorCgLevel?: Float32Array; priorNoisyEnergyMargin?: number } = {}) => {
+  type Side = 'both' | 'above' | 'band';
+  const sample = async (b: number, gamma: number, priorEnergySide: Side, priorEnergyMargin = 0, noisy: { priorCgLevel?: Float32Array; priorNoisyEnergyMargin?: number } = {}) => {
     const row = (x: Float32Array, width: number) => x.slice(b * width, (b + 1) * width);
     const one = { batch: 1, aaT: row(hot, 66), aaPrev: row(aaPrev, 66), cgT: row(cgT, 18), eps: row(eps, L), epsPrior: row(epsPrior, L) };
-    return (await te.model.evaluate({ ...one, ...noisy, priorWeight: 1, priorEnergyAbove, priorEnergyMargin, gamma, beta: 1, energyClamp: 0, energyScale: 55, threads: 2 })).prior!;
+    return (await te.model.evaluate({ ...one, ...noisy, priorWeight: 1, priorEnergySide, priorEnergyMargin, gamma, beta: 1, energyClamp: 0, energyScale: 55, threads: 2 })).prior!;
   };
+  // the term is log1p((ΔE / 55)²): the energy difference ΔE it was given
+  const difference = (term: number) => 55 * Math.sqrt(Math.expm1(term));
   for (let b = 0; b < B; b++) {
-    const [none, both, above] = [await sample(b, 0, false), await sample(b, 1, false), await sample(b, 1, true)];
+    const [none, both, above, band] = [await sample(b, 0, 'both'), await sample(b, 1, 'both'), await sample(b, 1, 'above'), await sample(b, 1, 'band')];
     expect(both - none).toBeGreaterThan(0);
     expect(above - none).toBeCloseTo(b % 2 === 0 ? 0 : both - none, 5);
-    if (b % 2 === 0) continue;
-    // with a margin of half the excess ΔE (the term is log1p((ΔE / 55)²)), the term is that of ΔE / 2
-    const excess = 55 * Math.sqrt(Math.expm1(both - none));
-    expect((await sample(b, 1, true, excess / 2)) - none).toBeCloseTo(Math.log1p((excess / 2 / 55) ** 2), 4);
-    expect(await sample(b, 1, false, excess / 2)).toBe(both); // the margin is for the one-sided term only
+    expect(band).toBe(both); // no margin: the band is the two-sided term
+    // with a margin of half the difference, the band counts half of it on either side; above, only a hotter decode
+    const gap = difference(both - none);
+    expect((await sample(b, 1, 'band', gap / 2)) - none).toBeCloseTo(Math.log1p((gap / 2 / 55) ** 2), 4);
+    expect(await sample(b, 1, 'both', gap / 2)).toBe(both); // the margin is for the one-sided and band terms only
+    if (b % 2 === 0) {
+      expect(await sample(b, 1, 'above', gap / 2)).toBe(none);
+      continue;
+    }
+    expect((await sample(b, 1, 'above', gap / 2)) - none).toBeCloseTo(Math.log1p((gap / 2 / 55) ** 2), 4);
     // a noisy prior condition (priorCgLevel > 0) takes priorNoisyEnergyMargin, a clean one the common margin
-    const level = (x: number) => ({ priorCgLevel: Float32Array.of(x), priorNoisyEnergyMargin: excess / 2 });
-    expect(await sample(b, 1, true, 0, level(0.02))).toBe(await sample(b, 1, true, excess / 2));
-    expect(await sample(b, 1, true, 0, level(0))).toBe(above);
-    expect(await sample(b, 1, true, 0, { priorNoisyEnergyMargin: excess / 2 })).toBe(above); // no levels: all clean
+    const level = (x: number) => ({ priorCgLevel: Float32Array.of(x), priorNoisyEnergyMargin: gap / 2 });
+    expect(await sample(b, 1, 'above', 0, level(0.02))).toBe(await sample(b, 1, 'above', gap / 2));
+    expect(await sample(b, 1, 'above', 0, level(0))).toBe(above);
+    expect(await sample(b, 1, 'above', 0, { priorNoisyEnergyMargin: gap / 2 })).toBe(above); // no levels: all clean
   }
-  await expect(sample(1, 1, true, 0, { priorCgLevel: Float32Array.of(-1) })).rejects.toThrow(/priorCgLevel must hold finite noise levels >= 0 nm/);
+  await expect(sample(1, 1, 'above', 0, { priorCgLevel: Float32Array.of(-1) })).rejects.toThrow(/priorCgLevel must hold finite noise levels >= 0 nm/);
+  await expect(sample(1, 1, 'below' as Side)).rejects.toThrow(/priorEnergySide must be "both", "above" or "band", got "below"/);
 
   // in training, epsPrior is drawn last and only from priorDecode.from on: earlier steps are the plain run's
   const first = async (priorDecode?: { weight: number; from?: number; draws?: number }) =>

@@ -449,10 +449,13 @@ LossTerms Model::loss(const at::Tensor& aa_t_in, const at::Tensor& aa_prev_in, c
     e_true = energy_(aa_t, w.energy_clamp);
   }
   // each sample's energy error against its pair's reference energy e_ref (above: only the
-  // excess over e_ref + margin counts; margin a scalar or one per sample)
-  auto energy_each = [&](const at::Tensor& e_rec, const at::Tensor& e_ref, bool above = false, const at::Tensor& margin = {}) {
+  // excess over e_ref + margin counts; band: only the distance beyond margin either side;
+  // margin one per sample)
+  using Side = StepWeights::EnergySide;
+  auto energy_each = [&](const at::Tensor& e_rec, const at::Tensor& e_ref, Side side = Side::both, const at::Tensor& margin = {}) {
     auto de = e_rec.to(at::kFloat) - e_ref.to(at::kFloat);
-    if (above) de = at::relu(margin.defined() ? de - margin : de);
+    if (side == Side::above) de = at::relu(de - margin);
+    if (side == Side::band) de = at::relu(de.abs() - margin);
     if (w.energy_std > 0) {
       auto r = (de / w.energy_std).square();
       return w.energy_error_clamp > 0 ? r.clamp_max(w.energy_error_clamp) : r;
@@ -471,8 +474,8 @@ LossTerms Model::loss(const at::Tensor& aa_t_in, const at::Tensor& aa_prev_in, c
   // The prior decode is no reconstruction (nothing says which frame its z is),
   // so only what every frame of this condition must satisfy is asked of it: the
   // beads, the pair floor, and (prior_energy) its energy against its pair's (both
-  // frames of one condition, at one temperature; prior_energy_above: only the
-  // excess over it, less a margin, its own for noisy conditions). Each sample's, for `draws` per condition:
+  // frames of one condition, at one temperature; prior_energy_side: which side of
+  // it counts, beyond a margin, its own for noisy conditions). Each sample's, for `draws` per condition:
   // the prior decode's own CG condition (undefined: the posterior decode's), and its CG target
   const auto prior_cg = extra.prior_cg_condition.defined() ? extra.prior_cg_condition.to(device_, at::kFloat) : at::Tensor();
   const auto prior_target = w.prior_follows_condition && prior_cg.defined() ? prior_cg - prior_cg.mean(1, true) : cg_t;
@@ -484,7 +487,7 @@ LossTerms Model::loss(const at::Tensor& aa_t_in, const at::Tensor& aa_prev_in, c
     auto each = cg_each(x, draws, prior_target);
     if (pair_floors_.defined() && w.floor_weight > 0) each = each + w.floor_weight * floor_each(distance_matrix(x));
     if (energy_ && w.gamma > 0 && w.prior_energy)
-      each = each + w.gamma * energy_each(energy_(x, w.energy_clamp), stacked(e_true, draws), w.prior_energy_above, stacked(prior_margin, draws));
+      each = each + w.gamma * energy_each(energy_(x, w.energy_clamp), stacked(e_true, draws), w.prior_energy_side, stacked(prior_margin, draws));
     return each;
   };
   at::Tensor prior;

@@ -152,13 +152,17 @@ struct StepWeights {
   // against its pair's pulls a random z towards that one frame's energy, which
   // narrows the energy distribution (docs/fidelity.md Y42).
   bool prior_energy = true;
-  // true: the prior decode's energy term is one-sided, only energy above its pair's
-  // counts: the worst draw is then the most strained one, and a draw as cool as
-  // (or cooler than) its pair is not pulled up to that one frame's energy.
-  bool prior_energy_above = false;
-  // with prior_energy_above: only energy more than this (kJ/mol) above the pair's counts
+  // Which side of its pair's energy the prior decode's energy term counts:
+  // both: every difference, which pulls each draw towards that one frame's energy;
+  // above: only energy above the pair's (less a margin), so the worst draw is the
+  //   most strained one and a cool draw is left alone, but nothing pushes up;
+  // band: only energy further than the margin from the pair's, either side, so a
+  //   draw within a thermal spread of its pair is left alone and the mean stays put.
+  enum class EnergySide { both, above, band };
+  EnergySide prior_energy_side = EnergySide::both;
+  // with above or band: the dead zone (kJ/mol) beside the pair's energy
   double prior_energy_margin = 0;
-  // with prior_energy_above and a prior_cg_level: the margin of the samples whose
+  // with above or band and a prior_cg_level: the margin of the samples whose
   // prior condition is noisy (level > 0); unset: prior_energy_margin. A decode of
   // denoised beads is hotter than its clean pair: at the clean margin every one of
   // them is pushed down, and the decoder, which cannot tell them apart, cools
