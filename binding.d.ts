@@ -98,6 +98,8 @@ export interface LossWeights {
   energyErrorClamp?: number;
   /** weight of the distance-matrix term (reference: 0.5; default 1) */
   edmWeight?: number;
+  /** weight of the CG term (decoded beads against the CG frame), in both decodes; default 1 */
+  cgWeight?: number;
   /** convolutions and linear layers under bf16 autocast (CPU only; fp32 master weights); default false */
   bf16?: boolean;
   /** trainStep: Adam's learning rate from this step on (a schedule); absent or 0: unchanged */

@@ -308,6 +308,8 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
     w.energy_std = o.number_or("energyStd", 0);
     w.energy_error_clamp = o.number_or("energyErrorClamp", 0);
     w.edm_weight = o.number_or("edmWeight", 1);
+    w.cg_weight = o.number_or("cgWeight", 1);
+    if (w.cg_weight < 0) throw Napi::RangeError::New(o.env(), "cgWeight must be a number >= 0");
     w.bf16 = o.bool_or("bf16", false);
     w.learning_rate = o.number_or("learningRate", 0);
     w.local_weight = o.number_or("localWeight", 0);

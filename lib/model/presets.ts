@@ -73,6 +73,13 @@ export interface TrainingSettings {
   klPerPair?: boolean;
   /** weight of the distance-matrix term (the reference: 1/2; absent: 1) */
   edmWeight?: number;
+  /**
+   * weight of the CG term (the decoded frame's beads against the CG frame) from
+   * `cgWeightFrom` on (default 0), in both decodes; absent: 1. The rollout's φ/ψ
+   * are its beads' dihedrals, so its FES follows its bead error (docs/fidelity.md).
+   */
+  cgWeight?: number;
+  cgWeightFrom?: number;
   /** every this many steps, validation on held-out pairs (0 or absent: none) */
   validateEvery?: number;
   /**
@@ -402,7 +409,7 @@ function presetFromFile(file: string): Preset {
   if (training.localWeight !== undefined && !(typeof training.localWeight === 'number' && training.localWeight >= 0 && Number.isFinite(training.localWeight))) {
     throw fileError('ERR_BAD_FORMAT', file, '"localWeight" must be a number >= 0');
   }
-  for (const key of ['localFrom', 'floorFrom', 'renameFrom', 'cgNoiseFrom'] as const) {
+  for (const key of ['localFrom', 'floorFrom', 'renameFrom', 'cgNoiseFrom', 'cgWeightFrom'] as const) {
     const v = training[key];
     if (v !== undefined && !(Number.isSafeInteger(v) && v >= 0)) throw fileError('ERR_BAD_FORMAT', file, `"${key}" must be an integer step >= 0`);
   }
@@ -410,8 +417,9 @@ function presetFromFile(file: string): Preset {
   if (restarts !== undefined && !(Array.isArray(restarts) && restarts.every((v) => Number.isSafeInteger(v) && v > 0))) {
     throw fileError('ERR_BAD_FORMAT', file, '"optimizerRestarts" must be an array of integer steps > 0');
   }
-  if (training.floorWeight !== undefined && !(typeof training.floorWeight === 'number' && training.floorWeight >= 0 && Number.isFinite(training.floorWeight))) {
-    throw fileError('ERR_BAD_FORMAT', file, '"floorWeight" must be a number >= 0');
+  for (const key of ['floorWeight', 'cgWeight'] as const) {
+    const v = training[key];
+    if (v !== undefined && !(typeof v === 'number' && v >= 0 && Number.isFinite(v))) throw fileError('ERR_BAD_FORMAT', file, `"${key}" must be a number >= 0`);
   }
   if (![undefined, true, false].includes(training.renameSymmetric)) throw fileError('ERR_BAD_FORMAT', file, '"renameSymmetric" must be true or false');
   if (![undefined, 'all', 'steric'].includes(training.floorPairs)) throw fileError('ERR_BAD_FORMAT', file, '"floorPairs" must be "all" or "steric"');

@@ -264,7 +264,7 @@ export class Trainer {
       energyScale: s.energyScale ?? 0,
       energyStd: stats?.std ?? 0,
       energyErrorClamp: s.energyErrorClamp ?? 0,
-      edmWeight: s.edmWeight ?? 1,
+      edmWeight: s.edmWeight ?? 1, cgWeight: this.step >= (s.cgWeightFrom ?? 0) ? (s.cgWeight ?? 1) : 1,
       bf16: s.precision === 'bf16',
       localWeight: this.step >= (s.localFrom ?? 0) ? (s.localWeight ?? 0) : 0,
       localMoments: s.localMode === 'moments', floorWeight: this.step >= (s.floorFrom ?? 0) ? (s.floorWeight ?? 0) : 0, freeBits: s.freeBits ?? 0,

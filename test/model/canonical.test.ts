@@ -127,6 +127,9 @@ test('a preset file sets the training precision and CG noise; bad values are ref
   expect(() => resolvePreset(file('mode', { localMode: 'pairs' }))).toThrow(/mode\.json: "localMode" must be "frame" or "moments"/);
   expect(resolvePreset(file('floor', { floorWeight: 10 })).training.floorWeight).toBe(10);
   expect(() => resolvePreset(file('floor-bad', { floorWeight: -1 }))).toThrow(/floor-bad\.json: "floorWeight" must be a number >= 0/);
+  expect(resolvePreset(file('cg-weight', { cgWeight: 10, cgWeightFrom: 10000 })).training).toMatchObject({ cgWeight: 10, cgWeightFrom: 10000 });
+  expect(() => resolvePreset(file('cg-weight-bad', { cgWeight: 'x' }))).toThrow(/cg-weight-bad\.json: "cgWeight" must be a number >= 0/);
+  expect(() => resolvePreset(file('cg-from-bad', { cgWeightFrom: -3 }))).toThrow(/cg-from-bad\.json: "cgWeightFrom" must be an integer step >= 0/);
   expect(resolvePreset(file('steric', { floorWeight: 1, floorPairs: 'steric', floorVdw: 0.9 })).training).toMatchObject({ floorPairs: 'steric', floorVdw: 0.9 });
   expect(() => resolvePreset(file('pairs-bad', { floorPairs: 'heavy' }))).toThrow(/pairs-bad\.json: "floorPairs" must be "all" or "steric"/);
   expect(() => resolvePreset(file('vdw-bad', { floorVdw: 0 }))).toThrow(/vdw-bad\.json: "floorVdw" must be a number in \(0, 2\)/);

@@ -367,6 +367,11 @@ test("priorDecode: a second decode from the prior z adds weight x its CG, floor 
   expect(on.prior).toBeGreaterThan(0); // an untrained decoder misplaces the beads
   expect((on.total - plain.total) / (3 * on.prior!)).toBeCloseTo(1, 4);
   expect(on.coord).toBe(plain.coord); // the posterior decode is untouched
+  // cgWeight weighs the CG term of both decodes (the reported cg stays unweighted)
+  const weighted = await loss({ epsPrior, priorWeight: 3, cgWeight: 4 });
+  expect(weighted.prior! / on.prior!).toBeCloseTo(4, 4);
+  expect((weighted.total - on.total) / (3 * plain.cg + 3 * (weighted.prior! - on.prior!))).toBeCloseTo(1, 3);
+  expect(() => loss({ cgWeight: -1 })).toThrow(/cgWeight must be a number >= 0/);
   expect((await loss({ epsPrior: otherPrior, priorWeight: 3 })).prior).not.toBeCloseTo(on.prior!, 8); // z reaches the decoder
   // several draws per condition (draw-major): each condition's worst draw is the one trained
   const priorOf = async (z: Float32Array, b?: number) => {
@@ -510,13 +515,13 @@ test('local geometry: the 1-2 and 1-3 pairs of the bond graph, matched in distan
   expect(moments).toBeLessThanOrEqual(2 * frame * (1 + 1e-5));
 });
 
-test('localFrom: the local term is trained on from that step', async () => {
-  const preset = { ...PRESETS.tiny, training: { ...PRESETS.tiny.training, localWeight: 30, localMode: 'moments' as const, localFrom: 2 } };
+test('localFrom, cgWeightFrom: the local term and the CG weight are trained on from that step', async () => {
+  const preset = { ...PRESETS.tiny, training: { ...PRESETS.tiny.training, localWeight: 30, localMode: 'moments' as const, localFrom: 2, cgWeight: 10, cgWeightFrom: 2 } };
   const t = Trainer.create(data, { preset, seed: 10, threads: 2 });
   const weights = () => t['lossWeights']();
-  expect(await weights()).toMatchObject({ localWeight: 0, localMoments: true });
+  expect(await weights()).toMatchObject({ localWeight: 0, localMoments: true, cgWeight: 1 });
   for await (const _ of t.run(2));
-  expect(await weights()).toMatchObject({ localWeight: 30, localMoments: true });
+  expect(await weights()).toMatchObject({ localWeight: 30, localMoments: true, cgWeight: 10 });
   expect(PRESETS['adp-cpu'].training).toMatchObject({ steps: 12000, localWeight: 30, localMode: 'moments', localFrom: 6000, optimizerRestarts: [8000, 10000] });
 });
 

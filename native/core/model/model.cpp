@@ -415,7 +415,7 @@ LossTerms Model::loss(const at::Tensor& aa_t_in, const at::Tensor& aa_prev_in, c
   const auto kl_dims = (-0.5 * (1 + logvar - mu.square() - logvar.exp())).mean(0);  // [latent], nats
   auto kl = kl_dims.sum();
   const auto kl_trained = w.free_bits > 0 ? kl_dims.clamp_min(w.free_bits).sum() : kl;
-  auto total = voxel + coord + cg + w.edm_weight * edm + w.beta * kl_trained;
+  auto total = voxel + coord + w.cg_weight * cg + w.edm_weight * edm + w.beta * kl_trained;
   at::Tensor local;
   if (local_pairs_.defined()) {
     // bond lengths and 1-3 distances (angles) of the decoded frame against the target's, nm^2:
@@ -484,7 +484,7 @@ LossTerms Model::loss(const at::Tensor& aa_t_in, const at::Tensor& aa_prev_in, c
   if (w.prior_noisy_energy_margin && extra.prior_cg_level.defined())
     prior_margin = at::where(extra.prior_cg_level.to(device_, at::kFloat).gt(0), *w.prior_noisy_energy_margin, prior_margin);
   auto prior_each = [&](const at::Tensor& x, int64_t draws) {
-    auto each = cg_each(x, draws, prior_target);
+    auto each = w.cg_weight * cg_each(x, draws, prior_target);
     if (pair_floors_.defined() && w.floor_weight > 0) each = each + w.floor_weight * floor_each(distance_matrix(x));
     if (energy_ && w.gamma > 0 && w.prior_energy)
       each = each + w.gamma * energy_each(energy_(x, w.energy_clamp), stacked(e_true, draws), w.prior_energy_side, stacked(prior_margin, draws));

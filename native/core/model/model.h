@@ -134,6 +134,9 @@ struct StepWeights {
   double energy_std = 0;
   double energy_error_clamp = 0;
   double edm_weight = 1;     // the reference weighs the distance-matrix term by 1/2
+  // weight of the CG term (the decoded beads against the CG frame) in both decodes.
+  // The rollout's φ/ψ are its beads' dihedrals: the FES follows its bead error.
+  double cg_weight = 1;
   bool bf16 = false;         // convolutions and linear layers under bf16 autocast (CPU), fp32 master weights
   double local_weight = 0;   // weight of the local-geometry term (needs set_local_pairs)
   bool local_moments = false;  // the local term on batch means and spreads, not per frame
