@@ -323,8 +323,14 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
     if (side != "both" && side != "above" && side != "band")
       throw Napi::RangeError::New(o.env(), "priorEnergySide must be \"both\", \"above\" or \"band\", got \"" + side + "\"");
     w.prior_energy_side = side == "above" ? Side::above : side == "band" ? Side::band : Side::both;
-    w.prior_energy_margin = o.number_or("priorEnergyMargin", 0);
-    if (o.has("priorNoisyEnergyMargin")) w.prior_noisy_energy_margin = o.number_or("priorNoisyEnergyMargin", 0);
+    // an energy margin (kJ/mol) below which a prior decode's energy error counts nothing
+    const auto margin = [&](const char* key) {
+      const double v = o.number_or(key, 0);
+      if (!(v >= 0)) throw Napi::RangeError::New(o.env(), std::string(key) + " must be a number of kJ/mol >= 0");
+      return v;
+    };
+    w.prior_energy_margin = margin("priorEnergyMargin");
+    if (o.has("priorNoisyEnergyMargin")) w.prior_noisy_energy_margin = margin("priorNoisyEnergyMargin");
     w.prior_follows_condition = o.bool_or("priorFollowsCondition", false);
     w.rename_symmetric = o.bool_or("renameSymmetric", true);
     w.stop = o.bool_or("stop", false);

@@ -433,6 +433,8 @@ test("priorDecode: a second decode from the prior z adds weight x its CG, floor 
     expect(await sample(b, 1, 'above', 0, { priorNoisyEnergyMargin: gap / 2 })).toBe(above); // no levels: all clean
   }
   await expect(sample(1, 1, 'above', 0, { priorCgLevel: Float32Array.of(-1) })).rejects.toThrow(/priorCgLevel must hold finite noise levels >= 0 nm/);
+  await expect(sample(1, 1, 'above', -1)).rejects.toThrow(/priorEnergyMargin must be a number of kJ\/mol >= 0/);
+  await expect(sample(1, 1, 'above', 0, { priorNoisyEnergyMargin: -1 })).rejects.toThrow(/priorNoisyEnergyMargin must be a number of kJ\/mol >= 0/);
   await expect(sample(1, 1, 'below' as Side)).rejects.toThrow(/priorEnergySide must be "both", "above" or "band", got "below"/);
 
   // in training, epsPrior is drawn last and only from priorDecode.from on: earlier steps are the plain run's
