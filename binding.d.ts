@@ -129,6 +129,8 @@ export interface LossWeights {
   priorEnergyMargin?: number;
   /** with priorEnergySide above or band, and priorCgLevel: the margin of the samples whose priorCgLevel is > 0; default priorEnergyMargin */
   priorNoisyEnergyMargin?: number;
+  /** with priorCgLevel: the CG weight of the samples whose priorCgLevel is > 0; default cgWeight */
+  priorNoisyCgWeight?: number;
   /** true: with priorCgCondition, the prior decode's CG target is that condition (centred), not cgT; default false */
   priorFollowsCondition?: boolean;
   /** rename the target over setSymmetries' groups before the loss (when set); default true */

@@ -309,7 +309,7 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
     w.energy_error_clamp = o.number_or("energyErrorClamp", 0);
     w.edm_weight = o.number_or("edmWeight", 1);
     w.cg_weight = o.number_or("cgWeight", 1);
-    if (w.cg_weight < 0) throw Napi::RangeError::New(o.env(), "cgWeight must be a number >= 0");
+    if (!(w.cg_weight >= 0)) throw Napi::RangeError::New(o.env(), "cgWeight must be a number >= 0");
     w.bf16 = o.bool_or("bf16", false);
     w.learning_rate = o.number_or("learningRate", 0);
     w.local_weight = o.number_or("localWeight", 0);
@@ -331,6 +331,10 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
     };
     w.prior_energy_margin = margin("priorEnergyMargin");
     if (o.has("priorNoisyEnergyMargin")) w.prior_noisy_energy_margin = margin("priorNoisyEnergyMargin");
+    if (o.has("priorNoisyCgWeight")) {
+      w.prior_noisy_cg_weight = o.number_or("priorNoisyCgWeight", 1);
+      if (!(*w.prior_noisy_cg_weight >= 0)) throw Napi::RangeError::New(o.env(), "priorNoisyCgWeight must be a number >= 0");
+    }
     w.prior_follows_condition = o.bool_or("priorFollowsCondition", false);
     w.rename_symmetric = o.bool_or("renameSymmetric", true);
     w.stop = o.bool_or("stop", false);

@@ -156,7 +156,10 @@ export interface TrainingSettings {
    * or not, rather than learning to second-guess it). `noisyEnergyMargin`
    * (kJ/mol; with "above" or "band", and `cgNoise`) is the noisy conditions' own margin:
    * their decodes run hotter than the clean pair, and at the clean margin every one
-   * is pushed down and the decoder cools (docs/fidelity.md Y48, Y49). Absent: off.
+   * is pushed down and the decoder cools (docs/fidelity.md Y48, Y49).
+   * `noisyCgWeight` (with `cgNoise`) is the noisy conditions' own CG weight, in
+   * place of `cgWeight`: held ×10 to denoised beads, which keep some of the noise,
+   * their decodes strain (docs/fidelity.md Y52). Absent: off.
    */
   priorDecode?: PriorDecodeSettings;
   /**
@@ -291,15 +294,20 @@ export const PRESETS: Record<string, Preset> = {
       // more steps at the learning-rate floor (run Y29). At 10,000 Adam starts afresh
       // again for 2,000 steps with a quarter of the pairs 2-3 frames apart (CG input
       // that moves faster than MD's), the pair floor on every pair, and each batch
-      // decoded again from the prior, its beads and floor trained ×10 (run Y41, the
-      // shipped model: the rollout's latent samples between two rotor phases).
+      // decoded again from the prior, ×10 (run Y41: the rollout's latent samples
+      // between two rotor phases): the worst of 8 draws per condition (Y42), its
+      // energy counted only beyond 27 kJ/mol above its pair's (Y45, Y47), half its
+      // conditions given 0.02 nm of noise and denoised (Y48) with their own margin of
+      // 100 kJ/mol (Y50), its beads those it was given (Y49); and the CG term of both
+      // decodes ×10 (run Y52, the shipped model: the FES follows the bead error).
       // Why not the reference's clamped energy term here: run D.
       batch: 16, learningRate: 5e-4, steps: 12000, optimizerRestarts: [8000, 10000],
       gamma: { n0: 3000, n1: 600, start: 1e-5, end: 1e-3 }, beta: { kind: 'cyclic', cycles: 2, length: 1000, width: 12, centre: 0.5, max: 1 },
       clipNorm: 1, energyClamp: 1e5, energyScale: 55, klPerPair: true, edmWeight: 0.5, validateEvery: 250,
       latentWarmup: { steps: 1500, ramp: 500 }, learningRateDecay: { perThousand: 0.5, from: 3000, floor: 5e-5 },
       localWeight: 30, localMode: 'moments', localFrom: 6000,
-      prevLag: { share: 0.25, max: 3, from: 10000 }, floorWeight: 1, floorPairs: 'all', floorFrom: 10000, priorDecode: { weight: 10, from: 10000 },
+      prevLag: { share: 0.25, max: 3, from: 10000 }, floorWeight: 1, floorPairs: 'all', floorFrom: 10000, cgWeight: 10, cgWeightFrom: 10000,
+      priorDecode: { weight: 10, from: 10000, draws: 8, energy: 'above', energyMargin: 27, cgNoise: 0.02, noisyEnergyMargin: 100, cgTarget: 'condition' },
     },
   },
   'cln-cpu': {
@@ -352,7 +360,7 @@ export function resolvePreset(preset: string | Preset): Preset {
 }
 
 /** A prior-decode energy margin: a finite number of kJ/mol >= 0. */
-const isMargin = (v: unknown): boolean => typeof v === 'number' && v >= 0 && Number.isFinite(v);
+const nonNegative = (v: unknown): boolean => typeof v === 'number' && v >= 0 && Number.isFinite(v);
 
 function presetFromFile(file: string): Preset {
   let spec: { base?: unknown; name?: unknown; description?: unknown; architecture?: unknown; training?: unknown };
@@ -396,10 +404,11 @@ function presetFromFile(file: string): Preset {
   const prior = training.priorDecode;
   const margined = prior?.energy === 'above' || prior?.energy === 'band';
   if (prior !== undefined && !(typeof prior === 'object' && prior !== null && typeof prior.weight === 'number' && prior.weight > 0 && Number.isFinite(prior.weight) && (prior.from === undefined || (Number.isSafeInteger(prior.from) && prior.from >= 0)) && (prior.draws === undefined || (Number.isSafeInteger(prior.draws) && prior.draws >= 1)) && [undefined, true, false, 'above', 'band'].includes(prior.energy) && (prior.cgNoise === undefined || (typeof prior.cgNoise === 'number' && prior.cgNoise >= 0 && prior.cgNoise < 1))
-    && (prior.energyMargin === undefined || (margined && isMargin(prior.energyMargin)))
-    && (prior.noisyEnergyMargin === undefined || (margined && (prior.cgNoise ?? 0) > 0 && isMargin(prior.noisyEnergyMargin)))
+    && (prior.energyMargin === undefined || (margined && nonNegative(prior.energyMargin)))
+    && (prior.noisyEnergyMargin === undefined || (margined && (prior.cgNoise ?? 0) > 0 && nonNegative(prior.noisyEnergyMargin)))
+    && (prior.noisyCgWeight === undefined || ((prior.cgNoise ?? 0) > 0 && nonNegative(prior.noisyCgWeight)))
     && [undefined, 'clean', 'condition'].includes(prior.cgTarget))) {
-    throw fileError('ERR_BAD_FORMAT', file, '"priorDecode" must be {"weight": number > 0, "from": integer step >= 0, "draws": integer >= 1, "energy": boolean, "above" or "band", "energyMargin": kJ/mol >= 0 (with "above" or "band"), "cgNoise": nm in [0, 1), "noisyEnergyMargin": kJ/mol >= 0 (with "above" or "band", and cgNoise > 0), "cgTarget": "clean" or "condition"}');
+    throw fileError('ERR_BAD_FORMAT', file, '"priorDecode" must be {"weight": number > 0, "from": integer step >= 0, "draws": integer >= 1, "energy": boolean, "above" or "band", "energyMargin": kJ/mol >= 0 (with "above" or "band"), "cgNoise": nm in [0, 1), "noisyEnergyMargin": kJ/mol >= 0 (with "above" or "band", and cgNoise > 0), "noisyCgWeight": number >= 0 (with cgNoise > 0), "cgTarget": "clean" or "condition"}');
   }
   if (training.cgNoiseShare !== undefined && !(typeof training.cgNoiseShare === 'number' && training.cgNoiseShare > 0 && training.cgNoiseShare <= 1)) {
     throw fileError('ERR_BAD_FORMAT', file, '"cgNoiseShare" must be a number in (0, 1]');

@@ -24,6 +24,7 @@ export interface PriorDecodeSettings {
   energy?: boolean | 'above' | 'band';
   energyMargin?: number;
   noisyEnergyMargin?: number;
+  noisyCgWeight?: number;
   cgNoise?: number;
   cgTarget?: 'clean' | 'condition';
 }
@@ -41,6 +42,7 @@ export function priorDecodeWeights(step: number, prior?: PriorDecodeSettings) {
     priorWeight: priorWeightAt(step, prior), priorEnergy: prior?.energy !== false, priorEnergySide: side, priorEnergyMargin: margins ? (prior?.energyMargin ?? 0) : 0,
     priorFollowsCondition: prior?.cgTarget === 'condition',
     ...(margins && prior?.noisyEnergyMargin !== undefined ? { priorNoisyEnergyMargin: prior.noisyEnergyMargin } : {}),
+    ...(prior?.noisyCgWeight !== undefined ? { priorNoisyCgWeight: prior.noisyCgWeight } : {}),
   };
 }
 

@@ -151,9 +151,11 @@ test('a preset file sets the training precision and CG noise; bad values are ref
   const noisyMargin = { weight: 1, energy: 'above', cgNoise: 0.02, noisyEnergyMargin: 100 };
   expect(resolvePreset(file('prior-noisy', { priorDecode: noisyMargin })).training.priorDecode).toEqual(noisyMargin);
   expect(resolvePreset(file('prior-band', { priorDecode: { ...noisyMargin, energy: 'band', energyMargin: 27 } })).training.priorDecode).toMatchObject({ energy: 'band', energyMargin: 27 });
+  expect(resolvePreset(file('prior-noisy-cg', { priorDecode: { ...noisyMargin, noisyCgWeight: 1 } })).training.priorDecode).toMatchObject({ noisyCgWeight: 1 });
   for (const bad of [{ weight: 0 }, { weight: -1 }, { weight: 1, from: 1.5 }, { from: 3 }, 1, { weight: 1, draws: 0 }, { weight: 1, draws: 2.5 }, { weight: 1, energy: 'no' }, { weight: 1, energy: 'below' }, { weight: 1, cgNoise: -0.02 }, { weight: 1, energyMargin: 10 }, { weight: 1, energy: 'above', energyMargin: -1 }, { weight: 1, cgTarget: 'noisy' },
-    { ...noisyMargin, noisyEnergyMargin: -1 }, { ...noisyMargin, cgNoise: 0 }, { ...noisyMargin, energy: true }]) {
-    expect(() => resolvePreset(file('prior-bad', { priorDecode: bad }))).toThrow(/prior-bad\.json: "priorDecode" must be \{"weight": number > 0, "from": integer step >= 0, "draws": integer >= 1, "energy": boolean, "above" or "band", "energyMargin": kJ\/mol >= 0 \(with "above" or "band"\), "cgNoise": nm in \[0, 1\), "noisyEnergyMargin": kJ\/mol >= 0 \(with "above" or "band", and cgNoise > 0\), "cgTarget": "clean" or "condition"\}/);
+    { ...noisyMargin, noisyEnergyMargin: -1 }, { ...noisyMargin, cgNoise: 0 }, { ...noisyMargin, energy: true },
+    { ...noisyMargin, noisyCgWeight: -1 }, { weight: 1, noisyCgWeight: 1 }, { ...noisyMargin, noisyCgWeight: '1' }]) {
+    expect(() => resolvePreset(file('prior-bad', { priorDecode: bad }))).toThrow(/prior-bad\.json: "priorDecode" must be \{"weight": number > 0, "from": integer step >= 0, "draws": integer >= 1, "energy": boolean, "above" or "band", "energyMargin": kJ\/mol >= 0 \(with "above" or "band"\), "cgNoise": nm in \[0, 1\), "noisyEnergyMargin": kJ\/mol >= 0 \(with "above" or "band", and cgNoise > 0\), "noisyCgWeight": number >= 0 \(with cgNoise > 0\), "cgTarget": "clean" or "condition"\}/);
   }
   expect(() => resolvePreset(file('noise-never', { cgNoiseFrom: -1 }))).toThrow(/noise-never\.json: "cgNoiseFrom" must be an integer step >= 0/);
   const arch = (name: string, architecture: object) => {

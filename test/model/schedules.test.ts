@@ -70,5 +70,6 @@ test('priorDecode: the step weights, zero before `from`; margins only for the on
   expect(priorDecodeWeights(99, prior).priorWeight).toBe(0);
   expect(priorDecodeWeights(100, prior)).toEqual({ priorWeight: 10, priorEnergy: true, priorEnergySide: 'above', priorEnergyMargin: 27, priorNoisyEnergyMargin: 100, priorFollowsCondition: true });
   expect(priorDecodeWeights(100, { ...prior, energy: 'band' })).toMatchObject({ priorEnergySide: 'band', priorEnergyMargin: 27, priorNoisyEnergyMargin: 100 });
+  expect(priorDecodeWeights(100, { ...prior, noisyCgWeight: 1 })).toMatchObject({ priorNoisyCgWeight: 1 }); // the noisy conditions' own CG weight
   expect(priorDecodeWeights(100, { weight: 1, energy: false, energyMargin: 27 })).toEqual({ ...off, priorWeight: 1, priorEnergy: false });
 });

@@ -372,6 +372,18 @@ test("priorDecode: a second decode from the prior z adds weight x its CG, floor 
   expect(weighted.prior! / on.prior!).toBeCloseTo(4, 4);
   expect((weighted.total - on.total) / (3 * plain.cg + 3 * (weighted.prior! - on.prior!))).toBeCloseTo(1, 3);
   expect(() => loss({ cgWeight: -1 })).toThrow(/cgWeight must be a number >= 0/);
+  // priorNoisyCgWeight: the CG weight of the samples with a noisy prior condition (priorCgLevel > 0)
+  const noisyAt = (priorCgLevel: Float32Array, priorNoisyCgWeight?: number) =>
+    loss({ epsPrior, priorWeight: 3, cgWeight: 4, priorCgLevel, ...(priorNoisyCgWeight === undefined ? {} : { priorNoisyCgWeight }) });
+  const [odd, even, all] = [Float32Array.of(0.02, 0, 0.02, 0), Float32Array.of(0, 0.02, 0, 0.02), new Float32Array(B).fill(0.02)];
+  expect(await noisyAt(odd)).toEqual(weighted); // unset: cgWeight for every sample
+  expect((await loss({ epsPrior, priorWeight: 3, cgWeight: 4, priorNoisyCgWeight: 1 })).prior).toBe(weighted.prior); // no levels: all clean
+  expect((await noisyAt(all, 1)).prior! / on.prior!).toBeCloseTo(1, 4); // all noisy: weight 1 throughout
+  // each sample takes 1 in one half and 4 in the other: the two halves sum to 5 x the unweighted term
+  const [a, b] = [(await noisyAt(odd, 1)).prior!, (await noisyAt(even, 1)).prior!];
+  expect((a + b) / (5 * on.prior!)).toBeCloseTo(1, 4);
+  expect(a).not.toBeCloseTo(b, 8); // and the samples differ, so the weight went to the right ones
+  expect(() => loss({ priorNoisyCgWeight: -1 })).toThrow(/priorNoisyCgWeight must be a number >= 0/);
   expect((await loss({ epsPrior: otherPrior, priorWeight: 3 })).prior).not.toBeCloseTo(on.prior!, 8); // z reaches the decoder
   // several draws per condition (draw-major): each condition's worst draw is the one trained
   const priorOf = async (z: Float32Array, b?: number) => {
@@ -525,6 +537,8 @@ test('localFrom, cgWeightFrom: the local term and the CG weight are trained on f
   for await (const _ of t.run(2));
   expect(await weights()).toMatchObject({ localWeight: 30, localMoments: true, cgWeight: 10 });
   expect(PRESETS['adp-cpu'].training).toMatchObject({ steps: 12000, localWeight: 30, localMode: 'moments', localFrom: 6000, optimizerRestarts: [8000, 10000] });
+  // the shipped model's (Y52) last 2,000 steps: the prior decode and the weighted CG term
+  expect(PRESETS['adp-cpu'].training).toMatchObject({ cgWeight: 10, cgWeightFrom: 10000, priorDecode: { weight: 10, from: 10000, draws: 8, energy: 'above', energyMargin: 27, cgNoise: 0.02, noisyEnergyMargin: 100, cgTarget: 'condition' } });
 });
 
 test('pair floors: each pair\'s closest distance over the frames; the floor term pushes apart only pairs below it', async () => {

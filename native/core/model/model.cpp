@@ -481,13 +481,17 @@ LossTerms Model::loss(const at::Tensor& aa_t_in, const at::Tensor& aa_prev_in, c
     // the prior decode's own CG condition (undefined: the posterior decode's), and its CG target
     const auto prior_cg = extra.prior_cg_condition.defined() ? extra.prior_cg_condition.to(device_, at::kFloat) : at::Tensor();
     const auto prior_target = w.prior_follows_condition && prior_cg.defined() ? prior_cg - prior_cg.mean(1, true) : cg_t;
-    // each sample's energy margin: the noisy conditions' own, if they have one
+    // each sample's energy margin and CG weight: the noisy conditions' own, if they have them
     auto prior_margin = at::full({coords.size(0)}, w.prior_energy_margin, coords.options());
-    if (w.prior_noisy_energy_margin && extra.prior_cg_level.defined())
-      prior_margin = at::where(extra.prior_cg_level.to(device_, at::kFloat).gt(0), *w.prior_noisy_energy_margin, prior_margin);
+    auto prior_cg_weight = at::full({coords.size(0)}, w.cg_weight, coords.options());
+    if (extra.prior_cg_level.defined()) {
+      const auto noisy = extra.prior_cg_level.to(device_, at::kFloat).gt(0);
+      if (w.prior_noisy_energy_margin) prior_margin = at::where(noisy, *w.prior_noisy_energy_margin, prior_margin);
+      if (w.prior_noisy_cg_weight) prior_cg_weight = at::where(noisy, *w.prior_noisy_cg_weight, prior_cg_weight);
+    }
     // each sample's loss, for `draws` per condition
     auto prior_each = [&](const at::Tensor& x, int64_t draws) {
-      auto each = w.cg_weight * cg_each(x, draws, prior_target);
+      auto each = stacked(prior_cg_weight, draws) * cg_each(x, draws, prior_target);
       if (pair_floors_.defined() && w.floor_weight > 0) each = each + w.floor_weight * floor_each(distance_matrix(x));
       if (energy_ && w.gamma > 0 && w.prior_energy)
         each = each + w.gamma * energy_each(energy_(x, w.energy_clamp), stacked(e_true, draws), w.prior_energy_side, stacked(prior_margin, draws));

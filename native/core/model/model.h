@@ -171,6 +171,11 @@ struct StepWeights {
   // them is pushed down, and the decoder, which cannot tell them apart, cools
   // (docs/fidelity.md Y48, Y49); a wide margin asks only that they not blow up.
   std::optional<double> prior_noisy_energy_margin;
+  // with a prior_cg_level: the CG weight of the samples whose prior condition is
+  // noisy; unset: cg_weight. Holding a decode ×10 to denoised beads, which carry
+  // what is left of the noise, strains it (docs/fidelity.md Y52: the noisy
+  // input's tail back to Y41's), while the clean conditions' FES wants the weight.
+  std::optional<double> prior_noisy_cg_weight;
   // true: with a prior_cg_condition, the prior decode's CG target is that condition
   // (centred), not cg_t: the decoder follows the beads it is given, as a rollout must
   bool prior_follows_condition = false;
@@ -198,6 +203,7 @@ struct BatchExtras {
   at::Tensor prior_cg_condition;
   // [B] (nm): the noise each prior_cg_condition was drawn with (0: the clean
   // frame); it picks each sample's energy margin (w.prior_noisy_energy_margin)
+  // and CG weight (w.prior_noisy_cg_weight)
   at::Tensor prior_cg_level;
 };
 
