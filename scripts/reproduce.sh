@@ -10,8 +10,9 @@
 # trains its preset's whole schedule, the ablation with --frame-based: ADP
 # adp-cpu 12,000 steps (3,000 structural, then the energy phase, the local term on
 # batch moments from 6,000, Adam afresh at 8,000 and at 10,000 with the lag, the
-# floor and the prior decode; ~30 min in bf16 with AVX512-BF16, ~2.7 h in fp32 on
-# an AVX2-only EPYC), chignolin cln-cpu's steps. Training runs in bf16
+# floor, the prior decode (worst of eight draws) and the CG term x10; ~3 h in fp32
+# on an AVX2-only EPYC, the last 2,000 steps ~1.3 h of it; bf16 with AVX512-BF16
+# not yet measured with the eight draws), chignolin cln-cpu's steps. Training runs in bf16
 # (--precision bf16) where the CPU has AVX512-BF16, else fp32 (PRECISION=…
 # overrides). Runs checkpoint every 250 steps; rerunning after an interruption
 # resumes from them.
