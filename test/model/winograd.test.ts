@@ -1,16 +1,18 @@
 // The decoder's Winograd F(2x2x2, 3x3x3) convolutions (inference) against at::conv3d, and the roofline bench's kernels.
 import { native } from '../../lib/core/native';
-import { presetMapping } from '../../lib/model/mapping';
+import { loadDataset } from '../../lib/model/dataset';
 import { PRESETS } from '../../lib/model/presets';
 import { Rng } from '../../lib/core/rng';
 import { Trainer, type TrainingData } from '../../lib/model/train';
-import { adpSample } from '../support/data';
+import { DATA } from '../support/data';
 
 let data: TrainingData;
 
 beforeAll(async () => {
-  const adp = await adpSample(20);
-  data = { topology: adp.topology, mapping: presetMapping('adp', adp.topology), trajectories: [adp.coords] };
+  // with the System's bonds, as every real run: adp-cpu's prior decode denoises along the CG bonds
+  const root = `${DATA}/adp`;
+  const d = await loadDataset({ top: `${root}/adp.pdb`, trajs: [`${root}/test-1000.dcd`], system: `${root}/system-vacuum.xml`, map: 'adp' });
+  data = { topology: d.topology, mapping: d.mapping, trajectories: [d.trajectories[0].slice(0, 20 * 66)] };
 });
 
 const maxDiff = (a: Float32Array, b: Float32Array) => a.reduce((m, x, i) => Math.max(m, Math.abs(x - b[i])), 0);
