@@ -359,7 +359,7 @@ export function resolvePreset(preset: string | Preset): Preset {
   return p;
 }
 
-/** A prior-decode energy margin: a finite number of kJ/mol >= 0. */
+/** A finite number >= 0: a prior-decode margin (kJ/mol) or weight. */
 const nonNegative = (v: unknown): boolean => typeof v === 'number' && v >= 0 && Number.isFinite(v);
 
 function presetFromFile(file: string): Preset {
