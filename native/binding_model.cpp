@@ -308,8 +308,13 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
     w.energy_std = o.number_or("energyStd", 0);
     w.energy_error_clamp = o.number_or("energyErrorClamp", 0);
     w.edm_weight = o.number_or("edmWeight", 1);
-    w.cg_weight = o.number_or("cgWeight", 1);
-    if (!(w.cg_weight >= 0)) throw Napi::RangeError::New(o.env(), "cgWeight must be a number >= 0");
+    // a weight (unit "") or an energy margin (unit " of kJ/mol") that must be >= 0 (NaN refused)
+    const auto non_negative = [&](const char* key, double fallback, const char* unit) {
+      const double v = o.number_or(key, fallback);
+      if (!(v >= 0)) throw Napi::RangeError::New(o.env(), std::string(key) + " must be a number" + unit + " >= 0");
+      return v;
+    };
+    w.cg_weight = non_negative("cgWeight", 1, "");
     w.bf16 = o.bool_or("bf16", false);
     w.learning_rate = o.number_or("learningRate", 0);
     w.local_weight = o.number_or("localWeight", 0);
@@ -323,18 +328,10 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
     if (side != "both" && side != "above" && side != "band")
       throw Napi::RangeError::New(o.env(), "priorEnergySide must be \"both\", \"above\" or \"band\", got \"" + side + "\"");
     w.prior_energy_side = side == "above" ? Side::above : side == "band" ? Side::band : Side::both;
-    // an energy margin (kJ/mol) below which a prior decode's energy error counts nothing
-    const auto margin = [&](const char* key) {
-      const double v = o.number_or(key, 0);
-      if (!(v >= 0)) throw Napi::RangeError::New(o.env(), std::string(key) + " must be a number of kJ/mol >= 0");
-      return v;
-    };
-    w.prior_energy_margin = margin("priorEnergyMargin");
-    if (o.has("priorNoisyEnergyMargin")) w.prior_noisy_energy_margin = margin("priorNoisyEnergyMargin");
-    if (o.has("priorNoisyCgWeight")) {
-      w.prior_noisy_cg_weight = o.number_or("priorNoisyCgWeight", 1);
-      if (!(*w.prior_noisy_cg_weight >= 0)) throw Napi::RangeError::New(o.env(), "priorNoisyCgWeight must be a number >= 0");
-    }
+    // energy margins (kJ/mol) below which a prior decode's energy error counts nothing
+    w.prior_energy_margin = non_negative("priorEnergyMargin", 0, " of kJ/mol");
+    if (o.has("priorNoisyEnergyMargin")) w.prior_noisy_energy_margin = non_negative("priorNoisyEnergyMargin", 0, " of kJ/mol");
+    if (o.has("priorNoisyCgWeight")) w.prior_noisy_cg_weight = non_negative("priorNoisyCgWeight", 1, "");
     w.prior_follows_condition = o.bool_or("priorFollowsCondition", false);
     w.rename_symmetric = o.bool_or("renameSymmetric", true);
     w.stop = o.bool_or("stop", false);
