@@ -7,16 +7,14 @@ import { cgBondTree } from '../../lib/model/noise';
 import { PRESETS, type Preset } from '../../lib/model/presets';
 import { PRIOR_NOISY_SHARE, priorConditionOf } from '../../lib/model/priorcondition';
 import { Trainer, type TrainingData } from '../../lib/model/train';
-import { loadDataset } from '../../lib/model/dataset';
-import { DATA } from '../support/data';
+import { adpDataset } from '../support/data';
 
 let data: TrainingData;
 let cg: Float32Array[];
 
 beforeAll(async () => {
   // 40 bundled frames as two 20-frame runs, with the System's bonds (the CG bond tree needs them)
-  const root = `${DATA}/adp`;
-  const d = await loadDataset({ top: `${root}/adp.pdb`, trajs: [`${root}/test-1000.dcd`], system: `${root}/system-vacuum.xml`, map: 'adp' });
+  const d = await adpDataset();
   data = { ...d, trajectories: [d.trajectories[0].slice(0, 20 * 66), d.trajectories[0].slice(20 * 66, 40 * 66)] };
   cg = data.trajectories.map((t) => applyMapping(data.mapping, t, t.length / 66));
 });

@@ -1,5 +1,4 @@
 // The cVAE and its training loop: capacity, gradients, serialisation, resume.
-import { loadDataset } from '../../lib/model/dataset';
 import { presetMapping } from '../../lib/model/mapping';
 import { withConditionNoise } from '../../lib/model/noise';
 import { PRESETS } from '../../lib/model/presets';
@@ -8,7 +7,7 @@ import { DEFAULT_FLOOR_VDW, pairFloors, stericFloors } from '../../lib/model/geo
 import { VDW_RADII } from '../../lib/analysis/clashes';
 import { Trainer, framePairs, localPairs, type TrainingData } from '../../lib/model/train';
 import { pairGap } from '../../lib/model/picks';
-import { adpSample, adpTwoTrajectories } from '../support/data';
+import { adpDataset, adpSample, adpTwoTrajectories } from '../support/data';
 
 let data: TrainingData;
 
@@ -157,8 +156,7 @@ test('optimizerRestarts: Adam afresh at that step, as a run continued from its w
 });
 
 test('the robust energy loss is log(1 + (dE/scale)^2) of the plain (dE)^2', async () => {
-  const root = `${__dirname}/../../data/adp`;
-  const d = await loadDataset({ top: `${root}/adp.pdb`, trajs: [`${root}/test-1000.dcd`], system: `${root}/system-vacuum.xml`, map: 'adp' });
+  const d = await adpDataset();
   const t = Trainer.create({ ...d, trajectories: [d.trajectories[0].slice(0, 3 * 66)] }, { preset: 'tiny', seed: 3, threads: 2, energy: d.energy });
   const batch = { batch: 1, aaT: d.trajectories[0].slice(66, 132), aaPrev: d.trajectories[0].slice(0, 66), cgT: new Float32Array(18), eps: new Float32Array(8), gamma: 1, beta: 1, energyClamp: 0, threads: 2 };
   for (let k = 0; k < 6; k++) batch.cgT.set(batch.aaT.subarray([4, 6, 8, 14, 16, 10][k] * 3, [4, 6, 8, 14, 16, 10][k] * 3 + 3), k * 3);
@@ -190,8 +188,7 @@ test("the KL weight is β · batch / training pairs under the reference's conven
 });
 
 test("the reference's energy term: ((E_rec − E_true)/E_std)² clamped at 1, and E_std from the training frames", async () => {
-  const root = `${__dirname}/../../data/adp`;
-  const d = await loadDataset({ top: `${root}/adp.pdb`, trajs: [`${root}/test-1000.dcd`], system: `${root}/system-vacuum.xml`, map: 'adp' });
+  const d = await adpDataset();
   const t = Trainer.create(d, { preset: 'tiny', seed: 3, threads: 2, energy: d.energy });
   const stats = await t.trainingEnergy();
   const all = (await d.energy.evaluate({ data: d.trajectories[0], shape: [1000, 22, 3] })).total;
@@ -221,8 +218,7 @@ test("the reference network's layers (5³ encoder stem, z as (latent/8, 2, 2, 2)
 });
 
 test('bf16 training: the same loss as fp32 to bf16 rounding, fp32 weights that train, and the choice kept in the settings', async () => {
-  const root = `${__dirname}/../../data/adp`;
-  const d = await loadDataset({ top: `${root}/adp.pdb`, trajs: [`${root}/test-1000.dcd`], system: `${root}/system-vacuum.xml`, map: 'adp' });
+  const d = await adpDataset();
   const sample = { ...d, trajectories: [d.trajectories[0].slice(0, 40 * 66)] };
   const fp32 = Trainer.create(sample, { preset: 'adp-cpu', seed: 5, threads: 2 });
   // the training run on the tiny network: without AVX512-BF16 or AMX, oneDNN emulates
@@ -403,8 +399,7 @@ test("priorDecode: a second decode from the prior z adds weight x its CG, floor 
   expect(floored.prior! - on.prior!).toBeGreaterThan(0);
   t.model.setPairFloors(null);
   // and with an energy, γ times the prior decode's energy error against its pair's
-  const root = `${__dirname}/../../data/adp`;
-  const d = await loadDataset({ top: `${root}/adp.pdb`, trajs: [`${root}/test-1000.dcd`], system: `${root}/system-vacuum.xml`, map: 'adp' });
+  const d = await adpDataset();
   const te = Trainer.create({ ...d, trajectories: [d.trajectories[0].slice(0, 3 * 66)] }, { preset: 'tiny', seed: 3, threads: 2, energy: d.energy });
   const priorAt = async (gamma: number, priorEnergy = true) =>
     (await te.model.evaluate({ batch: B, aaT, aaPrev, cgT, eps, epsPrior, priorWeight: 1, priorEnergy, gamma, beta: 1, energyClamp: 0, energyScale: 55, threads: 2 })).prior!;

@@ -1,17 +1,15 @@
 // The decoder's Winograd F(2x2x2, 3x3x3) convolutions (inference) against at::conv3d, and the roofline bench's kernels.
 import { native } from '../../lib/core/native';
-import { loadDataset } from '../../lib/model/dataset';
 import { PRESETS } from '../../lib/model/presets';
 import { Rng } from '../../lib/core/rng';
 import { Trainer, type TrainingData } from '../../lib/model/train';
-import { DATA } from '../support/data';
+import { adpDataset } from '../support/data';
 
 let data: TrainingData;
 
 beforeAll(async () => {
   // with the System's bonds, as every real run: adp-cpu's prior decode denoises along the CG bonds
-  const root = `${DATA}/adp`;
-  const d = await loadDataset({ top: `${root}/adp.pdb`, trajs: [`${root}/test-1000.dcd`], system: `${root}/system-vacuum.xml`, map: 'adp' });
+  const d = await adpDataset();
   data = { topology: d.topology, mapping: d.mapping, trajectories: [d.trajectories[0].slice(0, 20 * 66)] };
 });
 

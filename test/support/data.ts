@@ -1,4 +1,5 @@
 // The bundled sample data (data/), loaded once per test file.
+import { loadDataset, type Dataset } from '../../lib/model/dataset';
 import { presetMapping } from '../../lib/model/mapping';
 import type { TrainingData } from '../../lib/model/train';
 import * as path from 'path';
@@ -17,6 +18,15 @@ export async function adpSample(frames = 1000): Promise<{ topology: Topology; co
   } finally {
     await reader.close();
   }
+}
+
+/**
+ * The bundled 1,000 ADP frames as one run, loaded as `train` loads a dataset: with the
+ * vacuum System's force field, bonds and masses and the adp mapping.
+ */
+export function adpDataset(): Promise<Dataset> {
+  const root = path.join(DATA, 'adp');
+  return loadDataset({ top: path.join(root, 'adp.pdb'), trajs: [path.join(root, 'test-1000.dcd')], system: path.join(root, 'system-vacuum.xml'), map: 'adp' });
 }
 
 /** 40 bundled ADP frames as two separate 20-frame trajectories (frames 0-19 and 20-39), with the adp mapping. */
