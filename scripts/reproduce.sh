@@ -11,13 +11,11 @@
 # adp-cpu 12,000 steps (3,000 structural, then the energy phase, the local term on
 # batch moments from 6,000, Adam afresh at 8,000 and at 10,000 with the lag, the
 # floor, the prior decode (worst of eight draws) and the CG term x10; ~3 h in fp32
-# on an AVX2-only EPYC, the last 2,000 steps ~1.3 h of it; ~1 h with AVX-512:
-# ~0.15 s a step, then ~1.05 s with the eight draws), chignolin cln-cpu's steps.
-# ADP trains in fp32: the shipped recipe's last 2,000 steps in bf16 come out ~3
-# kJ/mol cold (energy W1 7.00 against 3.91; docs/fidelity.md, run Y56).
-# Chignolin trains in bf16 (--precision bf16) where the CPU has AVX512-BF16,
-# else fp32. PRECISION=… overrides both. Runs checkpoint every 250 steps;
-# rerunning after an interruption resumes from them.
+# on an AVX2-only EPYC, the last 2,000 steps ~1.3 h of it; bf16 with AVX512-BF16
+# not yet measured with the eight draws), chignolin cln-cpu's steps. Training runs in bf16
+# (--precision bf16) where the CPU has AVX512-BF16, else fp32 (PRECISION=…
+# overrides). Runs checkpoint every 250 steps; rerunning after an interruption
+# resumes from them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 which=${1:-all}
@@ -25,10 +23,12 @@ out=${2:-runs}
 shared=${SHARED_DATA:-../shared/data}
 tcbm() { node bin/tcbackmap.js "$@"; }
 mkdir -p "$out"
-bf16_if_native=fp32
-grep -qw avx512_bf16 /proc/cpuinfo 2>/dev/null && bf16_if_native=bf16
+if [ -z "${PRECISION:-}" ]; then
+  PRECISION=fp32
+  grep -qw avx512_bf16 /proc/cpuinfo 2>/dev/null && PRECISION=bf16
+fi
 
-train() { # name preset steps map top system ablation-flag trajs... (precision: $precision)
+train() { # name preset steps map top system ablation-flag trajs...
   local name=$1 preset=$2 steps=$3 map=$4 top=$5 system=$6 flag=$7
   shift 7
   local trajs=()
@@ -38,7 +38,7 @@ train() { # name preset steps map top system ablation-flag trajs... (precision: 
   [ -f "$out/$name.tcbm.ckpt" ] && resume=(--resume "$out/$name.tcbm.ckpt")
   echo "[reproduce] training $name ($preset, $steps steps${flag:+, $flag})"
   tcbm train --top "$top" "${trajs[@]}" --system "$system" --map "$map" --preset "$preset" --steps "$steps" --threads 1 \
-    --precision "$precision" --seed 1 --checkpoint-every 250 --out "$out/$name.tcbm" ${flag:+$flag} "${resume[@]}" \
+    --precision "$PRECISION" --seed 1 --checkpoint-every 250 --out "$out/$name.tcbm" ${flag:+$flag} "${resume[@]}" \
     ${VALIDATE:+--validate "$VALIDATE"}
 }
 
@@ -68,7 +68,6 @@ backmap_and_evaluate() { # name top system ref-trajs...
 if [ "$which" = adp ] || [ "$which" = all ]; then
   d=$shared/adp
   steps=$(node -e "console.log(require('./dist/lib/model/presets').PRESETS['adp-cpu'].training.steps)")
-  precision=${PRECISION:-fp32}
   train adp-cpu adp-cpu "$steps" adp "$d/adp.pdb" "$d/system-vacuum.xml" "" "$d/train.dcd"
   train adp-cpu-framebased adp-cpu "$steps" adp "$d/adp.pdb" "$d/system-vacuum.xml" --frame-based "$d/train.dcd"
   for v in adp-cpu adp-cpu-framebased; do
@@ -84,7 +83,6 @@ if [ "$which" = cln ] || [ "$which" = all ]; then
   [ -f "$out/cln-train-08b.dcd" ] ||
     /usr/bin/python3 scripts/split-run.py "$d/cln.pdb" "$d/train-08.dcd" 2500 "$out/cln-train-08a.dcd" "$out/cln-train-08b.dcd"
   steps=$(node -e "console.log(require('./dist/lib/model/presets').PRESETS['cln-cpu'].training.steps)")
-  precision=${PRECISION:-$bf16_if_native}
   for v in cln-cpu cln-cpu-framebased; do
     flag=""; [ "$v" = cln-cpu-framebased ] && flag=--frame-based
     VALIDATE="$out/cln-train-08b.dcd" train "$v" cln-cpu "$steps" ca "$d/cln.pdb" "$d/system-vacuum.xml" "$flag" \
