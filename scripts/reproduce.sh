@@ -11,8 +11,9 @@
 # adp-cpu 12,000 steps (3,000 structural, then the energy phase, the local term on
 # batch moments from 6,000, Adam afresh at 8,000 and at 10,000 with the lag, the
 # floor, the prior decode (worst of eight draws) and the CG term x10; ~3 h in fp32
-# on an AVX2-only EPYC, the last 2,000 steps ~1.3 h of it; bf16 with AVX512-BF16
-# not yet measured with the eight draws), chignolin cln-cpu's steps. Training runs in bf16
+# on an AVX2-only EPYC, the last 2,000 steps ~1.3 h of it; with AVX512-BF16 the
+# last 2,000 took 24-29 min in bf16 and 34-39 min in fp32, on shared cores: runs
+# Y55, Y56, Y58, Y59), chignolin cln-cpu's steps. Training runs in bf16
 # (--precision bf16) where the CPU has AVX512-BF16, else fp32 (PRECISION=…
 # overrides). Runs checkpoint every 250 steps; rerunning after an interruption
 # resumes from them.
