@@ -13,19 +13,22 @@
 #      $RUNS/experiments.jsonl.
 # Run state lives in $RUNS/NAME (default RUNS=~/tcbm-runs), never in the repo.
 #
-#   scripts/experiment.sh NAME PRESET STEPS [--from CKPT | --init MODEL] [--threads N] [--frame-based]
+#   scripts/experiment.sh NAME PRESET STEPS [--from CKPT | --init MODEL] [--threads N] [--seed N] [--keep-every K] [--frame-based]
+# --seed is the training seed (default 1); the test backmap always uses seed 1.
 # Environment: DATA (the molecule's data folder), MOL, RUNS, and for chignolin
 # HELD (the validation run; default train-08) and EXTRA_TRAJS (more training runs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 name=$1 preset=$2 steps=$3
 shift 3
-from="" init="" threads=1 extra=()
+from="" init="" threads=1 seed=1 extra=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --from) from=$2; shift 2 ;;
     --init) init=$2; shift 2 ;;
     --threads) threads=$2; shift 2 ;;
+    --seed) seed=$2; shift 2 ;;
+    --keep-every) extra+=(--keep-every "$2"); shift 2 ;;
     --frame-based) extra+=(--frame-based); shift ;;
     *) echo "experiment.sh: unknown option $1" >&2; exit 2 ;;
   esac
@@ -58,7 +61,7 @@ if [ ! -f "$dir/model.tcbm" ] || [ "$(node -e "const h=require('./dist/lib/model
   say "training $preset to step $steps ${resume[*]:-}"
   start=$(date +%s)
   cli train --top "$top" "${trajs[@]}" --system "$DATA/system-vacuum.xml" --map "$map" \
-    --preset "$preset" "${resume[@]}" "${extra[@]}" --steps "$steps" --threads "$threads" --seed 1 \
+    --preset "$preset" "${resume[@]}" "${extra[@]}" --steps "$steps" --threads "$threads" --seed "$seed" \
     --validate "$held" --checkpoint-every 250 --out "$dir/model.tcbm" --json > "$dir/train.json"
   echo $(( $(date +%s) - start )) >> "$dir/train-seconds"
 fi

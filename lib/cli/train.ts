@@ -33,6 +33,8 @@ export interface TrainCommandOptions {
   init?: string;
   checkpoint?: string;
   checkpointEvery: number;
+  /** also write a finished model `<out>.step-N.tcbm` every K steps, to choose among by a held-out figure */
+  keepEvery?: number;
   log?: string;
   dryRun?: boolean;
   frameBased?: boolean;
@@ -61,6 +63,8 @@ export interface TrainSummary {
   mixture?: { components: number; logLikelihood: number };
   /** the last validation run */
   validation?: ValidationReport;
+  /** the models written by --keep-every, oldest first */
+  kept?: string[];
   /** this process's place in a distributed run */
   rank?: number;
   worldSize?: number;
@@ -84,7 +88,8 @@ export async function trainCommand(opts: TrainCommandOptions): Promise<TrainSumm
     const losses = f
       ? `last ${s.last100Steps} steps: coord ${f.coord.toExponential(2)} nm², edm ${f.edm.toExponential(2)}, energy ${f.energy.toExponential(2)}, kl ${f.kl.toFixed(2)}`
       : 'no steps left to run (the checkpoint was already there)';
-    console.log(`trained ${s.preset} (${s.parameters.toLocaleString('en-US')} parameters) for ${s.steps} steps in ${s.seconds.toFixed(0)} s; ${losses}; wrote ${s.out}`);
+    const kept = s.kept ? ` and ${s.kept.length} kept model${s.kept.length > 1 ? 's' : ''} (${s.kept.join(', ')})` : '';
+    console.log(`trained ${s.preset} (${s.parameters.toLocaleString('en-US')} parameters) for ${s.steps} steps in ${s.seconds.toFixed(0)} s; ${losses}; wrote ${s.out}${kept}`);
   }
   if (s.interrupted) process.exitCode = 130;
   return s;
@@ -170,7 +175,8 @@ async function trainIn(o: TrainCommandOptions, group?: ProcessGroup): Promise<Tr
       });
       const validateNow = validating && (report.step + 1) % validateEvery === 0;
       const checkpointNow = (report.step + 1) % o.checkpointEvery === 0;
-      if (!validateNow && !checkpointNow) continue;
+      const keepNow = o.keepEvery !== undefined && (report.step + 1) % o.keepEvery === 0 && report.step + 1 < steps;
+      if (!validateNow && !checkpointNow && !keepNow) continue;
       await rootOnly(`step-${report.step + 1}`, async () => {
         if (validateNow) {
           const v = await trainer.validate(held);
@@ -179,6 +185,11 @@ async function trainIn(o: TrainCommandOptions, group?: ProcessGroup): Promise<Tr
           val = validationLine(v);
         }
         if (checkpointNow) await trainer.saveCheckpoint(checkpointFile);
+        if (keepNow) {
+          const file = keptModelFile(o.out, report.step + 1);
+          await trainer.finalize(file);
+          (summary.kept ??= []).push(file);
+        }
       });
     }
   } finally {
@@ -209,6 +220,11 @@ async function trainIn(o: TrainCommandOptions, group?: ProcessGroup): Promise<Tr
     summary.mixture = { components: report.mixture.k, logLikelihood: report.mixture.logLikelihood };
   });
   return summary;
+}
+
+/** Where --keep-every writes the model of step `step`: beside `out`, its step before the extension. */
+export function keptModelFile(out: string, step: number): string {
+  return out.endsWith('.tcbm') ? `${out.slice(0, -'.tcbm'.length)}.step-${step}.tcbm` : `${out}.step-${step}.tcbm`;
 }
 
 function pick(r: StepReport): TrainSummary['final'] {

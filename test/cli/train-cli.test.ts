@@ -103,3 +103,19 @@ const args = (out: string, steps: number) => [
   const ckpt = spawnSync(process.execPath, [...args(path.join(dir, 'fourth.tcbm'), 7), '--init', `${second}.ckpt`], { encoding: 'utf8' });
   expect(ckpt.stderr.trim()).toMatch(/second\.tcbm\.ckpt.*is a training checkpoint, not a model/);
 });
+
+(built ? test : test.skip)('--keep-every writes a finished model every K steps without changing the run', async () => {
+  const plain = path.join(dir, 'plain.tcbm');
+  expect(spawnSync(process.execPath, [...args(plain, 6), '--json'], { encoding: 'utf8' }).status).toBe(0);
+  const out = path.join(dir, 'kept.tcbm');
+  const r = spawnSync(process.execPath, [...args(out, 6), '--keep-every', '2', '--json'], { encoding: 'utf8' });
+  expect(r.status).toBe(0);
+  // steps 2 and 4; step 6 is the run's own model
+  const kept = [2, 4].map((s) => path.join(dir, `kept.step-${s}.tcbm`));
+  expect(JSON.parse(r.stdout).kept).toEqual(kept);
+  expect(fs.existsSync(path.join(dir, 'kept.step-6.tcbm'))).toBe(false);
+  for (const [i, file] of kept.entries()) expect((await readModelFile(file)).info.training.steps).toBe(2 * (i + 1));
+  // the kept models' encoding of the training pairs leaves the optimiser's path untouched
+  const losses = (f: string) => fs.readFileSync(`${f}.log.jsonl`, 'utf8').trim().split('\n').map((l) => JSON.parse(l).total);
+  expect(losses(out)).toEqual(losses(plain));
+});
