@@ -36,6 +36,8 @@ console.log(JSON.stringify({
     energyMean: [round(e.backmapped.total.mean), round(e.reference.total.mean)],
     energyStd: [round(e.backmapped.total.std), round(e.reference.total.std)],
     energyW1: round(s.energyW1),
+    // each force-field term's mean offset from the reference's (kJ/mol)
+    termOffsets: Object.fromEntries(Object.keys(e.backmapped).filter((k) => k !== 'total').map((k) => [k, round(e.backmapped[k].mean - e.reference[k].mean, 3)])),
     bondW1Nm: round(s.bondMeanW1Nm),
     angleW1Deg: round(s.angleMeanW1Deg),
     chiralityFlips: metrics.chirality.flips.backmapped,

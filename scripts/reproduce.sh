@@ -13,7 +13,9 @@
 # floor, the prior decode (worst of eight draws) and the CG term x10; ~3 h in fp32
 # on an AVX2-only EPYC, the last 2,000 steps ~1.3 h of it; with AVX512-BF16 the
 # last 2,000 took 24-29 min in bf16 and 34-39 min in fp32, on shared cores: runs
-# Y55, Y56, Y58, Y59), chignolin cln-cpu's steps. Training runs in bf16
+# Y55, Y56, Y58, Y59), chignolin cln-cpu's steps. ADP then chooses among the
+# last phase's models by a selection run (choose, below: ~4 min of OpenMM and
+# ~1.5 min a candidate). Training runs in bf16
 # (--precision bf16) where the CPU has AVX512-BF16, else fp32 (PRECISION=…
 # overrides). Runs checkpoint every 250 steps; rerunning after an interruption
 # resumes from them.
@@ -40,7 +42,23 @@ train() { # name preset steps map top system ablation-flag trajs...
   echo "[reproduce] training $name ($preset, $steps steps${flag:+, $flag})"
   tcbm train --top "$top" "${trajs[@]}" --system "$system" --map "$map" --preset "$preset" --steps "$steps" --threads 1 \
     --precision "$PRECISION" --seed 1 --checkpoint-every 250 --out "$out/$name.tcbm" ${flag:+$flag} "${resume[@]}" \
-    ${VALIDATE:+--validate "$VALIDATE"}
+    ${VALIDATE:+--validate "$VALIDATE"} ${KEEP_FROM:+--keep-every 250 --keep-from "$KEEP_FROM"}
+}
+
+# ADP: the last phase's energy W1 spreads between runs and between models 250
+# steps apart (3.9-9.3 kJ/mol; docs/fidelity.md, ninth session), so the run keeps
+# a model every 250 steps of it and the one with the lowest energy W1 on a 10 ns
+# selection run (its own MD seed: neither training nor test) that meets the
+# structural lines becomes NAME.tcbm. The test run never chooses.
+choose() { # name top system
+  local name=$1 top=$2 system=$3
+  if [ -f "$out/$name.tcbm" ]; then return; fi
+  [ -f "$out/adp-select.dcd" ] ||
+    /usr/bin/python3 scripts/make-heldout.py "$out/adp-select.dcd" --ns 10 --seed 211 --pdb "$top"
+  echo "[reproduce] choosing $name among its last phase's models by the selection run"
+  node scripts/select-model.js --top "$top" --system "$system" --run "$out/adp-select.dcd" --work "$out/$name-select" \
+    "$out/$name-run".step-*.tcbm "$out/$name-run.tcbm" > "$out/$name-select.jsonl"
+  cp "$(node -e "const l=require('fs').readFileSync(process.argv[1],'utf8').trim().split('\n');console.log(JSON.parse(l[l.length-1]).chosen)" "$out/$name-select.jsonl")" "$out/$name.tcbm"
 }
 
 # Each model is evaluated twice: as `backmap` writes by default (the network's
@@ -69,8 +87,11 @@ backmap_and_evaluate() { # name top system ref-trajs...
 if [ "$which" = adp ] || [ "$which" = all ]; then
   d=$shared/adp
   steps=$(node -e "console.log(require('./dist/lib/model/presets').PRESETS['adp-cpu'].training.steps)")
-  train adp-cpu adp-cpu "$steps" adp "$d/adp.pdb" "$d/system-vacuum.xml" "" "$d/train.dcd"
-  train adp-cpu-framebased adp-cpu "$steps" adp "$d/adp.pdb" "$d/system-vacuum.xml" --frame-based "$d/train.dcd"
+  last=$(node -e "const t=require('./dist/lib/model/presets').PRESETS['adp-cpu'].training;console.log(t.priorDecode.from)")
+  KEEP_FROM=$((last + 250)) train adp-cpu-run adp-cpu "$steps" adp "$d/adp.pdb" "$d/system-vacuum.xml" "" "$d/train.dcd"
+  KEEP_FROM=$((last + 250)) train adp-cpu-framebased-run adp-cpu "$steps" adp "$d/adp.pdb" "$d/system-vacuum.xml" --frame-based "$d/train.dcd"
+  choose adp-cpu "$d/adp.pdb" "$d/system-vacuum.xml"
+  choose adp-cpu-framebased "$d/adp.pdb" "$d/system-vacuum.xml"
   for v in adp-cpu adp-cpu-framebased; do
     backmap_and_evaluate "$v" "$d/adp.pdb" "$d/system-vacuum.xml" "$d/test.dcd"
   done

@@ -255,6 +255,7 @@ function program(): Command {
     .option('--checkpoint <file>', 'checkpoint file (default <out>.ckpt)')
     .option('--checkpoint-every <k>', 'steps between checkpoints', positiveInt, 500)
     .option('--keep-every <k>', 'also write a finished model <out>.step-N.tcbm every K steps (to choose among by a held-out figure)', positiveInt)
+    .option('--keep-from <step>', 'with --keep-every: keep no model before this step', nonNegativeInt)
     .option('--log <file>', 'JSON-lines log of every step (default <out>.log.jsonl)')
     .option('--frame-based', 'the ablation: condition on C(t) only, never on the previous frame')
     .option('--validate <file>', 'held-out atomistic trajectory for validation during training; repeat for several', collect, [])

@@ -35,6 +35,8 @@ export interface TrainCommandOptions {
   checkpointEvery: number;
   /** also write a finished model `<out>.step-N.tcbm` every K steps, to choose among by a held-out figure */
   keepEvery?: number;
+  /** with keepEvery: keep no model before this step (default 0) */
+  keepFrom?: number;
   log?: string;
   dryRun?: boolean;
   frameBased?: boolean;
@@ -98,6 +100,7 @@ export async function trainCommand(opts: TrainCommandOptions): Promise<TrainSumm
 async function train(o: TrainCommandOptions): Promise<TrainSummary> {
   if (!o.traj || o.traj.length === 0) throw new TcbmError('ERR_INVALID_ARG_VALUE', 'train: give at least one --traj');
   if (o.resume && o.init) throw new TcbmError('ERR_INVALID_ARG_VALUE', 'train: --resume continues a checkpoint, --init starts from a model: give one of them');
+  if (o.keepFrom !== undefined && o.keepEvery === undefined) throw new TcbmError('ERR_INVALID_ARG_VALUE', 'train: --keep-from needs --keep-every');
   if (!o.distributed || o.dryRun) return trainIn(o);
   const settings = distributedSettings(o.distributed === true ? {} : o.distributed);
   // Under --device cuda each process takes its machine's GPU number LOCAL_RANK.
@@ -175,7 +178,7 @@ async function trainIn(o: TrainCommandOptions, group?: ProcessGroup): Promise<Tr
       });
       const validateNow = validating && (report.step + 1) % validateEvery === 0;
       const checkpointNow = (report.step + 1) % o.checkpointEvery === 0;
-      const keepNow = o.keepEvery !== undefined && (report.step + 1) % o.keepEvery === 0 && report.step + 1 < steps;
+      const keepNow = o.keepEvery !== undefined && (report.step + 1) % o.keepEvery === 0 && report.step + 1 >= (o.keepFrom ?? 0) && report.step + 1 < steps;
       if (!validateNow && !checkpointNow && !keepNow) continue;
       await rootOnly(`step-${report.step + 1}`, async () => {
         if (validateNow) {

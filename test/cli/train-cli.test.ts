@@ -118,4 +118,11 @@ const args = (out: string, steps: number) => [
   // the kept models' encoding of the training pairs leaves the optimiser's path untouched
   const losses = (f: string) => fs.readFileSync(`${f}.log.jsonl`, 'utf8').trim().split('\n').map((l) => JSON.parse(l).total);
   expect(losses(out)).toEqual(losses(plain));
+  // --keep-from 4: only step 4's; without --keep-every it is refused in one line
+  const from = path.join(dir, 'from.tcbm');
+  const f = spawnSync(process.execPath, [...args(from, 6), '--keep-every', '2', '--keep-from', '3', '--json'], { encoding: 'utf8' });
+  expect(JSON.parse(f.stdout).kept).toEqual([path.join(dir, 'from.step-4.tcbm')]);
+  const alone = spawnSync(process.execPath, [...args(path.join(dir, 'alone.tcbm'), 6), '--keep-from', '3'], { encoding: 'utf8' });
+  expect(alone.status).not.toBe(0);
+  expect(alone.stderr.trim().split('\n')).toEqual(['tcbackmap: train: --keep-from needs --keep-every']);
 });
