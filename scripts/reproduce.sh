@@ -46,10 +46,11 @@ train() { # name preset steps map top system ablation-flag trajs...
 }
 
 # ADP: the last phase's energy W1 spreads between runs and between models 250
-# steps apart (3.9-9.3 kJ/mol; docs/fidelity.md, ninth session), so the run keeps
-# a model every 250 steps of it and the one with the lowest energy W1 on a 10 ns
-# selection run (its own MD seed: neither training nor test) that meets the
-# structural lines becomes NAME.tcbm. The test run never chooses.
+# steps apart (2.9-12.4 kJ/mol; docs/fidelity.md, ninth session), so the run keeps
+# a model every 250 steps of it, and the one with the lowest energy score (the W1
+# of the total and of each force-field term) on a 10 ns selection run (its own MD
+# seed: neither training nor test), among those meeting the structural lines,
+# becomes NAME.tcbm. The test run never chooses.
 choose() { # name top system
   local name=$1 top=$2 system=$3
   if [ -f "$out/$name.tcbm" ]; then return; fi

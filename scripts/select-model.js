@@ -3,8 +3,11 @@
 // recipe under different seeds) by a held-out figure, never by the test set:
 // each model backmaps a selection run (its own atomistic MD, neither training,
 // validation nor test; e.g. make-heldout.py OUT --ns 10 --seed 211) with the
-// network alone (seed 1, one segment), is evaluated against it, and the model
-// with the lowest energy W1 among those meeting every structural line wins.
+// network alone (seed 1, one segment), is evaluated against it, and among those
+// meeting every structural line the model with the lowest energy score wins: the
+// W1 of the total energy plus the W1 of each force-field term. The terms count
+// because a total can match by cancelling errors (hot bonds against cold angles:
+// docs/fidelity.md, ninth session), and choosing on the total alone picks them.
 //
 //   node scripts/select-model.js --top aa.pdb --system system.xml --run selection.dcd \
 //        [--work dir] [--threads 1] MODEL.tcbm …
@@ -64,8 +67,10 @@ function main() {
       bondW1Nm: s.bondMeanW1Nm, angleW1Deg: s.angleMeanW1Deg, chiralityFlips: m.chirality.flips.backmapped, clashFrames: s.clashFrameFraction.backmapped,
     };
     // each force-field term's mean against the run's: the total can meet its line by cancelling errors (docs/fidelity.md)
-    figures.termOffsets = Object.fromEntries(Object.keys(m.energy.backmapped).filter((k) => k !== 'total')
-      .map((k) => [k, m.energy.backmapped[k].mean - m.energy.reference[k].mean]));
+    const terms = Object.keys(m.energy.w1).filter((k) => k !== 'total');
+    figures.termOffsets = Object.fromEntries(terms.map((k) => [k, m.energy.backmapped[k].mean - m.energy.reference[k].mean]));
+    figures.termW1 = Object.fromEntries(terms.map((k) => [k, m.energy.w1[k]]));
+    figures.energyScore = terms.reduce((sum, k) => sum + m.energy.w1[k], m.energy.w1.total);
     const missed = Object.entries(LINES).filter(([k, line]) => figures[k] !== null && figures[k] !== undefined && figures[k] > line).map(([k]) => k);
     const row = { model, ...figures, meetsLines: missed.length === 0, missed };
     console.log(JSON.stringify(row));
@@ -73,8 +78,8 @@ function main() {
   });
   const eligible = rows.filter((r) => r.meetsLines);
   const pool = eligible.length > 0 ? eligible : rows;
-  const best = pool.reduce((a, b) => (b.energyW1 < a.energyW1 ? b : a));
-  console.log(JSON.stringify({ chosen: best.model, energyW1: best.energyW1, meetsLines: best.meetsLines, candidates: rows.length, eligible: eligible.length }));
+  const best = pool.reduce((a, b) => (b.energyScore < a.energyScore ? b : a));
+  console.log(JSON.stringify({ chosen: best.model, energyScore: best.energyScore, energyW1: best.energyW1, meetsLines: best.meetsLines, candidates: rows.length, eligible: eligible.length }));
 }
 
 main();
