@@ -108,6 +108,8 @@ export interface LossWeights {
   localWeight?: number;
   /** the local term on each distance's batch mean and standard deviation instead of per frame */
   localMoments?: boolean;
+  /** the posterior decode's energy term per force-field term (each term's error against the target's, summed) instead of on the total */
+  energyTerms?: boolean;
   /** weight of the pair-floor term (needs setPairFloors); default 0 */
   floorWeight?: number;
   /** > 0: each latent dimension's batch-mean KL floored at this many nats in the trained term (free bits); default 0 */

@@ -127,7 +127,8 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
       if (energy->particles() != model_->config().atoms)
         throw Napi::RangeError::New(info.Env(), "setEnergy: the force field has " + std::to_string(energy->particles()) +
                                                     " particles, the model " + std::to_string(model_->config().atoms) + " atoms");
-      model_->set_energy([energy](const at::Tensor& coords, double clamp) { return energy->energy(coords, Impl::Auto, clamp); });
+      model_->set_energy([energy](const at::Tensor& coords, double clamp) { return energy->energy(coords, Impl::Auto, clamp); },
+                         [energy](const at::Tensor& coords) { return energy->term_energies(coords, Impl::Auto); });
       return info.Env().Undefined();
     });
   }
@@ -319,6 +320,7 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
     w.learning_rate = o.number_or("learningRate", 0);
     w.local_weight = o.number_or("localWeight", 0);
     w.local_moments = o.bool_or("localMoments", false);
+    w.energy_terms = o.bool_or("energyTerms", false);
     w.floor_weight = o.number_or("floorWeight", 0);
     w.free_bits = o.number_or("freeBits", 0);
     w.prior_weight = o.number_or("priorWeight", 0);

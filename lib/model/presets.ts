@@ -199,6 +199,14 @@ export interface TrainingSettings {
    * can predict frame by frame is not pulled to its mean (which makes frames cold).
    */
   localMode?: 'frame' | 'moments';
+  /**
+   * true: the posterior decode's energy term compares each force-field term
+   * (bonds, angles, torsions, nonbonded) with the target's and sums the errors,
+   * so a frame's hot bonds cannot pay for its cold angles; from `energyTermsFrom`
+   */
+  energyTerms?: boolean;
+  /** with energyTerms: from this step (default 0) */
+  energyTermsFrom?: number;
   /** the local term is trained on from this step (default 0: from the start) */
   localFrom?: number;
   /**
@@ -436,6 +444,10 @@ function presetFromFile(file: string): Preset {
     throw fileError('ERR_BAD_FORMAT', file, '"floorVdw" must be a number in (0, 2)');
   }
   if (![undefined, 'frame', 'moments'].includes(training.localMode)) throw fileError('ERR_BAD_FORMAT', file, '"localMode" must be "frame" or "moments"');
+  if (![undefined, true, false].includes(training.energyTerms)) throw fileError('ERR_BAD_FORMAT', file, '"energyTerms" must be true or false');
+  if (training.energyTermsFrom !== undefined && !(Number.isSafeInteger(training.energyTermsFrom) && training.energyTermsFrom >= 0)) {
+    throw fileError('ERR_BAD_FORMAT', file, '"energyTermsFrom" must be an integer step >= 0');
+  }
   const warm = training.latentWarmup;
   const steps = (x: unknown) => typeof x === 'number' && Number.isSafeInteger(x) && x >= 0;
   if (warm !== undefined && (typeof warm !== 'object' || warm === null || !steps(warm.steps) || (warm.ramp !== undefined && !steps(warm.ramp)))) {

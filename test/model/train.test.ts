@@ -168,6 +168,28 @@ test('the robust energy loss is log(1 + (dE/scale)^2) of the plain (dE)^2', asyn
   }
 });
 
+test('energyTerms: the energy loss is the sum over force-field terms of each one\'s squared error, not the total\'s', async () => {
+  const d = await adpDataset();
+  const t = Trainer.create({ ...d, trajectories: [d.trajectories[0].slice(0, 3 * 66)] }, { preset: 'tiny', seed: 3, threads: 2, energy: d.energy });
+  const aaT = d.trajectories[0].slice(66, 132);
+  const aaPrev = d.trajectories[0].slice(0, 66);
+  const cgT = new Float32Array(18);
+  for (let k = 0; k < 6; k++) cgT.set(aaT.subarray([4, 6, 8, 14, 16, 10][k] * 3, [4, 6, 8, 14, 16, 10][k] * 3 + 3), k * 3);
+  const batch = { batch: 1, aaT, aaPrev, cgT, eps: new Float32Array(8), gamma: 1, beta: 1, energyClamp: 0, threads: 2 };
+  // with eps = 0 the loss decodes the posterior mean: the frame decode(z = mu) gives
+  const { mu } = await t.model.encode({ batch: 1, aaT, aaPrev, cgT, threads: 2 });
+  const decoded = await t.model.decode({ batch: 1, aaPrev, cgT, z: mu, threads: 2 });
+  const [rec, ref] = await Promise.all([decoded, aaT].map((x) => d.energy!.evaluate({ data: x, shape: [1, 22, 3] }, { threads: 2 })));
+  const errors = rec.terms ? Object.keys(rec.terms).map((k) => rec.terms[k][0] - ref.terms[k][0]) : [];
+  expect(errors).toHaveLength(4);
+  const sum = errors.reduce((a, e) => a + e, 0);
+  const perTerm = (await t.model.evaluate({ ...batch, energyTerms: true })).energy;
+  const onTotal = (await t.model.evaluate(batch)).energy;
+  expect(onTotal / sum ** 2).toBeCloseTo(1, 3);
+  expect(perTerm / errors.reduce((a, e) => a + e * e, 0)).toBeCloseTo(1, 3);
+  expect(perTerm).not.toBeCloseTo(onTotal, 0);
+});
+
 test("the KL weight is β · batch / training pairs under the reference's convention, β alone without it", async () => {
   const pairs = 19 + 19; // two 20-frame trajectories
   for (const batch of [4, 8]) {

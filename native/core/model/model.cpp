@@ -463,7 +463,17 @@ LossTerms Model::loss(const at::Tensor& aa_t_in, const at::Tensor& aa_prev_in, c
     return w.energy_scale > 0 ? at::log1p((de / w.energy_scale).square()) : de.square();
   };
   at::Tensor energy = at::zeros({}, coords.options());
-  if (energy_ && w.gamma > 0) {
+  if (energy_ && w.gamma > 0 && w.energy_terms) {
+    TORCH_CHECK(term_energy_, "energyTerms needs the force field's term energies (setEnergy)");
+    at::Tensor terms_true;
+    {
+      at::NoGradGuard no_grad;
+      terms_true = term_energy_(aa_t);
+    }
+    const auto terms = term_energy_(coords);
+    for (int64_t k = 0; k < terms.size(1); k++) energy = energy + energy_each(terms.select(1, k), terms_true.select(1, k)).mean();
+    total = total + w.gamma * energy;
+  } else if (energy_ && w.gamma > 0) {
     energy = energy_each(energy_(coords, w.energy_clamp), e_true).mean();
     total = total + w.gamma * energy;
   } else if (energy_) {

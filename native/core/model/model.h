@@ -133,6 +133,10 @@ struct StepWeights {
   // per frame, clamped at energy_error_clamp when that is > 0. Takes precedence over energy_scale.
   double energy_std = 0;
   double energy_error_clamp = 0;
+  // true (needs set_energy's term function): the posterior decode's energy term is
+  // each force-field term's error against the target's, summed over the terms, so
+  // a frame's hot bonds cannot pay for its cold angles (docs/fidelity.md, ninth session)
+  bool energy_terms = false;
   double edm_weight = 1;     // the reference weighs the distance-matrix term by 1/2
   // weight of the CG term (the decoded beads against the CG frame) in both decodes.
   // The rollout's φ/ψ are its beads' dihedrals: the FES follows its bead error.
@@ -209,6 +213,8 @@ struct BatchExtras {
 
 // Differentiable per-frame internal energy [B] of coords [B, N, 3] nm, soft-clamped above `clamp` when > 0.
 using EnergyFn = std::function<at::Tensor(const at::Tensor& coords, double clamp)>;
+// Differentiable per-frame energy of each force-field term [B, T] of coords [B, N, 3] nm.
+using TermEnergyFn = std::function<at::Tensor(const at::Tensor& coords)>;
 
 // P [atoms, beads] float64 (CPU) = A^-1 M^T (M A^-1 M^T)^-1, A the bond graph's
 // Laplacian plus a 1e-4 ridge: x + P (c - M x) is the frame whose mapping M
@@ -243,7 +249,11 @@ class Model {
   // the bead atom they hang on. bonds [E,2] of atom indices, checked here; P (an
   // atoms x atoms solve) is made by the first rollout that projects.
   void set_cg_projection(const at::Tensor& bonds);
-  void set_energy(EnergyFn energy) { energy_ = std::move(energy); }
+  // `terms` (optional) serves StepWeights::energy_terms.
+  void set_energy(EnergyFn energy, TermEnergyFn terms = nullptr) {
+    energy_ = std::move(energy);
+    term_energy_ = std::move(terms);
+  }
   // Canonical orientation (instead of random-rotation training): reference [beads,3]
   // nm, centred, the CG frame every training sample's C(t) was superposed on. Each
   // rollout step then rotates its centred condition so that C(t) is superposed
@@ -366,6 +376,7 @@ class Model {
   at::Tensor canonical_;   // [beads, 3] float64 of set_canonical_reference, or undefined
   const at::Tensor& projection();
   EnergyFn energy_;
+  TermEnergyFn term_energy_;
   std::shared_ptr<GradientReducer> reducer_;
   at::Device device_ = at::kCPU;
 };
