@@ -110,6 +110,8 @@ export interface LossWeights {
   localMoments?: boolean;
   /** the posterior decode's energy term per force-field term (each term's error against the target's, summed) instead of on the total */
   energyTerms?: boolean;
+  /** with energyTerms and energyScale > 0: the robust scale (kJ/mol) of each term's error; default 0: energyScale */
+  energyTermsScale?: number;
   /** weight of the pair-floor term (needs setPairFloors); default 0 */
   floorWeight?: number;
   /** > 0: each latent dimension's batch-mean KL floored at this many nats in the trained term (free bits); default 0 */

@@ -321,6 +321,7 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
     w.local_weight = o.number_or("localWeight", 0);
     w.local_moments = o.bool_or("localMoments", false);
     w.energy_terms = o.bool_or("energyTerms", false);
+    w.energy_terms_scale = o.number_or("energyTermsScale", 0);
     w.floor_weight = o.number_or("floorWeight", 0);
     w.free_bits = o.number_or("freeBits", 0);
     w.prior_weight = o.number_or("priorWeight", 0);

@@ -207,6 +207,8 @@ export interface TrainingSettings {
   energyTerms?: boolean;
   /** with energyTerms: from this step (default 0) */
   energyTermsFrom?: number;
+  /** with energyTerms: the robust scale (kJ/mol) of each term's error (default: energyScale) */
+  energyTermsScale?: number;
   /** the local term is trained on from this step (default 0: from the start) */
   localFrom?: number;
   /**
@@ -447,6 +449,9 @@ function presetFromFile(file: string): Preset {
   if (![undefined, true, false].includes(training.energyTerms)) throw fileError('ERR_BAD_FORMAT', file, '"energyTerms" must be true or false');
   if (training.energyTermsFrom !== undefined && !(Number.isSafeInteger(training.energyTermsFrom) && training.energyTermsFrom >= 0)) {
     throw fileError('ERR_BAD_FORMAT', file, '"energyTermsFrom" must be an integer step >= 0');
+  }
+  if (training.energyTermsScale !== undefined && !(typeof training.energyTermsScale === 'number' && training.energyTermsScale > 0 && Number.isFinite(training.energyTermsScale))) {
+    throw fileError('ERR_BAD_FORMAT', file, '"energyTermsScale" must be a number > 0 (kJ/mol)');
   }
   const warm = training.latentWarmup;
   const steps = (x: unknown) => typeof x === 'number' && Number.isSafeInteger(x) && x >= 0;

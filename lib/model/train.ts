@@ -267,7 +267,7 @@ export class Trainer {
       edmWeight: s.edmWeight ?? 1, cgWeight: this.step >= (s.cgWeightFrom ?? 0) ? (s.cgWeight ?? 1) : 1,
       bf16: s.precision === 'bf16',
       localWeight: this.step >= (s.localFrom ?? 0) ? (s.localWeight ?? 0) : 0,
-      localMoments: s.localMode === 'moments', energyTerms: s.energyTerms === true && this.step >= (s.energyTermsFrom ?? 0), floorWeight: this.step >= (s.floorFrom ?? 0) ? (s.floorWeight ?? 0) : 0, freeBits: s.freeBits ?? 0,
+      localMoments: s.localMode === 'moments', energyTerms: s.energyTerms === true && this.step >= (s.energyTermsFrom ?? 0), energyTermsScale: s.energyTermsScale ?? 0, floorWeight: this.step >= (s.floorFrom ?? 0) ? (s.floorWeight ?? 0) : 0, freeBits: s.freeBits ?? 0,
       ...priorDecodeWeights(this.step, s.priorDecode), renameSymmetric: this.step >= (s.renameFrom ?? 0),
     };
   }

@@ -188,6 +188,10 @@ test('energyTerms: the energy loss is the sum over force-field terms of each one
   expect(onTotal / sum ** 2).toBeCloseTo(1, 3);
   expect(perTerm / errors.reduce((a, e) => a + e * e, 0)).toBeCloseTo(1, 3);
   expect(perTerm).not.toBeCloseTo(onTotal, 0);
+  // on the robust scale: each term's error on its own scale, or on the total's without one
+  const robust = (o: object) => t.model.evaluate({ ...batch, energyTerms: true, energyScale: 55, ...o }).then((r) => r.energy);
+  expect(await robust({ energyTermsScale: 5 })).toBeCloseTo(errors.reduce((a, e) => a + Math.log1p((e / 5) ** 2), 0), 4);
+  expect(await robust({})).toBeCloseTo(errors.reduce((a, e) => a + Math.log1p((e / 55) ** 2), 0), 4);
 });
 
 test("the KL weight is β · batch / training pairs under the reference's convention, β alone without it", async () => {

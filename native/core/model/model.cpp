@@ -452,7 +452,9 @@ LossTerms Model::loss(const at::Tensor& aa_t_in, const at::Tensor& aa_prev_in, c
   // excess over e_ref + margin counts; band: only the distance beyond margin either side;
   // margin one per sample)
   using Side = StepWeights::EnergySide;
-  auto energy_each = [&](const at::Tensor& e_rec, const at::Tensor& e_ref, Side side = Side::both, const at::Tensor& margin = {}) {
+  auto energy_each = [&](const at::Tensor& e_rec, const at::Tensor& e_ref, Side side = Side::both, const at::Tensor& margin = {},
+                         double scale = -1) {
+    if (scale < 0) scale = w.energy_scale;
     auto de = e_rec.to(at::kFloat) - e_ref.to(at::kFloat);
     if (side == Side::above) de = at::relu(de - margin);
     if (side == Side::band) de = at::relu(de.abs() - margin);
@@ -460,7 +462,7 @@ LossTerms Model::loss(const at::Tensor& aa_t_in, const at::Tensor& aa_prev_in, c
       auto r = (de / w.energy_std).square();
       return w.energy_error_clamp > 0 ? r.clamp_max(w.energy_error_clamp) : r;
     }
-    return w.energy_scale > 0 ? at::log1p((de / w.energy_scale).square()) : de.square();
+    return scale > 0 ? at::log1p((de / scale).square()) : de.square();
   };
   at::Tensor energy = at::zeros({}, coords.options());
   if (energy_ && w.gamma > 0 && w.energy_terms) {
@@ -471,7 +473,9 @@ LossTerms Model::loss(const at::Tensor& aa_t_in, const at::Tensor& aa_prev_in, c
       terms_true = term_energy_(aa_t);
     }
     const auto terms = term_energy_(coords);
-    for (int64_t k = 0; k < terms.size(1); k++) energy = energy + energy_each(terms.select(1, k), terms_true.select(1, k)).mean();
+    const double scale = w.energy_scale > 0 && w.energy_terms_scale > 0 ? w.energy_terms_scale : w.energy_scale;
+    for (int64_t k = 0; k < terms.size(1); k++)
+      energy = energy + energy_each(terms.select(1, k), terms_true.select(1, k), Side::both, {}, scale).mean();
     total = total + w.gamma * energy;
   } else if (energy_ && w.gamma > 0) {
     energy = energy_each(energy_(coords, w.energy_clamp), e_true).mean();

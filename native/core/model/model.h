@@ -137,6 +137,10 @@ struct StepWeights {
   // each force-field term's error against the target's, summed over the terms, so
   // a frame's hot bonds cannot pay for its cold angles (docs/fidelity.md, ninth session)
   bool energy_terms = false;
+  // with energy_terms and energy_scale > 0: the robust scale of each term's error
+  // (kJ/mol); 0: energy_scale. A term's thermal spread is a few kJ/mol, a tenth of
+  // the total's scale, at which its error would be deep in the flat quadratic part.
+  double energy_terms_scale = 0;
   double edm_weight = 1;     // the reference weighs the distance-matrix term by 1/2
   // weight of the CG term (the decoded beads against the CG frame) in both decodes.
   // The rollout's φ/ψ are its beads' dihedrals: the FES follows its bead error.
