@@ -155,11 +155,17 @@ test('optimizerRestarts: Adam afresh at that step, as a run continued from its w
   expect(losses(resumed)).toEqual(losses(restarted).slice(3));
 });
 
-test('the robust energy loss is log(1 + (dE/scale)^2) of the plain (dE)^2', async () => {
+/** An untrained tiny ADP trainer with the energy, and one pair (frames 0 → 1) as a batch whose loss decodes the posterior mean (eps = 0). */
+async function oneFrameEnergyCase() {
   const d = await adpDataset();
   const t = Trainer.create({ ...d, trajectories: [d.trajectories[0].slice(0, 3 * 66)] }, { preset: 'tiny', seed: 3, threads: 2, energy: d.energy });
   const batch = { batch: 1, aaT: d.trajectories[0].slice(66, 132), aaPrev: d.trajectories[0].slice(0, 66), cgT: new Float32Array(18), eps: new Float32Array(8), gamma: 1, beta: 1, energyClamp: 0, threads: 2 };
   for (let k = 0; k < 6; k++) batch.cgT.set(batch.aaT.subarray([4, 6, 8, 14, 16, 10][k] * 3, [4, 6, 8, 14, 16, 10][k] * 3 + 3), k * 3);
+  return { energy: d.energy!, t, batch };
+}
+
+test('the robust energy loss is log(1 + (dE/scale)^2) of the plain (dE)^2', async () => {
+  const { t, batch } = await oneFrameEnergyCase();
   const plain = (await t.model.evaluate(batch)).energy; // (E_rec - E_true)^2 of one frame, (kJ/mol)^2
   expect(plain).toBeGreaterThan(1); // an untrained decoder is far off
   for (const scale of [55, 1000]) {
@@ -169,17 +175,12 @@ test('the robust energy loss is log(1 + (dE/scale)^2) of the plain (dE)^2', asyn
 });
 
 test('energyTerms: the energy loss is the sum over force-field terms of each one\'s squared error, not the total\'s', async () => {
-  const d = await adpDataset();
-  const t = Trainer.create({ ...d, trajectories: [d.trajectories[0].slice(0, 3 * 66)] }, { preset: 'tiny', seed: 3, threads: 2, energy: d.energy });
-  const aaT = d.trajectories[0].slice(66, 132);
-  const aaPrev = d.trajectories[0].slice(0, 66);
-  const cgT = new Float32Array(18);
-  for (let k = 0; k < 6; k++) cgT.set(aaT.subarray([4, 6, 8, 14, 16, 10][k] * 3, [4, 6, 8, 14, 16, 10][k] * 3 + 3), k * 3);
-  const batch = { batch: 1, aaT, aaPrev, cgT, eps: new Float32Array(8), gamma: 1, beta: 1, energyClamp: 0, threads: 2 };
+  const { energy, t, batch } = await oneFrameEnergyCase();
+  const { aaT, aaPrev, cgT } = batch;
   // with eps = 0 the loss decodes the posterior mean: the frame decode(z = mu) gives
   const { mu } = await t.model.encode({ batch: 1, aaT, aaPrev, cgT, threads: 2 });
   const decoded = await t.model.decode({ batch: 1, aaPrev, cgT, z: mu, threads: 2 });
-  const [rec, ref] = await Promise.all([decoded, aaT].map((x) => d.energy!.evaluate({ data: x, shape: [1, 22, 3] }, { threads: 2 })));
+  const [rec, ref] = await Promise.all([decoded, aaT].map((x) => energy.evaluate({ data: x, shape: [1, 22, 3] }, { threads: 2 })));
   const errors = rec.terms ? Object.keys(rec.terms).map((k) => rec.terms[k][0] - ref.terms[k][0]) : [];
   expect(errors).toHaveLength(4);
   const sum = errors.reduce((a, e) => a + e, 0);
