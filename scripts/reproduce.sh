@@ -10,10 +10,11 @@
 # trains its preset's whole schedule, the ablation with --frame-based: ADP
 # adp-cpu 12,000 steps (3,000 structural, then the energy phase, the local term on
 # batch moments from 6,000, Adam afresh at 8,000 and at 10,000 with the lag, the
-# floor, the prior decode (worst of eight draws) and the CG term x10; ~3 h in fp32
-# on an AVX2-only EPYC, the last 2,000 steps ~1.3 h of it; with AVX512-BF16 the
-# last 2,000 took 24-29 min in bf16 and 34-39 min in fp32, on shared cores: runs
-# Y55, Y56, Y58, Y59), chignolin cln-cpu's steps. ADP then chooses among the
+# floor, the prior decode (worst of eight draws), the CG term x10 and the energy
+# per force-field term; ~3 h in fp32 on an AVX2-only EPYC, the last 2,000 steps
+# ~1.3 h of it; with AVX512-BF16 the last 2,000 took 24-35 min in bf16 and 34-39
+# min in fp32, on shared cores: runs Y55, Y56, Y58, Y59, Y68), chignolin cln-cpu's
+# steps. ADP then chooses among the
 # last phase's models by a selection run (choose, below: ~4 min of OpenMM and
 # ~1.5 min a candidate). Training runs in bf16
 # (--precision bf16) where the CPU has AVX512-BF16, else fp32 (PRECISION=…
