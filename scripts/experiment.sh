@@ -16,7 +16,7 @@
 #   scripts/experiment.sh NAME PRESET STEPS [--from CKPT | --init MODEL] [--threads N] [--seed N] [--keep-every K] [--frame-based]
 # --seed is the training seed (default 1); the test backmap always uses seed 1.
 # Environment: DATA (the molecule's data folder), MOL, RUNS, and for chignolin
-# HELD (the validation run; default train-08) and EXTRA_TRAJS (more training runs).
+# HELD (the validation run; default train-08); EXTRA_TRAJS (more training runs, either molecule).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 name=$1 preset=$2 steps=$3
@@ -47,6 +47,9 @@ if [ "$MOL" = cln ]; then
 else
   DATA=${DATA:-../shared/data/adp}
   top=$DATA/adp.pdb map=adp held=$RUNS/data/adp-val.dcd tests=("$DATA/test.dcd") trajs=(--traj "$DATA/train.dcd")
+  # EXTRA_TRAJS: more training runs (space-separated paths), e.g. the alpha-L
+  # runs of scripts/make-adp-alphal.py.
+  for t in ${EXTRA_TRAJS:-}; do trajs+=(--traj "$t"); done
   [ -f "$held" ] || /usr/bin/python3 scripts/make-heldout.py "$held" --ns 1 --pdb "$DATA/adp.pdb"
 fi
 cli() { node bin/tcbackmap.js "$@"; }

@@ -1,0 +1,104 @@
+#!/usr/bin/env python3
+"""300 K runs of alanine dipeptide started in the alpha-L basin (phi > 0).
+
+The shared training run (20 ns at 300 K) has 2 frames with phi > 0 of 20,000,
+so a network trained on it has never placed the atoms of that basin; a CG
+trajectory that visits it (a CG simulation, or any hotter run) is backmapped
+there with strained frames (docs/fidelity.md, eleventh session). This script
+samples the basin at the training temperature without changing the conditional
+distribution the network learns (atoms given beads at 300 K):
+
+  1. a heated run (--heat-temp, default 400 K, its own seed) finds phi > 0;
+  2. --runs starting frames are picked from it, spread over its phi > 0 frames;
+  3. from each, a 300 K run (the shared data's protocol: amber99sbildn + OBC2,
+     HBonds, Langevin 1/ps, 2 fs) with its own seed: velocities at 300 K,
+     --equil-ps not saved, then --ps frames 1 ps apart, written to
+     OUT_DIR/alphal-NN.dcd (each file its own trajectory, for `train --traj`).
+
+Prints, per run, the share of its frames with phi > 0. Needs Debian's
+python3-simtk and python3-mdtraj (scripts only, never at run time).
+
+    /usr/bin/python3 scripts/make-adp-alphal.py OUT_DIR [--runs 16] [--ps 100] [--seed 501]
+"""
+import argparse
+import os
+import sys
+
+import mdtraj
+import numpy as np
+import openmm
+import openmm.app as app
+import openmm.unit as u
+
+
+def simulation(pdb, temp, seed):
+    ff = app.ForceField("amber99sbildn.xml", "amber99_obc.xml")
+    system = ff.createSystem(pdb.topology, nonbondedMethod=app.NoCutoff, constraints=app.HBonds)
+    integrator = openmm.LangevinMiddleIntegrator(temp * u.kelvin, 1 / u.picosecond, 2 * u.femtosecond)
+    integrator.setRandomNumberSeed(seed)
+    return app.Simulation(pdb.topology, system, integrator, openmm.Platform.getPlatformByName("Reference"))
+
+
+def phi_of(topology, positions_nm):
+    traj = mdtraj.Trajectory(np.asarray(positions_nm, dtype=np.float32)[None], mdtraj.Topology.from_openmm(topology))
+    return float(mdtraj.compute_phi(traj)[1][0, 0])
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("out_dir")
+    p.add_argument("--pdb", default="../shared/data/adp/adp.pdb")
+    p.add_argument("--runs", type=int, default=16)
+    p.add_argument("--ps", type=int, default=100, help="saved frames per run, 1 ps apart")
+    p.add_argument("--equil-ps", type=int, default=5)
+    p.add_argument("--heat-temp", type=float, default=400.0)
+    p.add_argument("--heat-ns", type=float, default=10.0, help="longest heated search for the starting frames")
+    p.add_argument("--seed", type=int, default=501, help="heated run's seed; run i uses seed + 1 + i")
+    a = p.parse_args()
+    os.makedirs(a.out_dir, exist_ok=True)
+    pdb = app.PDBFile(a.pdb)
+
+    # 1. the heated search: keep every phi > 0 frame (1 ps apart) until there are
+    # enough of them in at least two separate visits, or the time is up.
+    heat = simulation(pdb, a.heat_temp, a.seed)
+    heat.context.setPositions(pdb.positions)
+    heat.minimizeEnergy()
+    heat.context.setVelocitiesToTemperature(a.heat_temp * u.kelvin, a.seed)
+    heat.step(50_000)
+    found, visits, inside = [], 0, False
+    for frame in range(int(a.heat_ns * 1000)):
+        heat.step(500)
+        pos = heat.context.getState(getPositions=True).getPositions(asNumpy=True).value_in_unit(u.nanometer)
+        now = phi_of(pdb.topology, pos) > 0
+        if now:
+            found.append(pos.copy())
+            visits += not inside
+        inside = now
+        if len(found) >= 20 * a.runs and visits >= 2 and not inside:
+            break
+    if len(found) < a.runs:
+        sys.exit(f"make-adp-alphal: the {a.heat_temp:g} K search found {len(found)} frames with phi > 0 "
+                 f"in {frame + 1} ps, fewer than --runs {a.runs}")
+    print(f"heated search ({a.heat_temp:g} K, seed {a.seed}): {len(found)} frames with phi > 0 in {visits} visits, "
+          f"{frame + 1} ps", file=sys.stderr)
+
+    # 2-3. the 300 K runs, from starting frames spread evenly over those found.
+    picks = np.linspace(0, len(found) - 1, a.runs).round().astype(int)
+    for i, k in enumerate(picks):
+        seed = a.seed + 1 + i
+        sim = simulation(pdb, 300.0, seed)
+        sim.context.setPositions(found[k] * u.nanometer)
+        sim.context.setVelocitiesToTemperature(300 * u.kelvin, seed)
+        sim.step(a.equil_ps * 500)
+        out = os.path.join(a.out_dir, f"alphal-{i + 1:02d}.dcd")
+        sim.reporters.append(app.DCDReporter(out, 500))
+        sim.step(a.ps * 500)
+        del sim.reporters[:]
+        traj = mdtraj.load(out, top=a.pdb)
+        share = float((mdtraj.compute_phi(traj)[1][:, 0] > 0).mean())
+        print(f"wrote {out}: {traj.n_frames} frames at 300 K, seed {seed}, phi > 0 in {100 * share:.0f} %",
+              file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
