@@ -9,7 +9,8 @@ samples the basin at the training temperature without changing the conditional
 distribution the network learns (atoms given beads at 300 K):
 
   1. a heated run (--heat-temp, default 400 K, its own seed) finds phi > 0;
-  2. --runs starting frames are picked from it, spread over its phi > 0 frames;
+  2. --runs starting frames are picked from it, spread over its phi > 0 frames
+     (--picks);
   3. from each, a 300 K run (the shared data's protocol: amber99sbildn + OBC2,
      HBonds, Langevin 1/ps, 2 fs) with its own seed: velocities at 300 K,
      --equil-ps not saved, then --ps frames 1 ps apart, written to
@@ -57,6 +58,10 @@ def main():
     p.add_argument("--heat-temp", type=float, default=400.0)
     p.add_argument("--heat-ns", type=float, default=10.0, help="longest heated search for the starting frames")
     p.add_argument("--seed", type=int, default=501, help="heated run's seed; run i uses seed + 1 + i")
+    p.add_argument("--picks", choices=["even", "centred"], default="even",
+                   help="even: evenly over the found frames, first and last included (the training sets of "
+                        "docs/fidelity.md); centred: the middles of --runs equal shares, never the first frame "
+                        "of a visit, which sits on the barrier (with --runs 1, even takes it)")
     a = p.parse_args()
     os.makedirs(a.out_dir, exist_ok=True)
     pdb = app.PDBFile(a.pdb)
@@ -86,7 +91,10 @@ def main():
           f"{frame + 1} ps", file=sys.stderr)
 
     # 2-3. the 300 K runs, from starting frames spread evenly over those found.
-    picks = np.linspace(0, len(found) - 1, a.runs).round().astype(int)
+    if a.picks == "even":
+        picks = np.linspace(0, len(found) - 1, a.runs).round().astype(int)
+    else:
+        picks = ((np.arange(a.runs) + 0.5) * len(found) / a.runs).astype(int)
     for i, k in enumerate(picks):
         seed = a.seed + 1 + i
         sim = simulation(pdb, 300.0, seed)

@@ -12,8 +12,13 @@
 //   node scripts/select-model.js --top aa.pdb --system system.xml --run selection.dcd \
 //        [--work dir] [--threads 1] MODEL.tcbm …
 //
+// --run may be given more than once (e.g. a 300 K run and a run in a basin the
+// first one does not visit): a candidate must then meet the lines on every run,
+// and its energy score is the sum of its scores on them.
+//
 // Prints one JSON line per model (its held-out figures and whether it meets the
-// lines), then one {"chosen": …} line. Reports stay in --work (default: a temp dir).
+// lines; with several runs, per run under "runs"), then one {"chosen": …} line.
+// Reports stay in --work (default: a temp dir).
 'use strict';
 const { execFileSync } = require('child_process');
 const fs = require('fs');
@@ -24,18 +29,22 @@ const path = require('path');
 const LINES = { fesJs: 0.05, bondW1Nm: 0.003, angleW1Deg: 2, chiralityFlips: 0, clashFrames: 0 };
 
 function parse(argv) {
-  const o = { threads: '1', models: [] };
+  const o = { threads: '1', models: [], runs: [] };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
-    if (['--top', '--system', '--run', '--work', '--threads'].includes(a)) {
+    if (a === '--run') {
+      if (i + 1 >= argv.length) throw new Error(`${a} needs a value`);
+      o.runs.push(argv[++i]);
+    } else if (['--top', '--system', '--work', '--threads'].includes(a)) {
       if (i + 1 >= argv.length) throw new Error(`${a} needs a value`);
       o[a.slice(2)] = argv[++i];
     } else if (a.startsWith('--')) throw new Error(`unknown option ${a}`);
     else o.models.push(a);
   }
-  for (const k of ['top', 'system', 'run']) if (!o[k]) throw new Error(`--${k} is required`);
+  for (const k of ['top', 'system']) if (!o[k]) throw new Error(`--${k} is required`);
+  if (o.runs.length === 0) throw new Error('--run is required');
   if (o.models.length === 0) throw new Error('give at least one model');
-  for (const f of [o.top, o.system, o.run, ...o.models]) if (!fs.existsSync(f)) throw new Error(`${f}: no such file`);
+  for (const f of [o.top, o.system, ...o.runs, ...o.models]) if (!fs.existsSync(f)) throw new Error(`${f}: no such file`);
   return o;
 }
 
@@ -50,15 +59,19 @@ function main() {
   const cli = (...args) => execFileSync(process.execPath, [path.join(__dirname, '../bin/tcbackmap.js'), ...args, '--json'], { encoding: 'utf8' });
   const work = o.work ?? fs.mkdtempSync(path.join(os.tmpdir(), 'tcbm-select-'));
   fs.mkdirSync(work, { recursive: true });
-  // Every candidate shares the mapping, so one CG view of the run serves all.
-  const cg = path.join(work, 'selection-cg.dcd');
-  if (!fs.existsSync(cg)) cli('coarse-grain', '--model', o.models[0], '--traj', o.run, '--out', cg);
-  const rows = o.models.map((model, i) => {
-    const dir = path.join(work, `${i}-${path.basename(model, '.tcbm')}`);
+  // Every candidate shares the mapping, so one CG view of each run serves all
+  // (the first run's keeps the name earlier versions gave it).
+  const cgOf = o.runs.map((run, r) => {
+    const cg = path.join(work, r === 0 ? 'selection-cg.dcd' : `selection-cg.${r}.dcd`);
+    if (!fs.existsSync(cg)) cli('coarse-grain', '--model', o.models[0], '--traj', run, '--out', cg);
+    return cg;
+  });
+  const figuresOn = (model, i, r) => {
+    const dir = path.join(work, `${i}-${path.basename(model, '.tcbm')}${r === 0 ? '' : `.${r}`}`);
     fs.mkdirSync(dir, { recursive: true });
     const out = path.join(dir, 'backmapped.dcd');
-    cli('backmap', '--model', model, '--cg', cg, '--out', out, '--seed', '1', '--threads', o.threads);
-    cli('evaluate', '--top', o.top, '--system', o.system, '--ref', o.run, '--traj', out, '--out', path.join(dir, 'report'), '--threads', o.threads);
+    cli('backmap', '--model', model, '--cg', cgOf[r], '--out', out, '--seed', '1', '--threads', o.threads);
+    cli('evaluate', '--top', o.top, '--system', o.system, '--ref', o.runs[r], '--traj', out, '--out', path.join(dir, 'report'), '--threads', o.threads);
     fs.rmSync(out);
     const m = JSON.parse(fs.readFileSync(path.join(dir, 'report', 'metrics.json'), 'utf8'));
     const s = m.summary;
@@ -71,8 +84,21 @@ function main() {
     figures.termOffsets = Object.fromEntries(terms.map((k) => [k, m.energy.backmapped[k].mean - m.energy.reference[k].mean]));
     figures.termW1 = Object.fromEntries(terms.map((k) => [k, m.energy.w1[k]]));
     figures.energyScore = terms.reduce((sum, k) => sum + m.energy.w1[k], m.energy.w1.total);
-    const missed = Object.entries(LINES).filter(([k, line]) => figures[k] !== null && figures[k] !== undefined && figures[k] > line).map(([k]) => k);
-    const row = { model, ...figures, meetsLines: missed.length === 0, missed };
+    figures.missed = Object.entries(LINES).filter(([k, line]) => figures[k] !== null && figures[k] !== undefined && figures[k] > line).map(([k]) => k);
+    return figures;
+  };
+  const rows = o.models.map((model, i) => {
+    const perRun = o.runs.map((_, r) => figuresOn(model, i, r));
+    const row = perRun.length === 1
+      ? { model, ...perRun[0], meetsLines: perRun[0].missed.length === 0 }
+      : {
+        model,
+        runs: perRun.map((f, r) => ({ run: o.runs[r], ...f })),
+        energyScore: perRun.reduce((sum, f) => sum + f.energyScore, 0),
+        energyW1: perRun[0].energyW1,
+        meetsLines: perRun.every((f) => f.missed.length === 0),
+        missed: perRun.flatMap((f, r) => f.missed.map((k) => `${r}:${k}`)),
+      };
     console.log(JSON.stringify(row));
     return row;
   });
