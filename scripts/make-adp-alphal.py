@@ -30,21 +30,15 @@ import sys
 
 import mdtraj
 import numpy as np
-import openmm
 import openmm.app as app
 import openmm.unit as u
 
-
-def simulation(pdb, temp, seed):
-    ff = app.ForceField("amber99sbildn.xml", "amber99_obc.xml")
-    system = ff.createSystem(pdb.topology, nonbondedMethod=app.NoCutoff, constraints=app.HBonds)
-    integrator = openmm.LangevinMiddleIntegrator(temp * u.kelvin, 1 / u.picosecond, 2 * u.femtosecond)
-    integrator.setRandomNumberSeed(seed)
-    return app.Simulation(pdb.topology, system, integrator, openmm.Platform.getPlatformByName("Reference"))
+from adp_md import simulation
 
 
 def phi_of(topology, positions_nm):
-    traj = mdtraj.Trajectory(np.asarray(positions_nm, dtype=np.float32)[None], mdtraj.Topology.from_openmm(topology))
+    """phi (rad) of one frame; `topology` is mdtraj's."""
+    traj = mdtraj.Trajectory(np.asarray(positions_nm, dtype=np.float32)[None], topology)
     return float(mdtraj.compute_phi(traj)[1][0, 0])
 
 
@@ -73,11 +67,12 @@ def main():
     heat.minimizeEnergy()
     heat.context.setVelocitiesToTemperature(a.heat_temp * u.kelvin, a.seed)
     heat.step(50_000)
+    topology = mdtraj.Topology.from_openmm(pdb.topology)
     found, visits, inside = [], 0, False
     for frame in range(int(a.heat_ns * 1000)):
         heat.step(500)
         pos = heat.context.getState(getPositions=True).getPositions(asNumpy=True).value_in_unit(u.nanometer)
-        now = phi_of(pdb.topology, pos) > 0
+        now = phi_of(topology, pos) > 0
         if now:
             found.append(pos.copy())
             visits += not inside

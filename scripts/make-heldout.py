@@ -12,9 +12,10 @@ never showed. Needs Debian's python3-simtk and python3-mdtraj (scripts only).
 import argparse
 import sys
 
-import openmm
 import openmm.app as app
 import openmm.unit as u
+
+from adp_md import simulation
 
 
 def main():
@@ -27,11 +28,7 @@ def main():
     a = p.parse_args()
 
     pdb = app.PDBFile(a.pdb)
-    ff = app.ForceField("amber99sbildn.xml", "amber99_obc.xml")
-    system = ff.createSystem(pdb.topology, nonbondedMethod=app.NoCutoff, constraints=app.HBonds)
-    integrator = openmm.LangevinMiddleIntegrator(a.temp * u.kelvin, 1 / u.picosecond, 2 * u.femtosecond)
-    integrator.setRandomNumberSeed(a.seed)
-    sim = app.Simulation(pdb.topology, system, integrator, openmm.Platform.getPlatformByName("Reference"))
+    sim = simulation(pdb, a.temp, a.seed)
     sim.context.setPositions(pdb.positions)
     sim.minimizeEnergy()
     sim.context.setVelocitiesToTemperature(a.temp * u.kelvin, a.seed)

@@ -1,0 +1,16 @@
+"""The shared ADP data's MD protocol (../shared/data/adp/README.md), for the
+scripts that make more runs with it: amber99sbildn + OBC2 implicit solvent,
+NoCutoff, HBonds constraints, Langevin 1/ps, 2 fs, OpenMM's Reference platform.
+Needs Debian's python3-simtk (scripts only, never at run time)."""
+import openmm
+import openmm.app as app
+import openmm.unit as u
+
+
+def simulation(pdb, temp, seed):
+    """An OpenMM Simulation of `pdb` at `temp` K whose integrator draws from `seed`."""
+    ff = app.ForceField("amber99sbildn.xml", "amber99_obc.xml")
+    system = ff.createSystem(pdb.topology, nonbondedMethod=app.NoCutoff, constraints=app.HBonds)
+    integrator = openmm.LangevinMiddleIntegrator(temp * u.kelvin, 1 / u.picosecond, 2 * u.femtosecond)
+    integrator.setRandomNumberSeed(seed)
+    return app.Simulation(pdb.topology, system, integrator, openmm.Platform.getPlatformByName("Reference"))
