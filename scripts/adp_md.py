@@ -7,10 +7,13 @@ import openmm.app as app
 import openmm.unit as u
 
 
-def simulation(pdb, temp, seed):
-    """An OpenMM Simulation of `pdb` at `temp` K whose integrator draws from `seed`."""
+def simulation(pdb, temp, seed, extra_forces=()):
+    """An OpenMM Simulation of `pdb` at `temp` K whose integrator draws from `seed`,
+    with `extra_forces` (e.g. restraints) added to the protocol's system."""
     ff = app.ForceField("amber99sbildn.xml", "amber99_obc.xml")
     system = ff.createSystem(pdb.topology, nonbondedMethod=app.NoCutoff, constraints=app.HBonds)
+    for force in extra_forces:
+        system.addForce(force)
     integrator = openmm.LangevinMiddleIntegrator(temp * u.kelvin, 1 / u.picosecond, 2 * u.femtosecond)
     integrator.setRandomNumberSeed(seed)
     return app.Simulation(pdb.topology, system, integrator, openmm.Platform.getPlatformByName("Reference"))
