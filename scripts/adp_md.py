@@ -17,3 +17,17 @@ def simulation(pdb, temp, seed, extra_forces=()):
     integrator = openmm.LangevinMiddleIntegrator(temp * u.kelvin, 1 / u.picosecond, 2 * u.femtosecond)
     integrator.setRandomNumberSeed(seed)
     return app.Simulation(pdb.topology, system, integrator, openmm.Platform.getPlatformByName("Reference"))
+
+
+def sample(sim, positions_nm, temp, seed, equil_ps, ps, out, minimise=False):
+    """From `positions_nm` (optionally minimised first), velocities at `temp` K
+    drawn from `seed`, `equil_ps` not saved, then `ps` frames 1 ps apart to the
+    DCD `out`."""
+    sim.context.setPositions(positions_nm * u.nanometer)
+    if minimise:
+        sim.minimizeEnergy()
+    sim.context.setVelocitiesToTemperature(temp * u.kelvin, seed)
+    sim.step(equil_ps * 500)
+    sim.reporters.append(app.DCDReporter(out, 500))
+    sim.step(ps * 500)
+    del sim.reporters[:]

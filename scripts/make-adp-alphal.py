@@ -33,7 +33,7 @@ import numpy as np
 import openmm.app as app
 import openmm.unit as u
 
-from adp_md import simulation
+from adp_md import sample, simulation
 
 
 def phi_of(topology, positions_nm):
@@ -92,14 +92,8 @@ def main():
         picks = ((np.arange(a.runs) + 0.5) * len(found) / a.runs).astype(int)
     for i, k in enumerate(picks):
         seed = a.seed + 1 + i
-        sim = simulation(pdb, 300.0, seed)
-        sim.context.setPositions(found[k] * u.nanometer)
-        sim.context.setVelocitiesToTemperature(300 * u.kelvin, seed)
-        sim.step(a.equil_ps * 500)
         out = os.path.join(a.out_dir, f"alphal-{i + 1:02d}.dcd")
-        sim.reporters.append(app.DCDReporter(out, 500))
-        sim.step(a.ps * 500)
-        del sim.reporters[:]
+        sample(simulation(pdb, 300.0, seed), found[k], 300.0, seed, a.equil_ps, a.ps, out)
         traj = mdtraj.load(out, top=a.pdb)
         share = float((mdtraj.compute_phi(traj)[1][:, 0] > 0).mean())
         print(f"wrote {out}: {traj.n_frames} frames at 300 K, seed {seed}, phi > 0 in {100 * share:.0f} %",

@@ -36,9 +36,8 @@ import mdtraj
 import numpy as np
 import openmm
 import openmm.app as app
-import openmm.unit as u
 
-from adp_md import simulation
+from adp_md import sample, simulation
 
 PHI = (4, 6, 8, 14)  # ACE C, ALA N, ALA CA, ALA C (0-based, adp.pdb's order)
 PSI = (6, 8, 14, 16)  # ALA N, ALA CA, ALA C, NME N
@@ -94,15 +93,9 @@ def main():
         off = wrap(dihedrals - [phi0, psi0])
         start = have.xyz[int(np.argmin((off ** 2).sum(axis=1)))]
         seed = a.seed + n
-        sim = simulation(pdb, 300.0, seed, [restraint(a.k, phi0, psi0)])
-        sim.context.setPositions(start * u.nanometer)
-        sim.minimizeEnergy()
-        sim.context.setVelocitiesToTemperature(300 * u.kelvin, seed)
-        sim.step(a.equil_ps * 500)
         out = os.path.join(a.out_dir, f"win{math.degrees(phi0):+04.0f}{math.degrees(psi0):+04.0f}.dcd")
-        sim.reporters.append(app.DCDReporter(out, 500))
-        sim.step(a.ps * 500)
-        del sim.reporters[:]
+        sim = simulation(pdb, 300.0, seed, [restraint(a.k, phi0, psi0)])
+        sample(sim, start, 300.0, seed, a.equil_ps, a.ps, out, minimise=True)
         got = mdtraj.compute_dihedrals(mdtraj.load(out, top=topology), [PHI, PSI])
         mean = np.degrees(np.angle(np.exp(1j * got).mean(axis=0)))
         spread = np.degrees(np.abs(wrap(got - np.radians(mean))).mean(axis=0))
