@@ -9,11 +9,20 @@ ALA:CA, ALA:C, NME:N, ALA:CB; lib/model/mapping.ts):
          Boltzmann inversion: harmonic bonds and angles (mean and variance of
          each), a harmonic improper for the CB side (chirality), and a CMAP on
          the bead dihedrals (phi, psi) = -kT ln p(phi, psi), smoothed, with a
-         ceiling where the training data never went. Langevin dynamics
+         ceiling where the training data never went; and, for the beads
+         more than three bonds apart (ACE:C and NME:N), a one-sided harmonic
+         wall at their closest approach in the training frames (0.288 nm):
+         the excluded volume every CG force field has. Langevin dynamics
          (OpenMM Reference, 300 K, 1/ps, 1 fs, bead masses of their atoms),
          a frame every 1 ps.
   noisy: the test run's CG frames with Gaussian noise (default 0.02 nm per
          Cartesian component, per bead and frame).
+
+Without the wall (--no-wall, the input of the sessions before 2026-12-01,
+twelfth) 11 of the simulation's 5,000 frames put ACE:C and NME:N closer than
+0.8 x their vdW sum, down to 0.237 nm, where 20 ns of MD never goes below
+0.288: frames no atomistic structure with its atoms on the beads avoids
+clashing in. cg-inputs.json counts such frames for each input ("closest").
 
 Writes DCDs of 6 particles (Angstrom, as every DCD). Needs Debian's
 python3-simtk and python3-mdtraj (scripts only, never at run time).
@@ -40,6 +49,21 @@ PHI, PSI = (0, 1, 2, 3), (1, 2, 3, 4)
 KT = 0.0083144626 * 300.0  # kJ/mol
 CMAP_BINS = 24
 CEILING = 12 * KT  # kJ/mol above the minimum, where the training data never went
+ELEMENTS = "CNCCNC"  # the beads' atoms
+VDW = {"C": 0.17, "N": 0.155}  # nm, as lib/analysis/clashes.ts
+WALL_K = 5e4  # kJ/mol/nm^2: sqrt(kT/k) = 0.007 nm past the wall at 300 K
+
+
+def far_pairs():
+    """Bead pairs more than three bonds apart: no bonded term sees them."""
+    n = len(BEADS)
+    hops = np.full((n, n), n)
+    np.fill_diagonal(hops, 0)
+    for i, j in BONDS:
+        hops[i, j] = hops[j, i] = 1
+    for k in range(n):
+        hops = np.minimum(hops, hops[:, [k]] + hops[[k], :])
+    return [(i, j) for i in range(n) for j in range(i + 1, n) if hops[i, j] > 3]
 
 
 def bead_indices(top):
@@ -97,7 +121,21 @@ def fit_prior(x):
     dev = np.angle(np.exp(1j * (d - mean)))
     prior["improper"] = (*IMPROPER, mean, float(KT / dev.var()))
     prior["cmap"] = cmap_energy(dihedral(x, PHI), dihedral(x, PSI))
+    prior["walls"] = [(i, j, float(np.linalg.norm(x[:, i] - x[:, j], axis=1).min())) for i, j in far_pairs()]
     return prior
+
+
+def closest(x, prior):
+    """Per far pair: its closest approach in frames x, the frames below the training
+    frames' closest approach (the wall) and the frames whose beads clash by
+    themselves (below 0.8 x the vdW sum, the evaluation's clash line)."""
+    out = {}
+    for i, j, r_min in prior["walls"]:
+        r = np.linalg.norm(x[:, i] - x[:, j], axis=1)
+        clash = 0.8 * (VDW[ELEMENTS[i]] + VDW[ELEMENTS[j]])
+        out[f"{i}-{j}"] = {"minNm": float(r.min()), "trainingMinNm": r_min, "framesBelowTrainingMin": int((r < r_min).sum()),
+                           "framesClashing": int((r < clash).sum())}
+    return out
 
 
 def simulate(prior, start, masses, frames, seed):
@@ -122,6 +160,13 @@ def simulate(prior, start, masses, frames, seed):
     cmap.addTorsion(0, *PHI, *PSI)
     for f in (bonds, angles, improper, cmap):
         system.addForce(f)
+    if prior["walls"]:
+        wall = openmm.CustomBondForce("step(r0 - r) * 0.5 * k * (r - r0)^2")
+        wall.addGlobalParameter("k", WALL_K)
+        wall.addPerBondParameter("r0")
+        for i, j, r_min in prior["walls"]:
+            wall.addBond(i, j, [r_min])
+        system.addForce(wall)
     integrator = openmm.LangevinMiddleIntegrator(300 * u.kelvin, 1 / u.picosecond, 1 * u.femtosecond)
     integrator.setRandomNumberSeed(seed)
     context = openmm.Context(system, integrator, openmm.Platform.getPlatformByName("Reference"))
@@ -148,6 +193,8 @@ def main():
     p.add_argument("--frames", type=int, default=5000)
     p.add_argument("--noise", type=float, default=0.02, help="nm, per Cartesian component")
     p.add_argument("--seed", type=int, default=11)
+    p.add_argument("--no-wall", action="store_true",
+                   help="no excluded volume between far beads (the CG simulation of the sessions before 2026-12-01, twelfth)")
     a = p.parse_args()
     os.makedirs(a.outdir, exist_ok=True)
     top = mdtraj.load_topology(os.path.join(a.data, "adp.pdb"))
@@ -157,7 +204,7 @@ def main():
     test = mdtraj.load(os.path.join(a.data, "test.dcd"), top=top).xyz[:, beads]
 
     prior = fit_prior(train)
-    sim = simulate(prior, train[0].astype(np.float64), masses, a.frames, a.seed)
+    sim = simulate({**prior, "walls": [] if a.no_wall else prior["walls"]}, train[0].astype(np.float64), masses, a.frames, a.seed)
     write_dcd(os.path.join(a.outdir, "cg-sim.dcd"), sim)
     rng = np.random.default_rng(a.seed)
     noisy = (test + rng.normal(0.0, a.noise, test.shape)).astype(np.float32)
@@ -170,11 +217,11 @@ def main():
         return {"alphaR": float(alpha_r.mean()), "alphaL": float((phi > 0).mean())}
 
     summary = {
-        "sim": {"frames": int(len(sim)), "dtPs": 1, **share(sim),
+        "sim": {"frames": int(len(sim)), "dtPs": 1, "wall": not a.no_wall, **share(sim), "closest": closest(sim, prior),
                 "bondRms": {f"{i}-{j}": float(np.linalg.norm(sim[:, i] - sim[:, j], axis=1).std()) for i, j, _, _ in prior["bonds"]}},
         "train": {**share(train),
                   "bondRms": {f"{i}-{j}": float(np.linalg.norm(train[:, i] - train[:, j], axis=1).std()) for i, j, _, _ in prior["bonds"]}},
-        "noisy": {"frames": int(len(noisy)), "noiseNm": a.noise, "seed": a.seed},
+        "noisy": {"frames": int(len(noisy)), "noiseNm": a.noise, "seed": a.seed, "closest": closest(noisy, prior)},
     }
     with open(os.path.join(a.outdir, "cg-inputs.json"), "w") as f:
         json.dump(summary, f, indent=1)
