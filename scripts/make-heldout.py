@@ -10,6 +10,7 @@ never showed. Needs Debian's python3-simtk and python3-mdtraj (scripts only).
     /usr/bin/python3 scripts/make-heldout.py OUT.dcd [--ns 2] [--seed 103] [--temp 300]
 """
 import argparse
+import os
 import sys
 
 import openmm.app as app
@@ -26,6 +27,8 @@ def main():
     p.add_argument("--seed", type=int, default=103)
     p.add_argument("--temp", type=float, default=300.0)
     a = p.parse_args()
+    # before the minutes of MD, not after them: a missing folder is made here
+    os.makedirs(os.path.dirname(os.path.abspath(a.out)), exist_ok=True)
 
     pdb = app.PDBFile(a.pdb)
     sim = simulation(pdb, a.temp, a.seed)
