@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Follows an ADP experiment's kept models (scripts/experiment.sh … --keep-every K)
+# as the run writes them, and measures each one on held-out and robustness input:
+#   - scripts/robustness.sh: the test CG, the noisy test CG and the CG simulation,
+#     the network alone, seed 1 (frames above the reference's maximum + 100 kJ/mol,
+#     clash frames, flips, drift);
+#   - with --run (repeatable): scripts/select-model.js on those selection runs
+#     (structural lines and energy score; never the test run).
+# One JSON line per step in $RUNS/NAME/track.jsonl: {"step", "robustness": [rows],
+# "select": row or null}. Steps already in that file are skipped, so it resumes
+# after a stop; a model that is not written yet is waited for. The last step is
+# the run's final model.tcbm.
+#   scripts/track-run.sh NAME FIRST LAST [--every 250] [--run SELECT.dcd]…
+# Environment: RUNS (default ~/tcbm-runs), DATA (the ADP data folder), INPUTS
+# (robustness inputs, as robustness.sh), TRACK_POLL (seconds between looks, 60).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+name=$1 first=$2 last=$3
+shift 3
+every=250 runs=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --every) every=$2; shift 2 ;;
+    --run) runs+=(--run "$2"); shift 2 ;;
+    *) echo "track-run.sh: unknown option $1 (expected --every, --run)" >&2; exit 2 ;;
+  esac
+done
+RUNS=${RUNS:-$HOME/tcbm-runs}
+DATA=${DATA:-../shared/data/adp}
+export DATA
+dir=$RUNS/$name
+out=$dir/track.jsonl
+[ -d "$dir" ] || { echo "track-run.sh: no run $dir" >&2; exit 2; }
+touch "$out"
+say() { printf '[track %s] %s\n' "$name" "$*" >&2; }
+steps_of() { node -e "require('./dist/lib/model/modelfile').readContainer(process.argv[1]).then(c=>console.log(c.header.training.steps),()=>console.log(-1))" "$1"; }
+
+for ((step = first; step <= last; step += every)); do
+  if grep -q "^{\"step\":$step," "$out"; then continue; fi
+  if [ "$step" -eq "$last" ]; then model=$dir/model.tcbm; else model=$dir/model.step-$step.tcbm; fi
+  # the final model.tcbm may be an older run's until training reaches LAST
+  until [ -f "$model" ] && { [ "$step" -ne "$last" ] || [ "$(steps_of "$model")" = "$last" ]; }; do
+    sleep "${TRACK_POLL:-60}"
+  done
+  say "step $step: robustness"
+  work=$dir/track/$step
+  mkdir -p "$work"
+  rows=$(scripts/robustness.sh "$model" "$work" | paste -sd, -)
+  select=null
+  if [ ${#runs[@]} -gt 0 ]; then
+    say "step $step: selection run(s)"
+    # the model's own line (the "chosen" line after it says the same of one model)
+    select=$(node scripts/select-model.js --top "$DATA/adp.pdb" --system "$DATA/system-vacuum.xml" "${runs[@]}" \
+      --work "$work/select" --threads 1 "$model")
+    select=${select%%$'\n'*}
+  fi
+  echo "{\"step\":$step,\"robustness\":[$rows],\"select\":$select}" >> "$out"
+done
+say "done: $out"
