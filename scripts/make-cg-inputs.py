@@ -16,7 +16,9 @@ ALA:CA, ALA:C, NME:N, ALA:CB; lib/model/mapping.ts):
          (OpenMM Reference, 300 K, 1/ps, 1 fs, bead masses of their atoms),
          a frame every 1 ps.
   noisy: the test run's CG frames with Gaussian noise (default 0.02 nm per
-         Cartesian component, per bead and frame).
+         Cartesian component, per bead and frame); --noisy-from takes another
+         run's (a selection run, for held-out inputs that choose among models
+         while the test run's stay for the figures).
 
 Without the wall (--no-wall, the input of the sessions before 2026-12-01,
 twelfth) 11 of the simulation's 5,000 frames put ACE:C and NME:N closer than
@@ -28,7 +30,7 @@ Writes DCDs of 6 particles (Angstrom, as every DCD). Needs Debian's
 python3-simtk and python3-mdtraj (scripts only, never at run time).
 
     /usr/bin/python3 scripts/make-cg-inputs.py OUTDIR [--data ../shared/data/adp]
-        [--frames 5000] [--noise 0.02] [--seed 11]
+        [--frames 5000] [--noise 0.02] [--seed 11] [--noisy-from RUN.dcd]
 """
 import argparse
 import json
@@ -193,6 +195,7 @@ def main():
     p.add_argument("--frames", type=int, default=5000)
     p.add_argument("--noise", type=float, default=0.02, help="nm, per Cartesian component")
     p.add_argument("--seed", type=int, default=11)
+    p.add_argument("--noisy-from", help="the atomistic run whose CG frames get the noise (default: the data's test.dcd)")
     p.add_argument("--no-wall", action="store_true",
                    help="no excluded volume between far beads (the CG simulation of the sessions before 2026-12-01, twelfth)")
     a = p.parse_args()
@@ -201,7 +204,8 @@ def main():
     beads = bead_indices(top)
     masses = [top.atom(i).element.mass for i in beads]
     train = mdtraj.load(os.path.join(a.data, "train.dcd"), top=top).xyz[:, beads]
-    test = mdtraj.load(os.path.join(a.data, "test.dcd"), top=top).xyz[:, beads]
+    noisy_from = a.noisy_from or os.path.join(a.data, "test.dcd")
+    test = mdtraj.load(noisy_from, top=top).xyz[:, beads]
 
     prior = fit_prior(train)
     sim = simulate({**prior, "walls": [] if a.no_wall else prior["walls"]}, train[0].astype(np.float64), masses, a.frames, a.seed)
@@ -221,7 +225,8 @@ def main():
                 "bondRms": {f"{i}-{j}": float(np.linalg.norm(sim[:, i] - sim[:, j], axis=1).std()) for i, j, _, _ in prior["bonds"]}},
         "train": {**share(train),
                   "bondRms": {f"{i}-{j}": float(np.linalg.norm(train[:, i] - train[:, j], axis=1).std()) for i, j, _, _ in prior["bonds"]}},
-        "noisy": {"frames": int(len(noisy)), "noiseNm": a.noise, "seed": a.seed, "closest": closest(noisy, prior)},
+        "noisy": {"frames": int(len(noisy)), "from": os.path.basename(noisy_from), "noiseNm": a.noise, "seed": a.seed,
+                  "closest": closest(noisy, prior)},
     }
     with open(os.path.join(a.outdir, "cg-inputs.json"), "w") as f:
         json.dump(summary, f, indent=1)
