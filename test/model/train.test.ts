@@ -419,6 +419,9 @@ test("priorDecode: a second decode from the prior z adds weight x its CG, floor 
   for (let b = 0; b < B; b++) worst += Math.max(await priorOf(epsPrior, b), await priorOf(otherPrior, b)) / B;
   expect((await priorOf(new Float32Array([...epsPrior, ...otherPrior]))) / worst).toBeCloseTo(1, 5);
   expect(await priorOf(new Float32Array([...otherPrior, ...otherPrior]))).toBeCloseTo(await priorOf(otherPrior), 6);
+  // more draws than one batch decodes at once (16 frames: 4 draws of 4): the worst is found across the batches
+  const six = new Float32Array([...otherPrior, ...otherPrior, ...otherPrior, ...otherPrior, ...epsPrior, ...otherPrior]);
+  expect((await priorOf(six)) / worst).toBeCloseTo(1, 5);
   expect(() => loss({ epsPrior: epsPrior.subarray(1), priorWeight: 1 })).toThrow(/evaluate: epsPrior must hold draws x batch x latent \(32 per draw\) numbers, got 31/);
   // with pair floors the prior decode's floor term joins its CG term
   t.model.setPairFloors(pairFloors(data.trajectories, 22));

@@ -28,6 +28,12 @@ namespace F = torch::nn::functional;
 namespace {
 
 constexpr double kLeakySlope = 0.01;
+// The most frames the prior decode's gradient-free search decodes in one batch:
+// one draw of a batch of 16 at a time. Measured on one core (AMD EPYC, bf16,
+// the adp-cpu last phase, docs/fidelity.md fourteenth session): 8 draws 1.76 →
+// 0.52 s a step and 32 draws 14.1 → 2.1 s against all draws in one batch, with
+// 32 and 128 frames a batch in between.
+constexpr int64_t kPriorDecodesAtOnce = 16;
 
 at::Tensor leaky(const at::Tensor& x) { return at::leaky_relu(x, kLeakySlope); }
 
@@ -523,7 +529,15 @@ LossTerms Model::loss(const at::Tensor& aa_t_in, const at::Tensor& aa_prev_in, c
       // each condition's worst draw, found without a graph, is the one trained on:
       // the rare z a rollout draws between two rotor phases is found `draws` times as often
       at::NoGradGuard no_grad;
-      const auto worst = prior_each(decode(z, draws, prior_condition).second, draws).view({draws, batch}).argmax(0);
+      // a draw at a time (kPriorDecodesAtOnce): in one batch of all of them the
+      // step grew 7x from 8 draws to 32
+      const int64_t per = std::max<int64_t>(1, kPriorDecodesAtOnce / batch);
+      std::vector<at::Tensor> each;
+      for (int64_t d0 = 0; d0 < draws; d0 += per) {
+        const int64_t n = std::min(per, draws - d0);
+        each.push_back(prior_each(decode(z.narrow(0, d0 * batch, n * batch), n, prior_condition).second, n));
+      }
+      const auto worst = at::cat(each).view({draws, batch}).argmax(0);
       z = z.view({draws, batch, -1}).index({worst, at::arange(batch, worst.options())});
     }
     prior = prior_each(decode(z, 1, prior_condition).second, 1).mean();
