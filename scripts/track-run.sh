@@ -8,8 +8,9 @@
 #     (structural lines and energy score; never the test run).
 # One JSON line per step in $RUNS/NAME/track.jsonl: {"step", "robustness": [rows],
 # "select": row or null}. Steps already in that file are skipped, so it resumes
-# after a stop; a model that is not written yet is waited for. The last step is
-# the run's final model.tcbm.
+# after a stop; a model that is not written yet is waited for. A step is its kept
+# model.step-N.tcbm or, for the run's final step (kept models stop before it),
+# model.tcbm once training has reached it; so LAST may be any kept step too.
 #   scripts/track-run.sh NAME FIRST LAST [--every 250] [--run SELECT.dcd]…
 # Environment: RUNS (default ~/tcbm-runs), DATA (the ADP data folder), INPUTS
 # (robustness inputs, as robustness.sh), TRACK_POLL (seconds between looks, 60).
@@ -37,10 +38,12 @@ steps_of() { node -e "require('./dist/lib/model/modelfile').readContainer(proces
 
 for ((step = first; step <= last; step += every)); do
   if grep -q "^{\"step\":$step," "$out"; then continue; fi
-  if [ "$step" -eq "$last" ]; then model=$dir/model.tcbm; else model=$dir/model.step-$step.tcbm; fi
-  # the final model.tcbm may be an older run's until training reaches LAST
-  until [ -f "$model" ] && { [ "$step" -ne "$last" ] || [ "$(steps_of "$model")" = "$last" ]; }; do
-    sleep "${TRACK_POLL:-60}"
+  # the final model.tcbm may be an older run's until training reaches this step
+  model=""
+  until [ -n "$model" ]; do
+    if [ -f "$dir/model.step-$step.tcbm" ]; then model=$dir/model.step-$step.tcbm
+    elif [ -f "$dir/model.tcbm" ] && [ "$(steps_of "$dir/model.tcbm")" = "$step" ]; then model=$dir/model.tcbm
+    else sleep "${TRACK_POLL:-60}"; fi
   done
   say "step $step: robustness"
   work=$dir/track/$step
