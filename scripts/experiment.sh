@@ -55,7 +55,7 @@ fi
 cli() { node bin/tcbackmap.js "$@"; }
 say() { printf '[experiment %s] %s\n' "$name" "$*" >&2; }
 
-if [ ! -f "$dir/model.tcbm" ] || [ "$(node -e "const h=require('./dist/lib/model/modelfile');h.readContainer('$dir/model.tcbm').then(c=>console.log(c.header.training.steps))")" != "$steps" ]; then
+if [ ! -f "$dir/model.tcbm" ] || [ "$(node scripts/model-steps.js "$dir/model.tcbm")" != "$steps" ]; then
   resume=()
   if [ -f "$dir/model.tcbm.ckpt" ]; then resume=(--resume "$dir/model.tcbm.ckpt" --preset "$preset")
   elif [ -n "$from" ]; then cp "$from" "$dir/model.tcbm.ckpt"; resume=(--resume "$dir/model.tcbm.ckpt" --preset "$preset")

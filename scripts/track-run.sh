@@ -34,7 +34,6 @@ out=$dir/track.jsonl
 [ -d "$dir" ] || { echo "track-run.sh: no run $dir" >&2; exit 2; }
 touch "$out"
 say() { printf '[track %s] %s\n' "$name" "$*" >&2; }
-steps_of() { node -e "require('./dist/lib/model/modelfile').readContainer(process.argv[1]).then(c=>console.log(c.header.training.steps),()=>console.log(-1))" "$1"; }
 
 for ((step = first; step <= last; step += every)); do
   if grep -q "^{\"step\":$step," "$out"; then continue; fi
@@ -42,7 +41,7 @@ for ((step = first; step <= last; step += every)); do
   model=""
   until [ -n "$model" ]; do
     if [ -f "$dir/model.step-$step.tcbm" ]; then model=$dir/model.step-$step.tcbm
-    elif [ -f "$dir/model.tcbm" ] && [ "$(steps_of "$dir/model.tcbm")" = "$step" ]; then model=$dir/model.tcbm
+    elif [ -f "$dir/model.tcbm" ] && [ "$(node scripts/model-steps.js "$dir/model.tcbm")" = "$step" ]; then model=$dir/model.tcbm
     else sleep "${TRACK_POLL:-60}"; fi
   done
   say "step $step: robustness"
