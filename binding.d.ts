@@ -175,6 +175,11 @@ export interface NativeModelConfig {
    * it decodes as that one did at first. Absent/false: no such input.
    */
   noiseInput?: boolean;
+  /**
+   * The first `binaryLatent` latent dimensions reach the decoder as their sign (±1, gradient passed
+   * straight through): it cannot be given a z between two of its discrete states. Absent/0: all continuous.
+   */
+  binaryLatent?: number;
 }
 
 export interface LossTerms {

@@ -6,6 +6,7 @@
 #include "core/kernels/energy.h"
 #include "core/model/model.h"
 
+#include <cmath>
 #include <memory>
 
 namespace tcbm::binding {
@@ -51,6 +52,12 @@ ModelConfig config_from(const Napi::Object& o, Napi::Env env) {
   }
   auto noise_in = o.Get("noiseInput");
   c.noise_input = noise_in.IsUndefined() ? false : noise_in.ToBoolean().Value();
+  if (!o.Get("binaryLatent").IsUndefined()) {
+    const double k = num("binaryLatent");
+    if (k != std::floor(k) || k < 0 || k > static_cast<double>(c.latent))
+      throw Napi::RangeError::New(env, "Model: config.binaryLatent must be an integer 0 ... latent (" + std::to_string(c.latent) + ")");
+    c.binary_latent = static_cast<int64_t>(k);
+  }
   return c;
 }
 

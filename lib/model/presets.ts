@@ -400,6 +400,11 @@ function presetFromFile(file: string): Preset {
   if (![undefined, 'frame', 'displacement'].includes(decodes)) throw fileError('ERR_BAD_FORMAT', file, '"decodes" must be "frame" or "displacement"');
   const noiseInput = (spec.architecture as Partial<Architecture> | undefined)?.noiseInput;
   if (![undefined, true, false].includes(noiseInput)) throw fileError('ERR_BAD_FORMAT', file, '"noiseInput" must be true or false');
+  const binary = (spec.architecture as Partial<Architecture> | undefined)?.binaryLatent;
+  const latent = (spec.architecture as Partial<Architecture> | undefined)?.latent ?? base.architecture.latent;
+  if (binary !== undefined && !(Number.isInteger(binary) && binary >= 0 && binary <= latent)) {
+    throw fileError('ERR_BAD_FORMAT', file, `"binaryLatent" must be an integer from 0 to the latent dimension (${latent})`);
+  }
   const training = (spec.training ?? {}) as Partial<TrainingSettings>;
   if (training.precision !== undefined && !TRAINING_PRECISIONS.includes(training.precision)) {
     throw fileError('ERR_BAD_FORMAT', file, `"precision" must be ${TRAINING_PRECISIONS.map((p) => `"${p}"`).join(' or ')}`);

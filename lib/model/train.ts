@@ -414,10 +414,15 @@ export class Trainer {
    * term on after a structural phase both runs shared.
    */
   static async resume(data: TrainingData, state: TrainerState, options: ResumeOptions = {}): Promise<Trainer> {
-    // Same architecture, or (from a model's weights alone) the same one given a noise input, which starts silent.
-    const { noiseInput: added, ...wanted } = options.preset?.architecture ?? ({} as Preset['architecture']);
-    const grows = added === true && !state.preset.architecture.noiseInput && state.optimizer === false;
-    if (options.preset && JSON.stringify(grows ? wanted : options.preset.architecture) !== JSON.stringify(state.preset.architecture)) {
+    // Same architecture, or (from a model's weights alone) the same one given a noise input, which starts
+    // silent, or other binary latent dimensions, which have no weights of their own.
+    const { noiseInput: added, binaryLatent: binaryWanted, ...wanted } = options.preset?.architecture ?? ({} as Preset['architecture']);
+    const { noiseInput: had, binaryLatent: _b, ...was } = state.preset.architecture;
+    const fromWeights = state.optimizer === false;
+    const same = JSON.stringify(wanted) === JSON.stringify(was)
+      && (added === had || (fromWeights && added === true && !had))
+      && ((binaryWanted ?? 0) === (state.preset.architecture.binaryLatent ?? 0) || fromWeights);
+    if (options.preset && !same) {
       throw new TcbmError('ERR_INVALID_ARG_VALUE', `cannot resume a ${state.preset.name} checkpoint as ${options.preset.name}: the architectures differ`);
     }
     if (options.preset || options.training) {

@@ -69,3 +69,47 @@ test('a noise input grown on a model (train --init) starts silent, learns what t
   const again = await Trainer.resume(data, await trainerStateFromModel(grownFile, 9), { threads: 1 });
   expect(await decode(again, 0.02)).toEqual(rough);
 });
+
+test('binary latent dimensions decode any z of the same signs alike, train through the sign, and change only from weights alone', async () => {
+  const data = await adpTwoTrajectories();
+  const { tiny } = PRESETS;
+  const trained = Trainer.create(data, { preset: tiny, seed: 4, threads: 1 });
+  for await (const _ of trained.run(4));
+  const file = path.join(dir, 'continuous.tcbm');
+  await trained.finalize(file, { posteriorPairs: 20, seedFrames: 5 });
+  const binaryPreset = { ...tiny, architecture: { ...tiny.architecture, binaryLatent: 5 } };
+  const binary = await Trainer.resume(data, await trainerStateFromModel(file, 9), { threads: 1, preset: binaryPreset });
+  expect(binary.parameterCount).toBe(trained.parameterCount); // no weights of its own
+
+  const B = 2;
+  const aaPrev = data.trajectories[0].slice(0, 66 * 2);
+  const cgT = new Float32Array(B * 18).fill(0.1);
+  const decode = (t: Trainer, z: number[]) => t.model.decode({ batch: B, aaPrev, cgT, z: Float32Array.from(z), threads: 1 });
+  // 8 latent dimensions, the first 5 binary: only their signs reach the decoder (0 counts as +)
+  const z = [0.3, -1.2, 2.0, -0.01, 0, 0.5, -0.7, 1.1, /* second frame */ -0.4, 0.9, 1.5, -2.2, 0.2, -0.3, 0.8, 0.1];
+  const sameSigns = z.map((v, i) => (i % 8 < 5 ? (v >= 0 ? 1 : -1) : v));
+  expect(await decode(binary, z)).toEqual(await decode(binary, sameSigns));
+  expect(await decode(binary, sameSigns)).toEqual(await decode(trained, sameSigns)); // the same weights
+  // a continuous dimension still moves the output; one of a binary dimension's sign flipped does too
+  const moved = async (w: number[]) => {
+    const [a, b] = [await decode(binary, z), await decode(binary, w)];
+    return Math.max(...a.map((x, i) => Math.abs(x - b[i])));
+  };
+  expect(await moved(z.map((v, i) => (i === 6 ? v + 1 : v)))).toBeGreaterThan(1e-6);
+  expect(await moved(z.map((v, i) => (i === 1 ? -v : v)))).toBeGreaterThan(1e-6);
+  expect(await moved(z.map((v, i) => (i === 1 ? 3 * v : v)))).toBe(0);
+  // the encoder still learns through the sign (straight-through): training runs and changes it
+  const before = await binary.checkpoint();
+  const reports = [];
+  for await (const r of binary.run(10)) reports.push(r);
+  expect(reports.every((r) => Number.isFinite(r.total) && r.kl >= 0)).toBe(true);
+  expect((await binary.checkpoint()).weights).not.toEqual(before.weights);
+  // its own file keeps the setting; a checkpoint (with its optimiser) cannot change it
+  const binaryFile = path.join(dir, 'binary.tcbm');
+  await binary.finalize(binaryFile, { posteriorPairs: 20, seedFrames: 5 });
+  const again = await Trainer.resume(data, await trainerStateFromModel(binaryFile, 9), { threads: 1 });
+  expect(again.preset.architecture.binaryLatent).toBe(5);
+  expect(await decode(again, z)).toEqual(await decode(binary, z));
+  await expect(Trainer.resume(data, await trained.checkpoint(), { threads: 1, preset: binaryPreset })).rejects.toThrow(/architectures differ/);
+  expect(() => Trainer.create(data, { preset: { ...tiny, architecture: { ...tiny.architecture, binaryLatent: 9 } }, threads: 1 })).toThrow(/binaryLatent must be an integer 0 \.\.\. latent \(8\)/);
+});

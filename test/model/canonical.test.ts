@@ -165,6 +165,10 @@ test('a preset file sets the training precision and CG noise; bad values are ref
   };
   expect(resolvePreset(arch('told', { noiseInput: true })).architecture).toEqual({ ...PRESETS.tiny.architecture, noiseInput: true });
   expect(() => resolvePreset(arch('told-bad', { noiseInput: 'yes' }))).toThrow(/told-bad\.json: "noiseInput" must be true or false/);
+  expect(resolvePreset(arch('binary', { binaryLatent: 8 })).architecture.binaryLatent).toBe(8);
+  for (const bad of [9, -1, 2.5, '4']) {
+    expect(() => resolvePreset(arch('binary-bad', { binaryLatent: bad }))).toThrow(/binary-bad\.json: "binaryLatent" must be an integer from 0 to the latent dimension \(8\)/);
+  }
 });
 
 test('a model file whose canonical orientation lacks its reference is refused', async () => {

@@ -117,7 +117,10 @@ std::pair<at::Tensor, at::Tensor> EncoderImpl::forward(const at::Tensor& voxels)
   return {mu(h).to(at::kFloat), logvar(h).to(at::kFloat)};
 }
 
-DecoderImpl::DecoderImpl(const ModelConfig& c) : grid(c.grid), latent_reference(c.latent_reference) {
+DecoderImpl::DecoderImpl(const ModelConfig& c)
+    : grid(c.grid), latent_reference(c.latent_reference), binary_latent(c.binary_latent) {
+  TORCH_CHECK(c.binary_latent >= 0 && c.binary_latent <= c.latent, "binary latent dimensions must be 0 ... ", c.latent, ", got ",
+              c.binary_latent);
   const int64_t in = (c.previous_frame ? c.atoms : 0) + c.beads;
   const int64_t w = c.decoder_width;
   condition_stem = register_module("condition_stem", conv(in, w, 3));
@@ -151,6 +154,16 @@ DecoderImpl::DecoderImpl(const ModelConfig& c) : grid(c.grid), latent_reference(
 }
 
 namespace {
+// z [B, latent] with its first `binary` dimensions replaced by their sign (0 counts
+// as +1: two states, not three), passing the gradient through unchanged.
+at::Tensor binarised(const at::Tensor& z, int64_t binary) {
+  if (binary == 0) return z;
+  const auto head = z.narrow(1, 0, binary);
+  const auto sign = head.ge(0).to(head.scalar_type()) * 2 - 1;
+  const auto b = head + (sign - head).detach();
+  return binary == z.size(1) ? b : at::cat({b, z.narrow(1, binary, z.size(1) - binary)}, 1);
+}
+
 // h [B,C,D,H,W] plus a per-channel shift embed(noise) [B,C]; nothing without a noise input.
 at::Tensor with_noise(const at::Tensor& h, const torch::nn::Linear& embed, const at::Tensor& noise) {
   if (!embed || !noise.defined()) return h;
@@ -159,8 +172,9 @@ at::Tensor with_noise(const at::Tensor& h, const torch::nn::Linear& embed, const
 }
 }  // namespace
 
-at::Tensor DecoderImpl::forward(const at::Tensor& condition, const at::Tensor& z, const FastConvs* fast,
+at::Tensor DecoderImpl::forward(const at::Tensor& condition, const at::Tensor& z_in, const FastConvs* fast,
                                 const at::Tensor& noise) {
+  const auto z = binarised(z_in, binary_latent);
   auto h = with_noise(leaky(norm(condition_norm, run(condition_stem, condition, fast))), noise_condition, noise);
   for (const auto& block : *condition_blocks) h = block->as<ResidualBlock>()->forward(h, fast);
   at::Tensor l;

@@ -58,6 +58,12 @@ struct ModelConfig {
   // after its condition stem and at its trunk's input. Level 0 (MD-quality CG)
   // then adds nothing. false (models before it): no such input.
   bool noise_input = false;
+  // The first binary_latent latent dimensions reach the decoder as their sign,
+  // +1 or -1, with the identity as their gradient (straight-through): a decoder
+  // cannot then be given a z between two of its discrete states, which a
+  // continuous z decodes as an average of both (a methyl rotor's phases,
+  // docs/fidelity.md, sixteenth session). 0 (models before it): all continuous.
+  int64_t binary_latent = 0;
 };
 
 // The noise level (nm) the decoder's noise input reads as 1. Small, so that a
@@ -104,6 +110,7 @@ struct DecoderImpl : torch::nn::Module {
   torch::nn::ModuleList condition_blocks, trunk;
   int64_t grid;
   bool latent_reference;
+  int64_t binary_latent;
 };
 TORCH_MODULE(Decoder);
 
