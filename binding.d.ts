@@ -285,6 +285,8 @@ export interface NativeModel {
    * closest to the decoded frame before the loss (lib/model/symmetry.ts).
    */
   setSymmetries(o: { groups: Int32Array; permutations: Int32Array; count: number; size: number } | null): void;
+  /** how many latent dimensions the decoder takes as their sign from now on (0 … latent; a schedule's switch) */
+  setBinaryLatent(k: number): void;
   save(o: { optimizer: boolean; threads?: number }): Promise<Uint8Array>;
   load(o: { bytes: Uint8Array; optimizer: boolean; threads?: number }): Promise<void>;
   /** Adam afresh (a warm restart): its moments and step count cleared, the weights and learning rate kept */

@@ -89,6 +89,7 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
                         InstanceMethod("setLocalPairs", &ModelWrap::SetLocalPairs),
                         InstanceMethod("setPairFloors", &ModelWrap::SetPairFloors),
                         InstanceMethod("setSymmetries", &ModelWrap::SetSymmetries),
+                        InstanceMethod("setBinaryLatent", &ModelWrap::SetBinaryLatent),
                         InstanceMethod("setGroup", &ModelWrap::SetGroup),
                         InstanceMethod("syncWeights", &ModelWrap::SyncWeights),
                         InstanceMethod("trainStep", &ModelWrap::TrainStep),
@@ -203,6 +204,16 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
 
   // Symmetric atom groups ({ groups: Int32Array [G*A], permutations: Int32Array [G*P*A],
   // count: G, size: A }, -1 padding), or null for none; on the calling thread.
+  Napi::Value SetBinaryLatent(const Napi::CallbackInfo& info) {
+    return guarded(info.Env(), [&] {
+      if (info.Length() < 1 || !info[0].IsNumber()) throw Napi::TypeError::New(info.Env(), "setBinaryLatent: expected a number of latent dimensions");
+      const double k = info[0].As<Napi::Number>().DoubleValue();
+      if (k != std::floor(k)) throw Napi::RangeError::New(info.Env(), "setBinaryLatent: expected an integer, got " + std::to_string(k));
+      model_->set_binary_latent(static_cast<int64_t>(k));
+      return info.Env().Undefined();
+    });
+  }
+
   Napi::Value SetSymmetries(const Napi::CallbackInfo& info) {
     return guarded(info.Env(), [&] {
       if (info.Length() < 1 || info[0].IsNull() || info[0].IsUndefined()) {

@@ -89,6 +89,13 @@ export interface TrainingSettings {
    */
   precision?: TrainingPrecision;
   /**
+   * The step from which the architecture's `binaryLatent` dimensions are decoded
+   * as their sign (default 0: from the start); before it the decoder takes z as it
+   * is. A model written before this step records `binaryLatent: 0`, as it was
+   * trained.
+   */
+  binaryFrom?: number;
+  /**
    * > 0: the CG frame the network is conditioned on gets Gaussian noise of this
    * standard deviation (nm, per bead and Cartesian component) in every training
    * pair, while the CG loss still targets the clean mapping: the network learns
@@ -439,7 +446,7 @@ function presetFromFile(file: string): Preset {
   if (training.localWeight !== undefined && !(typeof training.localWeight === 'number' && training.localWeight >= 0 && Number.isFinite(training.localWeight))) {
     throw fileError('ERR_BAD_FORMAT', file, '"localWeight" must be a number >= 0');
   }
-  for (const key of ['localFrom', 'floorFrom', 'renameFrom', 'cgNoiseFrom', 'cgWeightFrom'] as const) {
+  for (const key of ['localFrom', 'floorFrom', 'renameFrom', 'cgNoiseFrom', 'cgWeightFrom', 'binaryFrom'] as const) {
     const v = training[key];
     if (v !== undefined && !(Number.isSafeInteger(v) && v >= 0)) throw fileError('ERR_BAD_FORMAT', file, `"${key}" must be an integer step >= 0`);
   }

@@ -161,7 +161,7 @@ export class Trainer {
 
   /** Validation on held-out trajectories of the same molecule (see validation.ts). */
   validate(held: Float32Array[], options: ValidationOptions = {}): Promise<ValidationReport> {
-    return validate(this, held, { seed: this.seed, ...options });
+    return serialize(async () => this.withBinaryLatent()).then(() => validate(this, held, { seed: this.seed, ...options }));
   }
 
   private group?: ProcessGroup;
@@ -229,6 +229,17 @@ export class Trainer {
 
   private cgTree?: CgTree; // the CG bonds, for noise on their lengths (cgNoiseShape "bonds"); made on first use
 
+  /** The latent dimensions decoded as their sign at this step (architecture binaryLatent, from settings binaryFrom). */
+  get binaryLatent(): number {
+    return this.step >= (this.settings.binaryFrom ?? 0) ? (this.preset.architecture.binaryLatent ?? 0) : 0;
+  }
+
+  /** The native model, switched to this step's binary latent dimensions (call within serialize). */
+  private withBinaryLatent(): NativeModel {
+    this.model.setBinaryLatent(this.binaryLatent);
+    return this.model;
+  }
+
   /** What multiplies β: batch / training pairs under the reference's convention, else 1. */
   get klFactor(): number {
     return this.settings.klPerPair ? this.settings.batch / this.pairs.length : 1;
@@ -288,7 +299,7 @@ export class Trainer {
     if (s.optimizerRestarts?.includes(this.step)) await serialize(() => this.model.resetOptimizer({ threads: this.threads }));
     const start = Date.now();
     const terms = await serialize(() =>
-      this.model.trainStep({ ...batch, ...weights, batch: this.share.count, clipNorm: clipAt(this.step, s.gamma, s.clipNorm), threads: this.threads }),
+      this.withBinaryLatent().trainStep({ ...batch, ...weights, batch: this.share.count, clipNorm: clipAt(this.step, s.gamma, s.clipNorm), threads: this.threads }),
     );
     const report: StepReport = { step: this.step, gamma, beta, klWeight, learningRate, ...terms, ms: Date.now() - start };
     this.step++;
@@ -349,7 +360,9 @@ export class Trainer {
         kind: 'model',
         tcbackmap: packageVersion(),
         created: new Date().toISOString(),
-        preset: this.preset,
+        // as trained: a model written before settings.binaryFrom decodes z as it is
+        preset: this.binaryLatent === (this.preset.architecture.binaryLatent ?? 0)
+          ? this.preset : { ...this.preset, architecture: { ...this.preset.architecture, binaryLatent: this.binaryLatent } },
         settings: this.settings,
         previousFrame: this.previousFrame,
         topology: this.data.topology,

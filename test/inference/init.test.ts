@@ -113,3 +113,29 @@ test('binary latent dimensions decode any z of the same signs alike, train throu
   await expect(Trainer.resume(data, await trained.checkpoint(), { threads: 1, preset: binaryPreset })).rejects.toThrow(/architectures differ/);
   expect(() => Trainer.create(data, { preset: { ...tiny, architecture: { ...tiny.architecture, binaryLatent: 9 } }, threads: 1 })).toThrow(/binaryLatent must be an integer 0 \.\.\. latent \(8\)/);
 });
+
+test('binaryFrom switches the binary latent dimensions on at its step, and a model written before it records none', async () => {
+  const data = await adpTwoTrajectories();
+  const { tiny } = PRESETS;
+  const preset = { ...tiny, architecture: { ...tiny.architecture, binaryLatent: 8 }, training: { ...tiny.training, binaryFrom: 3 } };
+  const t = Trainer.create(data, { preset, seed: 5, threads: 1 });
+  const B = 2;
+  const aaPrev = data.trajectories[0].slice(0, 66 * 2);
+  const cgT = new Float32Array(B * 18).fill(0.1);
+  const z = Float32Array.from({ length: B * 8 }, (_, i) => (i % 3) - 0.7);
+  const doubled = z.map((v) => 2 * v);
+  const decode = (w: Float32Array) => t.model.decode({ batch: B, aaPrev, cgT, z: w, threads: 1 });
+  for await (const _ of t.run(2));
+  expect(t.binaryLatent).toBe(0);
+  expect(await decode(z)).not.toEqual(await decode(doubled)); // continuous before step 3
+  const early = path.join(dir, 'early.tcbm');
+  await t.finalize(early, { posteriorPairs: 20, seedFrames: 5 });
+  for await (const _ of t.run(5));
+  expect(t.binaryLatent).toBe(8);
+  expect(await decode(z)).toEqual(await decode(doubled)); // only the signs from step 3 on
+  const late = path.join(dir, 'late.tcbm');
+  await t.finalize(late, { posteriorPairs: 20, seedFrames: 5 });
+  const recorded = async (f: string) => (await trainerStateFromModel(f, 1)).preset.architecture.binaryLatent;
+  expect(await recorded(early)).toBe(0);
+  expect(await recorded(late)).toBe(8);
+});

@@ -158,6 +158,8 @@ test('a preset file sets the training precision and CG noise; bad values are ref
     expect(() => resolvePreset(file('prior-bad', { priorDecode: bad }))).toThrow(/prior-bad\.json: "priorDecode" must be \{"weight": number > 0, "from": integer step >= 0, "draws": integer >= 1, "energy": boolean, "above" or "band", "energyMargin": kJ\/mol >= 0 \(with "above" or "band"\), "cgNoise": nm in \[0, 1\), "noisyEnergyMargin": kJ\/mol >= 0 \(with "above" or "band", and cgNoise > 0\), "noisyCgWeight": number >= 0 \(with cgNoise > 0\), "cgTarget": "clean" or "condition"\}/);
   }
   expect(() => resolvePreset(file('noise-never', { cgNoiseFrom: -1 }))).toThrow(/noise-never\.json: "cgNoiseFrom" must be an integer step >= 0/);
+  expect(resolvePreset(file('binary-from', { binaryFrom: 11750 })).training.binaryFrom).toBe(11750);
+  expect(() => resolvePreset(file('binary-from-bad', { binaryFrom: 1.5 }))).toThrow(/binary-from-bad\.json: "binaryFrom" must be an integer step >= 0/);
   const arch = (name: string, architecture: object) => {
     const f = path.join(dir, `${name}.json`);
     fs.writeFileSync(f, JSON.stringify({ base: 'tiny', architecture }));

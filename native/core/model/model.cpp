@@ -276,6 +276,11 @@ void Model::set_pair_floors(const at::Tensor& floors) {
   pair_floors_ = floors.to(device_, at::kFloat).contiguous();
 }
 
+void Model::set_binary_latent(int64_t k) {
+  TORCH_CHECK(k >= 0 && k <= config_.latent, "binary latent dimensions must be 0 ... ", config_.latent, ", got ", k);
+  decoder_->binary_latent = k;
+}
+
 void Model::set_symmetries(const at::Tensor& groups, const at::Tensor& permutations) {
   if (!groups.defined() || groups.numel() == 0) {
     sym_groups_ = sym_perms_ = at::Tensor();

@@ -288,6 +288,9 @@ class Model {
   // decoded frame, so no loss term asks the network for an average of equivalent
   // positions. Undefined: none. An atom belongs to at most one group.
   void set_symmetries(const at::Tensor& groups, const at::Tensor& permutations);
+  // How many latent dimensions the decoder takes as their sign from now on (a
+  // training schedule's switch, 0 ... latent; ModelConfig::binary_latent).
+  void set_binary_latent(int64_t k);
   void to(const at::Device& device);
   // Data-parallel training: each train_step averages its loss terms and
   // gradients over the reducer's ranks before the update (null: this process alone).
