@@ -89,7 +89,8 @@ backmap_and_evaluate() { # name top system ref-trajs...
 if [ "$which" = adp ] || [ "$which" = all ]; then
   d=$shared/adp
   steps=$(node -e "console.log(require('./dist/lib/model/presets').PRESETS['adp-cpu'].training.steps)")
-  last=$(node -e "const t=require('./dist/lib/model/presets').PRESETS['adp-cpu'].training;console.log(t.priorDecode.from)")
+  # the last phase: from the binary latent's switch (or, before it, the prior decode's start)
+  last=$(node -e "const t=require('./dist/lib/model/presets').PRESETS['adp-cpu'].training;console.log(t.binaryFrom ?? t.priorDecode.from)")
   KEEP_FROM=$((last + 250)) train adp-cpu-run adp-cpu "$steps" adp "$d/adp.pdb" "$d/system-vacuum.xml" "" "$d/train.dcd"
   KEEP_FROM=$((last + 250)) train adp-cpu-framebased-run adp-cpu "$steps" adp "$d/adp.pdb" "$d/system-vacuum.xml" --frame-based "$d/train.dcd"
   choose adp-cpu "$d/adp.pdb" "$d/system-vacuum.xml"

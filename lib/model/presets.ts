@@ -295,10 +295,10 @@ export const PRESETS: Record<string, Preset> = {
   },
   'adp-cpu': {
     name: 'adp-cpu',
-    description: 'alanine dipeptide for a 2-core CPU: widths 16, 1 condition + 1 trunk block, batch 16, canonical orientation (~0.2M parameters)',
+    description: 'alanine dipeptide for a 2-core CPU: widths 16, 1 condition + 1 trunk block, batch 16, canonical orientation, a binary latent (~0.2M parameters)',
     architecture: {
       grid: 12, width: 1.8, sigma: 0.05398, latent: 16, encoderWidth: 16, decoderWidth: 16, conditionBlocks: 1, trunkBlocks: 1,
-      ...reference.architecture, orientation: 'canonical',
+      ...reference.architecture, orientation: 'canonical', binaryLatent: 16,
     },
     training: {
       // 3,000 structural steps (gamma = 0), then the energy term on the robust scale
@@ -319,11 +319,15 @@ export const PRESETS: Record<string, Preset> = {
       // and the CG term of both decodes ×10 (run Y52: the FES follows the bead
       // error). In those last 2,000 steps the posterior decode's energy is trained
       // per force-field term, each on a 15 kJ/mol robust scale (run Y68): the total
-      // alone was met by hot bonds cancelling cold angles (Y52). The shipped model
-      // is the one of the last phase's kept models (every 250 steps) that a held-out
-      // selection run chose, step 11,750 (scripts/select-model.js).
+      // alone was met by hot bonds cancelling cold angles (Y52). At 11,750 (the step
+      // Y68's selection run chose) Adam starts afresh once more and every latent
+      // dimension is decoded as its sign from then on (binaryFrom, run Y81): a z
+      // between two rotor phases, which a continuous latent decodes as their average
+      // (a methyl with its hydrogens pulled in), can no longer be drawn. The shipped
+      // model is the one of those 2,000 steps' kept models (every 250) that a held-out
+      // selection run chose, step 12,500 (scripts/select-model.js).
       // Why not the reference's clamped energy term here: run D.
-      batch: 16, learningRate: 5e-4, steps: 12000, optimizerRestarts: [8000, 10000],
+      batch: 16, learningRate: 5e-4, steps: 13750, optimizerRestarts: [8000, 10000, 11750], binaryFrom: 11750,
       gamma: { n0: 3000, n1: 600, start: 1e-5, end: 1e-3 }, beta: { kind: 'cyclic', cycles: 2, length: 1000, width: 12, centre: 0.5, max: 1 },
       clipNorm: 1, energyClamp: 1e5, energyScale: 55, klPerPair: true, edmWeight: 0.5, validateEvery: 250,
       latentWarmup: { steps: 1500, ramp: 500 }, learningRateDecay: { perThousand: 0.5, from: 3000, floor: 5e-5 },

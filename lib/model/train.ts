@@ -236,9 +236,15 @@ export class Trainer {
 
   /** The native model, switched to this step's binary latent dimensions (call within serialize). */
   private withBinaryLatent(): NativeModel {
-    this.model.setBinaryLatent(this.binaryLatent);
+    if ((this.binaryApplied ?? this.preset.architecture.binaryLatent ?? 0) !== this.binaryLatent) {
+      this.model.setBinaryLatent(this.binaryLatent);
+      this.binaryApplied = this.binaryLatent;
+    }
     return this.model;
   }
+
+  /** what the native model decodes as signs now: its architecture's (undefined) until withBinaryLatent switches it */
+  private binaryApplied?: number;
 
   /** What multiplies β: batch / training pairs under the reference's convention, else 1. */
   get klFactor(): number {

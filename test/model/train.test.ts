@@ -561,7 +561,9 @@ test('localFrom, cgWeightFrom: the local term and the CG weight are trained on f
   expect(await weights()).toMatchObject({ localWeight: 0, localMoments: true, cgWeight: 1 });
   for await (const _ of t.run(2));
   expect(await weights()).toMatchObject({ localWeight: 30, localMoments: true, cgWeight: 10 });
-  expect(PRESETS['adp-cpu'].training).toMatchObject({ steps: 12000, localWeight: 30, localMode: 'moments', localFrom: 6000, optimizerRestarts: [8000, 10000] });
+  expect(PRESETS['adp-cpu'].training).toMatchObject({ steps: 13750, localWeight: 30, localMode: 'moments', localFrom: 6000, optimizerRestarts: [8000, 10000, 11750] });
+  // the shipped model's (Y81) last phase: every latent dimension decoded as its sign from 11,750
+  expect(PRESETS['adp-cpu']).toMatchObject({ architecture: { latent: 16, binaryLatent: 16 }, training: { binaryFrom: 11750 } });
   // the shipped model's (Y52) last 2,000 steps: the prior decode and the weighted CG term
   expect(PRESETS['adp-cpu'].training).toMatchObject({ cgWeight: 10, cgWeightFrom: 10000, priorDecode: { weight: 10, from: 10000, draws: 8, energy: 'above', energyMargin: 27, cgNoise: 0.02, noisyEnergyMargin: 100, cgTarget: 'condition' } });
 });
