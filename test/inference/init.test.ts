@@ -35,13 +35,19 @@ test('a trainer started from a model decodes as the model did, at its step, and 
   await expect(trainerStateFromModel(path.join(dir, 'c.ckpt'))).rejects.toThrow(/is a training checkpoint, not a model/);
 });
 
-test('a noise input grown on a model (train --init) starts silent, learns what the level means, and only from weights alone', async () => {
+/** A `tiny` model trained 4 steps on seed `seed`, written to `name`.tcbm: what train --init starts from. */
+async function tinyModel(name: string, seed: number) {
   const data = await adpTwoTrajectories();
-  const { tiny } = PRESETS;
-  const trained = Trainer.create(data, { preset: tiny, seed: 3, threads: 1 });
+  const trained = Trainer.create(data, { preset: PRESETS.tiny, seed, threads: 1 });
   for await (const _ of trained.run(4));
-  const file = path.join(dir, 'plain.tcbm');
+  const file = path.join(dir, `${name}.tcbm`);
   await trained.finalize(file, { posteriorPairs: 20, seedFrames: 5 });
+  return { data, trained, file };
+}
+
+test('a noise input grown on a model (train --init) starts silent, learns what the level means, and only from weights alone', async () => {
+  const { tiny } = PRESETS;
+  const { data, trained, file } = await tinyModel('plain', 3);
   const grownPreset = { ...tiny, architecture: { ...tiny.architecture, noiseInput: true } };
   const grown = await Trainer.resume(data, await trainerStateFromModel(file, 9), {
     threads: 1, preset: grownPreset, training: { cgNoise: 0.02, cgNoiseLevels: 'half' },
@@ -71,12 +77,8 @@ test('a noise input grown on a model (train --init) starts silent, learns what t
 });
 
 test('binary latent dimensions decode any z of the same signs alike, train through the sign, and change only from weights alone', async () => {
-  const data = await adpTwoTrajectories();
   const { tiny } = PRESETS;
-  const trained = Trainer.create(data, { preset: tiny, seed: 4, threads: 1 });
-  for await (const _ of trained.run(4));
-  const file = path.join(dir, 'continuous.tcbm');
-  await trained.finalize(file, { posteriorPairs: 20, seedFrames: 5 });
+  const { data, trained, file } = await tinyModel('continuous', 4);
   const binaryPreset = { ...tiny, architecture: { ...tiny.architecture, binaryLatent: 5 } };
   const binary = await Trainer.resume(data, await trainerStateFromModel(file, 9), { threads: 1, preset: binaryPreset });
   expect(binary.parameterCount).toBe(trained.parameterCount); // no weights of its own
