@@ -18,7 +18,7 @@ import { packageRoot } from '../lib/core/native';
 import { PRESETS } from '../lib/model/presets';
 import { Rng } from '../lib/core/rng';
 import { centroid } from '../lib/inference/superpose';
-import { newModel } from '../lib/model/train';
+import { newModel } from '../lib/model/architecture';
 import { median, runPython, table } from './common';
 
 export interface TrainBenchOptions {

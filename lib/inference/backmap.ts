@@ -20,7 +20,7 @@ import { Rng } from '../core/rng';
 import { applySuperposition, superpose } from './superpose';
 import { Relaxer, type RelaxOptions, type RelaxSummary } from './relax';
 import { loadForceField, parseForceField, type ForceField } from '../forcefield/system';
-import { newModel } from '../model/train';
+import { newModel } from '../model/architecture';
 import { beadAtoms } from '../model/validation';
 import { SpreadAccumulator, sampleFile, type EnsembleSpread } from './ensemble';
 import { manifestFile, sha256File, shardRange, windowOf, writeManifest, type Shard } from './shard';

@@ -2,7 +2,7 @@
 // shipped model fine-tuned, or a run carried on when its checkpoint is lost.
 import { TcbmError } from '../core/errors';
 import { Rng } from '../core/rng';
-import type { TrainerState } from '../model/train';
+import type { TrainerState } from '../model/state';
 import { readModelFile } from './modelinfo';
 
 /**

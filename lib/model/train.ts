@@ -15,7 +15,8 @@ import { applyMapping, type CgMapping } from './mapping';
 import { bytesOf, readContainer, writeContainer } from './modelfile';
 import { DEFAULT_DEVICE, checkDevice, warnIfBf16Emulated, type Device } from '../core/device';
 import { defaultThreads, native, packageVersion } from '../core/native';
-import { PRESETS, nativeConfig, resolvePreset, type Architecture, type Preset, type TrainingSettings } from './presets';
+import { PRESETS, resolvePreset, type Preset, type TrainingSettings } from './presets';
+import { newModel, resumableAs } from './architecture';
 import { canonicalFrame, canonicalReference, type CanonicalFrame } from './orientation';
 import { serialize } from '../core/queue';
 import { Rng } from '../core/rng';
@@ -26,8 +27,10 @@ import { batchShare, shareOf, type BatchShare, type ProcessGroup } from './distr
 import { framePairs, pairGap, spaced, spacedFrames, type Pair } from './picks';
 import { cgBondTree, withConditionNoise, type CgTree, type ConditionedBatch } from './noise';
 import { priorConditionOf, type PriorCondition } from './priorcondition';
+import type { TrainerState } from './state';
 
 export { resolvePreset, localPairs, spaced, framePairs };
+export type { TrainerState };
 
 /** Atomistic trajectories of one molecule, each file its own trajectory. */
 export interface TrainingData {
@@ -433,15 +436,7 @@ export class Trainer {
    * term on after a structural phase both runs shared.
    */
   static async resume(data: TrainingData, state: TrainerState, options: ResumeOptions = {}): Promise<Trainer> {
-    // Same architecture, or (from a model's weights alone) the same one given a noise input, which starts
-    // silent, or other binary latent dimensions, which have no weights of their own.
-    const { noiseInput: added, binaryLatent: binaryWanted, ...wanted } = options.preset?.architecture ?? ({} as Preset['architecture']);
-    const { noiseInput: had, binaryLatent: _b, ...was } = state.preset.architecture;
-    const fromWeights = state.optimizer === false;
-    const same = JSON.stringify(wanted) === JSON.stringify(was)
-      && (added === had || (fromWeights && added === true && !had))
-      && ((binaryWanted ?? 0) === (state.preset.architecture.binaryLatent ?? 0) || fromWeights);
-    if (options.preset && !same) {
+    if (options.preset && !resumableAs(state.preset.architecture, options.preset.architecture, state.optimizer === false)) {
       throw new TcbmError('ERR_INVALID_ARG_VALUE', `cannot resume a ${state.preset.name} checkpoint as ${options.preset.name}: the architectures differ`);
     }
     if (options.preset || options.training) {
@@ -492,30 +487,3 @@ export interface EnergyStats {
   frames: number;
 }
 
-export interface TrainerState {
-  preset: Preset;
-  settings: TrainingSettings;
-  step: number;
-  rng: number[];
-  seed: number;
-  previousFrame: boolean;
-  augment: boolean;
-  /** canonical orientation's reference CG frame */
-  canonical?: CanonicalFrame;
-  weights: Uint8Array;
-  /** false: `weights` hold no optimiser state (a model file's: train --init), so Adam starts afresh */
-  optimizer?: boolean;
-}
-
-export function newModel(
-  arch: Architecture, data: Pick<TrainingData, 'topology' | 'mapping'>, learningRate: number, seed: number, previousFrame: boolean, device: Device = DEFAULT_DEVICE,
-): NativeModel {
-  const Model = native().Model;
-  return new Model({
-    config: nativeConfig(arch, data.topology.atoms.length, data.mapping.beads, previousFrame),
-    learningRate,
-    seed,
-    mapping: data.mapping.matrix,
-    device,
-  });
-}
