@@ -202,8 +202,8 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
     });
   }
 
-  // Symmetric atom groups ({ groups: Int32Array [G*A], permutations: Int32Array [G*P*A],
-  // count: G, size: A }, -1 padding), or null for none; on the calling thread.
+  // How many latent dimensions the decoder takes as their sign from now on; on the
+  // calling thread, between steps (the trainer queues it behind the running one).
   Napi::Value SetBinaryLatent(const Napi::CallbackInfo& info) {
     return guarded(info.Env(), [&] {
       if (info.Length() < 1 || !info[0].IsNumber()) throw Napi::TypeError::New(info.Env(), "setBinaryLatent: expected a number of latent dimensions");
@@ -214,6 +214,8 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
     });
   }
 
+  // Symmetric atom groups ({ groups: Int32Array [G*A], permutations: Int32Array [G*P*A],
+  // count: G, size: A }, -1 padding), or null for none; on the calling thread.
   Napi::Value SetSymmetries(const Napi::CallbackInfo& info) {
     return guarded(info.Env(), [&] {
       if (info.Length() < 1 || info[0].IsNull() || info[0].IsUndefined()) {

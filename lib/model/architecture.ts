@@ -5,7 +5,7 @@ import { DEFAULT_DEVICE, type Device } from '../core/device';
 import { native } from '../core/native';
 import { nativeConfig, type Architecture } from './presets';
 
-/** A native model of this architecture for `data`'s atoms and beads. */
+/** A native model of this architecture for `data`'s atoms and beads (TrainingData's shape: train.ts imports this module). */
 export function newModel(
   arch: Architecture, data: { topology: { atoms: unknown[] }; mapping: { beads: number; matrix: Float32Array } }, learningRate: number, seed: number,
   previousFrame: boolean, device: Device = DEFAULT_DEVICE,

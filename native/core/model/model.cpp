@@ -117,10 +117,16 @@ std::pair<at::Tensor, at::Tensor> EncoderImpl::forward(const at::Tensor& voxels)
   return {mu(h).to(at::kFloat), logvar(h).to(at::kFloat)};
 }
 
+namespace {
+// k, checked as a count of binary latent dimensions of a `latent`-dimensional z
+int64_t binary_count(int64_t k, int64_t latent) {
+  TORCH_CHECK(k >= 0 && k <= latent, "binary latent dimensions must be 0 ... ", latent, ", got ", k);
+  return k;
+}
+}  // namespace
+
 DecoderImpl::DecoderImpl(const ModelConfig& c)
-    : grid(c.grid), latent_reference(c.latent_reference), binary_latent(c.binary_latent) {
-  TORCH_CHECK(c.binary_latent >= 0 && c.binary_latent <= c.latent, "binary latent dimensions must be 0 ... ", c.latent, ", got ",
-              c.binary_latent);
+    : grid(c.grid), latent_reference(c.latent_reference), binary_latent(binary_count(c.binary_latent, c.latent)) {
   const int64_t in = (c.previous_frame ? c.atoms : 0) + c.beads;
   const int64_t w = c.decoder_width;
   condition_stem = register_module("condition_stem", conv(in, w, 3));
@@ -276,10 +282,7 @@ void Model::set_pair_floors(const at::Tensor& floors) {
   pair_floors_ = floors.to(device_, at::kFloat).contiguous();
 }
 
-void Model::set_binary_latent(int64_t k) {
-  TORCH_CHECK(k >= 0 && k <= config_.latent, "binary latent dimensions must be 0 ... ", config_.latent, ", got ", k);
-  decoder_->binary_latent = k;
-}
+void Model::set_binary_latent(int64_t k) { decoder_->binary_latent = binary_count(k, config_.latent); }
 
 void Model::set_symmetries(const at::Tensor& groups, const at::Tensor& permutations) {
   if (!groups.defined() || groups.numel() == 0) {
