@@ -8,15 +8,16 @@
 #
 # Budgets (one core each; README "Results", docs/fidelity.md): every model
 # trains its preset's whole schedule, the ablation with --frame-based: ADP
-# adp-cpu 12,000 steps (3,000 structural, then the energy phase, the local term on
+# adp-cpu 13,750 steps (3,000 structural, then the energy phase, the local term on
 # batch moments from 6,000, Adam afresh at 8,000 and at 10,000 with the lag, the
 # floor, the prior decode (worst of eight draws), the CG term x10 and the energy
-# per force-field term; ~3 h in fp32 on an AVX2-only EPYC, the last 2,000 steps
-# ~1.3 h of it; with AVX512-BF16 the last 2,000 took 24-35 min in bf16 and 34-39
-# min in fp32, on shared cores: runs Y55, Y56, Y58, Y59, Y68), chignolin cln-cpu's
-# steps. ADP then chooses among the
-# last phase's models by a selection run (choose, below: ~4 min of OpenMM and
-# ~1.5 min a candidate). Training runs in bf16
+# per force-field term, and at 11,750 with the binary latent; ~3 h in fp32 on an
+# AVX2-only EPYC for the first 12,000; with AVX512-BF16 each 2,000-step phase at
+# the end took 24-35 min in bf16 on shared cores: runs Y55-Y59, Y68, Y81), then
+# chooses among the last phase's models by a selection run (choose, below: ~4 min
+# of OpenMM and ~1.5 min a candidate), and trains the chosen model 2,000 steps
+# more with the alpha-L runs (~3 min of OpenMM; 32 min in bf16 on a shared core,
+# run Y83) and chooses again; chignolin cln-cpu's steps. Training runs in bf16
 # (--precision bf16) where the CPU has AVX512-BF16, else fp32 (PRECISION=…
 # overrides). Runs checkpoint every 250 steps; rerunning after an interruption
 # resumes from them.
@@ -39,7 +40,9 @@ train() { # name preset steps map top system ablation-flag trajs...
   for t in "$@"; do trajs+=(--traj "$t"); done
   if [ -f "$out/$name.tcbm" ]; then echo "[reproduce] $name: model exists"; return; fi
   local resume=()
-  [ -f "$out/$name.tcbm.ckpt" ] && resume=(--resume "$out/$name.tcbm.ckpt")
+  if [ -f "$out/$name.tcbm.ckpt" ]; then resume=(--resume "$out/$name.tcbm.ckpt")
+  elif [ -n "${INIT:-}" ]; then resume=(--init "$INIT")  # a later phase from a chosen model's weights
+  fi
   echo "[reproduce] training $name ($preset, $steps steps${flag:+, $flag})"
   tcbm train --top "$top" "${trajs[@]}" --system "$system" --map "$map" --preset "$preset" --steps "$steps" --threads 1 \
     --precision "$PRECISION" --seed 1 --checkpoint-every 250 --out "$out/$name.tcbm" ${flag:+$flag} "${resume[@]}" \
@@ -91,10 +94,24 @@ if [ "$which" = adp ] || [ "$which" = all ]; then
   steps=$(node -e "console.log(require('./dist/lib/model/presets').PRESETS['adp-cpu'].training.steps)")
   # the last phase: from the binary latent's switch (or, before it, the prior decode's start)
   last=$(node -e "const t=require('./dist/lib/model/presets').PRESETS['adp-cpu'].training;console.log(t.binaryFrom ?? t.priorDecode.from)")
-  KEEP_FROM=$((last + 250)) train adp-cpu-run adp-cpu "$steps" adp "$d/adp.pdb" "$d/system-vacuum.xml" "" "$d/train.dcd"
-  KEEP_FROM=$((last + 250)) train adp-cpu-framebased-run adp-cpu "$steps" adp "$d/adp.pdb" "$d/system-vacuum.xml" --frame-based "$d/train.dcd"
-  choose adp-cpu "$d/adp.pdb" "$d/system-vacuum.xml"
-  choose adp-cpu-framebased "$d/adp.pdb" "$d/system-vacuum.xml"
+  KEEP_FROM=$((last + 250)) train adp-cpu-base-run adp-cpu "$steps" adp "$d/adp.pdb" "$d/system-vacuum.xml" "" "$d/train.dcd"
+  KEEP_FROM=$((last + 250)) train adp-cpu-framebased-base-run adp-cpu "$steps" adp "$d/adp.pdb" "$d/system-vacuum.xml" --frame-based "$d/train.dcd"
+  choose adp-cpu-base "$d/adp.pdb" "$d/system-vacuum.xml"
+  choose adp-cpu-framebased-base "$d/adp.pdb" "$d/system-vacuum.xml"
+  # Then the alpha-L basin (phi > 0), which train.dcd visits in 2 frames of
+  # 20,000 and CG simulations and noisy CG input reach: 16 runs of 100 ps at
+  # 300 K started there (~3 min of OpenMM), trained on with train.dcd from
+  # the chosen model's weights with Adam afresh for 2,000 steps, a model kept
+  # every 250, chosen again by the selection run (docs/fidelity.md, run Y83).
+  [ -f "$out/alphal/alphal-16.dcd" ] ||
+    /usr/bin/python3 scripts/make-adp-alphal.py "$out/alphal" --seed 501 --pdb "$d/adp.pdb"
+  for v in adp-cpu adp-cpu-framebased; do
+    flag=""; [ "$v" = adp-cpu-framebased ] && flag=--frame-based
+    base=$(node scripts/model-steps.js "$out/$v-base.tcbm")
+    INIT="$out/$v-base.tcbm" KEEP_FROM=$((base + 250)) train "$v-run" adp-cpu $((base + 2000)) adp "$d/adp.pdb" "$d/system-vacuum.xml" "$flag" \
+      "$d/train.dcd" "$out"/alphal/alphal-*.dcd
+    choose "$v" "$d/adp.pdb" "$d/system-vacuum.xml"
+  done
   for v in adp-cpu adp-cpu-framebased; do
     backmap_and_evaluate "$v" "$d/adp.pdb" "$d/system-vacuum.xml" "$d/test.dcd"
   done
