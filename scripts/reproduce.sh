@@ -94,19 +94,18 @@ if [ "$which" = adp ] || [ "$which" = all ]; then
   steps=$(node -e "console.log(require('./dist/lib/model/presets').PRESETS['adp-cpu'].training.steps)")
   # the last phase: from the binary latent's switch (or, before it, the prior decode's start)
   last=$(node -e "const t=require('./dist/lib/model/presets').PRESETS['adp-cpu'].training;console.log(t.binaryFrom ?? t.priorDecode.from)")
-  KEEP_FROM=$((last + 250)) train adp-cpu-base-run adp-cpu "$steps" adp "$d/adp.pdb" "$d/system-vacuum.xml" "" "$d/train.dcd"
-  KEEP_FROM=$((last + 250)) train adp-cpu-framebased-base-run adp-cpu "$steps" adp "$d/adp.pdb" "$d/system-vacuum.xml" --frame-based "$d/train.dcd"
-  choose adp-cpu-base "$d/adp.pdb" "$d/system-vacuum.xml"
-  choose adp-cpu-framebased-base "$d/adp.pdb" "$d/system-vacuum.xml"
-  # Then the alpha-L basin (phi > 0), which train.dcd visits in 2 frames of
-  # 20,000 and CG simulations and noisy CG input reach: 16 runs of 100 ps at
-  # 300 K started there (~3 min of OpenMM), trained on with train.dcd from
-  # the chosen model's weights with Adam afresh for 2,000 steps, a model kept
-  # every 250, chosen again by the selection run (docs/fidelity.md, run Y83).
+  # After the first choice, the alpha-L basin (phi > 0), which train.dcd visits
+  # in 2 frames of 20,000 and CG simulations and noisy CG input reach: 16 runs
+  # of 100 ps at 300 K started there (~3 min of OpenMM), trained on with
+  # train.dcd from the chosen model's weights with Adam afresh for 2,000 steps,
+  # a model kept every 250, chosen again by the selection run (docs/fidelity.md,
+  # run Y83).
   [ -f "$out/alphal/alphal-16.dcd" ] ||
     /usr/bin/python3 scripts/make-adp-alphal.py "$out/alphal" --seed 501 --pdb "$d/adp.pdb"
   for v in adp-cpu adp-cpu-framebased; do
     flag=""; [ "$v" = adp-cpu-framebased ] && flag=--frame-based
+    KEEP_FROM=$((last + 250)) train "$v-base-run" adp-cpu "$steps" adp "$d/adp.pdb" "$d/system-vacuum.xml" "$flag" "$d/train.dcd"
+    choose "$v-base" "$d/adp.pdb" "$d/system-vacuum.xml"
     base=$(node scripts/model-steps.js "$out/$v-base.tcbm")
     INIT="$out/$v-base.tcbm" KEEP_FROM=$((base + 250)) train "$v-run" adp-cpu $((base + 2000)) adp "$d/adp.pdb" "$d/system-vacuum.xml" "$flag" \
       "$d/train.dcd" "$out"/alphal/alphal-*.dcd
