@@ -6,6 +6,8 @@
 # two training recipes apart; S rollouts give S × 5,000 frames. One JSON line per
 # input: frames, frames above the line, their rate, and the worst frame's energy.
 #   scripts/tail-rate.sh MODEL OUT [SAMPLES=8]
+# ONLY (default "test-cg cg-noisy cg-sim") names the inputs to measure, e.g.
+# ONLY="cg-noisy cg-sim" to screen candidates on the rough inputs first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 MODEL=$1 OUT=$2 S=${3:-8}
@@ -15,7 +17,7 @@ INPUTS=${INPUTS:-$HOME/tcbm-runs/robust/inputs}
 mkdir -p "$OUT"
 cli() { node bin/tcbackmap.js "$@"; }
 line=$(node -e "const r=require('$INPUTS/reference-energy.json'); console.log(r.max.total.value + 100)")
-for input in test-cg cg-noisy cg-sim; do
+for input in ${ONLY:-test-cg cg-noisy cg-sim}; do
   cli backmap --model "$MODEL" --cg "$INPUTS/$input.dcd" --out "$OUT/$input.dcd" --samples "$S" --threads 1 --seed 1 --json > "$OUT/$input-backmap.json"
   for s in $(seq 0 $((S - 1))); do
     cli energy --top "$DATA/adp.pdb" --system "$DATA/system-vacuum.xml" --traj "$OUT/$input.$s.dcd" --out "$OUT/$input.$s-energy.csv" --threads 1 --json > /dev/null
