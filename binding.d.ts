@@ -291,6 +291,10 @@ export interface NativeModel {
   load(o: { bytes: Uint8Array; optimizer: boolean; threads?: number }): Promise<void>;
   /** Adam afresh (a warm restart): its moments and step count cleared, the weights and learning rate kept */
   resetOptimizer(o: { threads?: number }): Promise<void>;
+  /** every parameter flattened in registration order (float32): what weight averaging keeps a running mean of */
+  parameters(o: { threads?: number }): Promise<Float32Array>;
+  /** the parameters set from such an array (its length must be parameterCount()); Adam's moments untouched */
+  setParameters(o: { values: Float32Array; threads?: number }): Promise<void>;
   /** a joined group: every trainStep then averages its loss terms and gradients over the ranks; null: this process alone */
   setGroup(group: NativeGroup | null): void;
   /** every rank takes rank 0's weights (a collective: every rank calls it) */

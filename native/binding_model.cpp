@@ -7,6 +7,7 @@
 #include "core/model/model.h"
 
 #include <cmath>
+#include <cstring>
 #include <memory>
 
 namespace tcbm::binding {
@@ -101,7 +102,9 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
                         InstanceMethod("rolloutRefined", &ModelWrap::RolloutRefined),
                         InstanceMethod("save", &ModelWrap::Save),
                         InstanceMethod("load", &ModelWrap::Load),
-                        InstanceMethod("resetOptimizer", &ModelWrap::ResetOptimizer)});
+                        InstanceMethod("resetOptimizer", &ModelWrap::ResetOptimizer),
+                        InstanceMethod("parameters", &ModelWrap::Parameters),
+                        InstanceMethod("setParameters", &ModelWrap::SetParameters)});
   }
 
   explicit ModelWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ModelWrap>(info) {
@@ -535,6 +538,39 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
       auto model = model_;
       auto* job = new Job(
           info.Env(), "load", o.int_or("threads", 0), [=] { model->load(*bytes, with_optimizer); },
+          [](Napi::Env env) -> Napi::Value { return env.Undefined(); });
+      return queue_job(job, {Value()});
+    });
+  }
+
+  Napi::Value Parameters(const Napi::CallbackInfo& info) {
+    return guarded(info.Env(), [&] {
+      Options o(info, "parameters");
+      auto model = model_;
+      auto flat = std::make_shared<at::Tensor>();
+      auto* job = new Job(
+          info.Env(), "parameters", o.int_or("threads", 0), [=] { *flat = model->flat_parameters().contiguous(); },
+          [flat](Napi::Env env) -> Napi::Value {
+            auto out = Napi::Float32Array::New(env, static_cast<size_t>(flat->numel()));
+            std::memcpy(out.Data(), flat->data_ptr<float>(), flat->numel() * sizeof(float));
+            return out;
+          });
+      return queue_job(job, {Value()});
+    });
+  }
+
+  Napi::Value SetParameters(const Napi::CallbackInfo& info) {
+    return guarded(info.Env(), [&] {
+      Options o(info, "setParameters");
+      auto values = o.float_array("values");
+      if (static_cast<int64_t>(values.ElementLength()) != model_->parameter_count())
+        throw Napi::RangeError::New(info.Env(), "setParameters: expected " + std::to_string(model_->parameter_count()) +
+                                                    " values, got " + std::to_string(values.ElementLength()));
+      // Copied on the main thread: the caller may reuse the array while the job runs.
+      auto flat = std::make_shared<at::Tensor>(view_of(values, {static_cast<int64_t>(values.ElementLength())}, "setParameters: values").clone());
+      auto model = model_;
+      auto* job = new Job(
+          info.Env(), "setParameters", o.int_or("threads", 0), [=] { model->set_flat_parameters(*flat); },
           [](Napi::Env env) -> Napi::Value { return env.Undefined(); });
       return queue_job(job, {Value()});
     });

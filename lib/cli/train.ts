@@ -250,6 +250,7 @@ export function validationLine(v: ValidationReport): string {
   parts.push(`z ${v.activeDimensions}/${v.klPerDimension.length}`);
   parts.push(`clash ${pct(v.clashFrames)}${v.rollout ? `/${pct(v.rollout.clashFrames)}` : ''}`);
   if (v.rollout?.phiPsiJs != null) parts.push(`JS ${v.rollout.phiPsiJs.toFixed(3)}`);
+  if (v.averaged !== undefined) parts.push(`mean of ${v.averaged}`);
   return parts.join(' ');
 }
 

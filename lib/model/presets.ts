@@ -194,6 +194,15 @@ export interface TrainingSettings {
    */
   optimizerRestarts?: number[];
   /**
+   * Weight averaging (stochastic weight averaging, Izmailov et al. 2018): after
+   * every `every`-th step (default 1) past `from`, the weights join a running mean,
+   * and that mean, not the last weights, is what validation measures and every
+   * model written (kept or final) holds; training itself goes on from the last
+   * weights. Checkpoints carry the mean, so a resumed run averages on exactly.
+   * Absent: the last weights, as every shipped preset.
+   */
+  average?: { from: number; every?: number };
+  /**
    * > 0: a local-geometry term, the MSE (nm²) between the decoded and the target
    * frame's bond lengths and 1-3 distances (the bond graph's bonds and angles),
    * times this weight. Absent or 0: not trained on (and not reported).
@@ -482,6 +491,11 @@ function presetFromFile(file: string): Preset {
   const steps = (x: unknown) => typeof x === 'number' && Number.isSafeInteger(x) && x >= 0;
   if (warm !== undefined && (typeof warm !== 'object' || warm === null || !steps(warm.steps) || (warm.ramp !== undefined && !steps(warm.ramp)))) {
     throw fileError('ERR_BAD_FORMAT', file, '"latentWarmup" must be {"steps": integer >= 0, "ramp": integer >= 0}');
+  }
+  const average = training.average;
+  if (average !== undefined && (typeof average !== 'object' || average === null || !steps(average.from) ||
+    (average.every !== undefined && !(steps(average.every) && average.every > 0)))) {
+    throw fileError('ERR_BAD_FORMAT', file, '"average" must be {"from": step >= 0, "every": steps >= 1}');
   }
   const decay = training.learningRateDecay;
   if (decay !== undefined) {

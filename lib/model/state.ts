@@ -16,4 +16,11 @@ export interface TrainerState {
   weights: Uint8Array;
   /** false: `weights` hold no optimiser state (a model file's: train --init), so Adam starts afresh */
   optimizer?: boolean;
+  /** weight averaging (settings.average): the running mean of the flattened parameters and how many steps it holds */
+  average?: AveragedWeights;
+}
+
+export interface AveragedWeights {
+  count: number;
+  weights: Float32Array;
 }

@@ -12,7 +12,7 @@ import { TcbmError, fileError } from '../core/errors';
 import type { Topology } from '../io/types';
 import { GaussianMixture, type GaussianMixtureModel } from './gmm';
 import { applyMapping, type CgMapping } from './mapping';
-import { bytesOf, readContainer, writeContainer } from './modelfile';
+import { bytesOf, floatsOf, readContainer, writeContainer } from './modelfile';
 import { DEFAULT_DEVICE, checkDevice, warnIfBf16Emulated, type Device } from '../core/device';
 import { defaultThreads, native, packageVersion } from '../core/native';
 import { PRESETS, resolvePreset, type Preset, type TrainingSettings } from './presets';
@@ -27,7 +27,7 @@ import { batchShare, shareOf, type BatchShare, type ProcessGroup } from './distr
 import { framePairs, pairGap, spaced, spacedFrames, type Pair } from './picks';
 import { cgBondTree, withConditionNoise, type CgTree, type ConditionedBatch } from './noise';
 import { priorConditionOf, type PriorCondition } from './priorcondition';
-import type { TrainerState } from './state';
+import type { AveragedWeights, TrainerState } from './state';
 
 export { resolvePreset, localPairs, spaced, framePairs };
 export type { TrainerState };
@@ -163,8 +163,40 @@ export class Trainer {
   }
 
   /** Validation on held-out trajectories of the same molecule (see validation.ts). */
-  validate(held: Float32Array[], options: ValidationOptions = {}): Promise<ValidationReport> {
-    return serialize(async () => this.withBinaryLatent()).then(() => validate(this, held, { seed: this.seed, ...options }));
+  async validate(held: Float32Array[], options: ValidationOptions = {}): Promise<ValidationReport> {
+    await serialize(async () => this.withBinaryLatent());
+    const report = await this.withAverage(() => validate(this, held, { seed: this.seed, ...options }));
+    return this.averaged ? { ...report, averaged: this.averaged.count } : report;
+  }
+
+  /** weight averaging (settings.average): the running mean so far, if any step has joined it */
+  private averaged?: AveragedWeights;
+
+  /** After a step: the weights join the running mean if settings.average takes this step. */
+  private async joinAverage(): Promise<void> {
+    const a = this.settings.average;
+    if (!a || this.step <= a.from || (this.step - a.from) % (a.every ?? 1) !== 0) return;
+    const weights = await serialize(() => this.model.parameters({ threads: this.threads }));
+    if (!this.averaged) {
+      this.averaged = { count: 1, weights };
+      return;
+    }
+    const n = ++this.averaged.count;
+    const mean = this.averaged.weights;
+    for (let i = 0; i < mean.length; i++) mean[i] += (weights[i] - mean[i]) / n;
+  }
+
+  /** `fn` with the averaged weights in the model (if there are any), the last weights restored after it. */
+  private async withAverage<T>(fn: () => Promise<T>): Promise<T> {
+    const averaged = this.averaged;
+    if (!averaged) return fn();
+    const last = await serialize(() => this.model.parameters({ threads: this.threads }));
+    await serialize(() => this.model.setParameters({ values: averaged.weights, threads: this.threads }));
+    try {
+      return await fn();
+    } finally {
+      await serialize(() => this.model.setParameters({ values: last, threads: this.threads }));
+    }
   }
 
   private group?: ProcessGroup;
@@ -312,6 +344,7 @@ export class Trainer {
     );
     const report: StepReport = { step: this.step, gamma, beta, klWeight, learningRate, ...terms, ms: Date.now() - start };
     this.step++;
+    await this.joinAverage();
     return report;
   }
 
@@ -334,6 +367,10 @@ export class Trainer {
    * posterior samples, keep a seed bank, and write the .tcbm model file.
    */
   async finalize(file: string, options: FinalizeOptions = {}): Promise<FinalizeReport> {
+    return this.withAverage(() => this.writeModel(file, options));
+  }
+
+  private async writeModel(file: string, options: FinalizeOptions): Promise<FinalizeReport> {
     const N = this.data.topology.atoms.length;
     const n = this.data.mapping.beads;
     const L = this.preset.architecture.latent;
@@ -382,6 +419,7 @@ export class Trainer {
         training: {
           steps: this.step, seed: this.seed, pairs: this.pairs.length, files: this.data.names ?? [],
           klFactor: this.klFactor, energy: this.energyStats,
+          ...(this.averaged ? { averaged: this.averaged.count } : {}),
         },
       },
       {
@@ -395,11 +433,14 @@ export class Trainer {
   /** Writes a checkpoint file (atomically) from which `resumeFrom` continues this run exactly. */
   async saveCheckpoint(file: string): Promise<void> {
     const state = await this.checkpoint();
-    const { weights, ...rest } = state;
+    const { weights, average, ...rest } = state;
     await writeContainer(
       file,
-      { kind: 'checkpoint', tcbackmap: packageVersion(), ...rest, atoms: this.data.topology.atoms.length, beads: this.data.mapping.beads },
-      { state: weights },
+      {
+        kind: 'checkpoint', tcbackmap: packageVersion(), ...rest, atoms: this.data.topology.atoms.length, beads: this.data.mapping.beads,
+        ...(average ? { averageCount: average.count } : {}),
+      },
+      { state: weights, ...(average ? { average: bytesOf(average.weights) } : {}) },
     );
   }
 
@@ -409,7 +450,14 @@ export class Trainer {
     if (header.atoms !== data.topology.atoms.length || header.beads !== data.mapping.beads) {
       throw new TcbmError('ERR_ATOM_COUNT', `${file}: checkpoint is for ${header.atoms} atoms / ${header.beads} beads, the data has ${data.topology.atoms.length} / ${data.mapping.beads}`);
     }
-    const state = { ...(header as unknown as Omit<TrainerState, 'weights'>), weights: new Uint8Array(sections.state) };
+    const { averageCount, ...rest } = header as unknown as Omit<TrainerState, 'weights' | 'average'> & { averageCount?: number };
+    if ((averageCount === undefined) !== (sections.average === undefined) || (averageCount !== undefined && !(Number.isSafeInteger(averageCount) && averageCount > 0))) {
+      throw new TcbmError('ERR_BAD_FORMAT', `${file}: the averaged weights and their count do not match`);
+    }
+    const state: TrainerState = {
+      ...rest, weights: new Uint8Array(sections.state),
+      ...(averageCount !== undefined ? { average: { count: averageCount, weights: floatsOf(sections.average) } } : {}),
+    };
     return Trainer.resume(data, state, options);
   }
 
@@ -426,6 +474,7 @@ export class Trainer {
       augment: this.augment,
       canonical: canonicalFrame(this.reference),
       weights,
+      ...(this.averaged ? { average: { count: this.averaged.count, weights: Float32Array.from(this.averaged.weights) } } : {}),
     };
   }
 
@@ -454,6 +503,13 @@ export class Trainer {
     );
     await serialize(() => model.load({ bytes: state.weights, optimizer: state.optimizer !== false, threads: trainer.threads }));
     trainer.step = state.step;
+    // a run resumed without weight averaging in its settings writes its last weights
+    if (state.average && state.settings.average) {
+      if (state.average.weights.length !== trainer.parameterCount) {
+        throw new TcbmError('ERR_BAD_FORMAT', `checkpoint: its averaged weights hold ${state.average.weights.length} values, the model has ${trainer.parameterCount} parameters`);
+      }
+      trainer.averaged = { count: state.average.count, weights: Float32Array.from(state.average.weights) };
+    }
     return trainer;
   }
 }

@@ -68,6 +68,8 @@ export interface ValidationReport {
     /** fraction of the rollout's frames that clash */
     clashFrames: number;
   } | null;
+  /** with weight averaging (training setting `average`): how many steps' weights the measured mean holds */
+  averaged?: number;
   ms: number;
 }
 

@@ -121,6 +121,9 @@ test('a preset file sets the training precision and CG noise; bad values are ref
   const decay = { perThousand: 0.7, from: 3000, floor: 1e-5 };
   expect(resolvePreset(file('decay', { learningRateDecay: decay })).training.learningRateDecay).toEqual(decay);
   expect(() => resolvePreset(file('grow', { learningRateDecay: { perThousand: 2 } }))).toThrow(/grow\.json: "learningRateDecay" must be/);
+  expect(resolvePreset(file('average', { average: { from: 16000, every: 5 } })).training.average).toEqual({ from: 16000, every: 5 });
+  expect(() => resolvePreset(file('average-bad', { average: { from: 16000, every: 0 } }))).toThrow(/average-bad\.json: "average" must be/);
+  expect(() => resolvePreset(file('average-none', { average: true }))).toThrow(/"average" must be \{"from"/);
   expect(resolvePreset(file('local', { localWeight: 100 })).training.localWeight).toBe(100);
   expect(() => resolvePreset(file('negative', { localWeight: -1 }))).toThrow(/negative\.json: "localWeight" must be a number >= 0/);
   expect(resolvePreset(file('moments', { localWeight: 30, localMode: 'moments' })).training.localMode).toBe('moments');

@@ -8,6 +8,14 @@ import { VDW_RADII } from '../../lib/analysis/clashes';
 import { Trainer, framePairs, localPairs, type TrainingData } from '../../lib/model/train';
 import { pairGap } from '../../lib/model/picks';
 import { adpDataset, adpSample, adpTwoTrajectories } from '../support/data';
+import { trainerStateFromModel } from '../../lib/inference/init';
+import { readModelFile } from '../../lib/inference/modelinfo';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tcbm-train-'));
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 let data: TrainingData;
 
@@ -153,6 +161,42 @@ test('optimizerRestarts: Adam afresh at that step, as a run continued from its w
   await run(before, 3);
   const resumed = await run(await Trainer.resume(data, await before.checkpoint(), { threads: 2 }), 6);
   expect(losses(resumed)).toEqual(losses(restarted).slice(3));
+});
+
+test('average: models hold the running mean of the weights past `from`, training goes on from the last ones, and checkpoints carry the mean', async () => {
+  const preset = { ...PRESETS.tiny, training: { ...PRESETS.tiny.training, average: { from: 2, every: 2 } } };
+  const t = Trainer.create(data, { preset, seed: 41, threads: 2 });
+  const after: Float32Array[] = [];
+  for await (const _ of t.run(8)) after.push(await t.model.parameters({}));
+  // the weights after steps 4, 6 and 8 (every 2nd step past step 2) join the mean
+  const mean = after[3].map((x, i) => (x + after[5][i] + after[7][i]) / 3);
+  const file = path.join(dir, 'averaged.tcbm');
+  await t.finalize(file, { posteriorPairs: 20, seedFrames: 5 });
+  expect(await t.model.parameters({})).toEqual(after[7]);
+  const written = await Trainer.resume(data, await trainerStateFromModel(file), { threads: 2 });
+  const w = await written.model.parameters({});
+  expect(Math.max(...w.map((x, i) => Math.abs(x - mean[i])))).toBeLessThan(1e-6);
+  expect(Math.max(...w.map((x, i) => Math.abs(x - after[7][i])))).toBeGreaterThan(1e-5);
+  expect((await readModelFile(file)).info.training).toMatchObject({ steps: 8, averaged: 3 });
+
+  // stopped after step 5 (one step in the mean) and resumed from its checkpoint: the same mean
+  const first = Trainer.create(data, { preset, seed: 41, threads: 2 });
+  for await (const _ of first.run(5));
+  const checkpoint = path.join(dir, 'averaged.ckpt');
+  await first.saveCheckpoint(checkpoint);
+  const resumed = await Trainer.resumeFrom(checkpoint, data, { threads: 2 });
+  for await (const _ of resumed.run(8));
+  const again = path.join(dir, 'averaged-again.tcbm');
+  await resumed.finalize(again, { posteriorPairs: 20, seedFrames: 5 });
+  const w2 = await (await Trainer.resume(data, await trainerStateFromModel(again), { threads: 2 })).model.parameters({});
+  expect(w2).toEqual(w);
+
+  // resumed without averaging in its settings: the last weights are written
+  const plain = await Trainer.resumeFrom(checkpoint, data, { threads: 2, preset: PRESETS.tiny });
+  await plain.finalize(again, { posteriorPairs: 20, seedFrames: 5 });
+  const w3 = await (await Trainer.resume(data, await trainerStateFromModel(again), { threads: 2 })).model.parameters({});
+  expect(w3).toEqual(await plain.model.parameters({}));
+  expect(() => t.model.setParameters({ values: new Float32Array(3) })).toThrow(/setParameters: expected \d+ values, got 3/);
 });
 
 /** An untrained tiny ADP trainer with the energy, and one pair (frames 0 → 1) as a batch whose loss decodes the posterior mean (eps = 0). */

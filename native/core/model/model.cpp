@@ -240,6 +240,27 @@ int64_t Model::parameter_count() const {
   return n;
 }
 
+at::Tensor Model::flat_parameters() const {
+  torch::NoGradGuard no_grad;
+  std::vector<at::Tensor> parts;
+  for (const auto& p : root_->parameters()) parts.push_back(p.detach().reshape(-1).to(at::kCPU, at::kFloat));
+  return parts.empty() ? at::empty({0}, at::kFloat) : at::cat(parts);
+}
+
+void Model::set_flat_parameters(const at::Tensor& flat) {
+  if (flat.dim() != 1 || flat.numel() != parameter_count())
+    throw std::invalid_argument("set_flat_parameters: expected " + std::to_string(parameter_count()) + " values, got " +
+                                std::to_string(flat.numel()));
+  torch::NoGradGuard no_grad;
+  fast_.reset();
+  int64_t at = 0;
+  for (auto& p : root_->parameters()) {
+    const int64_t k = p.numel();
+    p.copy_(flat.narrow(0, at, k).view(p.sizes()));
+    at += k;
+  }
+}
+
 void Model::to(const at::Device& device) {
   fast_.reset();
   root_->to(device);

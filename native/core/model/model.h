@@ -338,6 +338,12 @@ class Model {
   void load(const std::string& bytes, bool with_optimizer);
   // Adam afresh (a warm restart): no moments, step count 0, the current learning rate.
   void reset_optimizer();
+  // Every parameter, flattened in registration order into one float32 CPU tensor
+  // (weight averaging keeps its running mean in this form), and the reverse: the
+  // parameters set from such a tensor (its length must be parameter_count()).
+  // Neither touches the optimiser's moments.
+  at::Tensor flat_parameters() const;
+  void set_flat_parameters(const at::Tensor& flat);
 
  private:
   at::Tensor voxels(const at::Tensor& coords) const;
