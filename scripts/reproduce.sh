@@ -46,7 +46,7 @@ train() { # name preset steps map top system ablation-flag trajs...
   echo "[reproduce] training $name ($preset, $steps steps${flag:+, $flag})"
   tcbm train --top "$top" "${trajs[@]}" --system "$system" --map "$map" --preset "$preset" --steps "$steps" --threads 1 \
     --precision "$PRECISION" --seed 1 --checkpoint-every 250 --out "$out/$name.tcbm" ${flag:+$flag} "${resume[@]}" \
-    ${VALIDATE:+--validate "$VALIDATE"} ${KEEP_FROM:+--keep-every 250 --keep-from "$KEEP_FROM"}
+    ${VALIDATE:+--validate "$VALIDATE"} ${KEEP_FROM:+--keep-every "${KEEP_EVERY:-250}" --keep-from "$KEEP_FROM"}
 }
 
 # ADP: the last phase's energy W1 spreads between runs and between models 250
@@ -98,8 +98,12 @@ if [ "$which" = adp ] || [ "$which" = all ]; then
   # in 2 frames of 20,000 and CG simulations and noisy CG input reach: 16 runs
   # of 100 ps at 300 K started there (~3 min of OpenMM), trained on with
   # train.dcd from the chosen model's weights with Adam afresh for 2,000 steps,
-  # a model kept every 250, chosen again by the selection run (docs/fidelity.md,
-  # run Y83).
+  # the last 1,500 of them averaged (the model written is the mean of their
+  # weights: run Y88), then 500 steps more from that mean, Adam afresh, without
+  # averaging, a model kept every 125, chosen again by the selection run
+  # (docs/fidelity.md, runs Y88-Y89). The mean alone runs cold (energy W1 ~8
+  # kJ/mol); the 500 steps give the frames their spread back and keep most of
+  # what the mean did to the rough-input tail.
   [ -f "$out/alphal/alphal-16.dcd" ] ||
     /usr/bin/python3 scripts/make-adp-alphal.py "$out/alphal" --seed 501 --pdb "$d/adp.pdb"
   for v in adp-cpu adp-cpu-framebased; do
@@ -107,7 +111,10 @@ if [ "$which" = adp ] || [ "$which" = all ]; then
     KEEP_FROM=$((last + 250)) train "$v-base-run" adp-cpu "$steps" adp "$d/adp.pdb" "$d/system-vacuum.xml" "$flag" "$d/train.dcd"
     choose "$v-base" "$d/adp.pdb" "$d/system-vacuum.xml"
     base=$(node scripts/model-steps.js "$out/$v-base.tcbm")
-    INIT="$out/$v-base.tcbm" KEEP_FROM=$((base + 250)) train "$v-run" adp-cpu $((base + 2000)) adp "$d/adp.pdb" "$d/system-vacuum.xml" "$flag" \
+    printf '{"base": "adp-cpu", "training": {"average": {"from": %d}}}\n' $((base + 500)) > "$out/$v-average.json"
+    INIT="$out/$v-base.tcbm" train "$v-average" "$out/$v-average.json" $((base + 2000)) adp "$d/adp.pdb" "$d/system-vacuum.xml" "$flag" \
+      "$d/train.dcd" "$out"/alphal/alphal-*.dcd
+    INIT="$out/$v-average.tcbm" KEEP_EVERY=125 KEEP_FROM=$((base + 2125)) train "$v-run" adp-cpu $((base + 2500)) adp "$d/adp.pdb" "$d/system-vacuum.xml" "$flag" \
       "$d/train.dcd" "$out"/alphal/alphal-*.dcd
     choose "$v" "$d/adp.pdb" "$d/system-vacuum.xml"
   done

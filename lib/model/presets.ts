@@ -336,8 +336,10 @@ export const PRESETS: Record<string, Preset> = {
       // model is the one of those 2,000 steps' kept models (every 250) that a held-out
       // selection run chose, step 12,500 (scripts/select-model.js). The shipped
       // model then trained 2,000 steps more from it, Adam afresh, with 16 runs started
-      // in the alpha-L basin (phi > 0) added to the data, and was chosen again: step
-      // 14,000 (run Y83; the data are not part of a preset: scripts/reproduce.sh).
+      // in the alpha-L basin (phi > 0) added to the data, the mean of the weights of
+      // its last 1,500 steps taken (weight averaging, run Y88), then 500 steps more
+      // from that mean, Adam afresh, and was chosen again: step 14,625 (run Y89; the
+      // data and those phases are not part of a preset: scripts/reproduce.sh).
       // Why not the reference's clamped energy term here: run D.
       batch: 16, learningRate: 5e-4, steps: 13750, optimizerRestarts: [8000, 10000, 11750], binaryFrom: 11750,
       gamma: { n0: 3000, n1: 600, start: 1e-5, end: 1e-3 }, beta: { kind: 'cyclic', cycles: 2, length: 1000, width: 12, centre: 0.5, max: 1 },
