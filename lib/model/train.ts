@@ -12,7 +12,7 @@ import { TcbmError, fileError } from '../core/errors';
 import type { Topology } from '../io/types';
 import { GaussianMixture, type GaussianMixtureModel } from './gmm';
 import { applyMapping, type CgMapping } from './mapping';
-import { bytesOf, floatsOf, readContainer, writeContainer } from './modelfile';
+import { bytesOf, writeContainer } from './modelfile';
 import { DEFAULT_DEVICE, checkDevice, warnIfBf16Emulated, type Device } from '../core/device';
 import { defaultThreads, native, packageVersion } from '../core/native';
 import { PRESETS, resolvePreset, type Preset, type TrainingSettings } from './presets';
@@ -27,7 +27,8 @@ import { batchShare, shareOf, type BatchShare, type ProcessGroup } from './distr
 import { framePairs, pairGap, spaced, spacedFrames, type Pair } from './picks';
 import { cgBondTree, withConditionNoise, type CgTree, type ConditionedBatch } from './noise';
 import { priorConditionOf, type PriorCondition } from './priorcondition';
-import type { AveragedWeights, TrainerState } from './state';
+import { readCheckpoint, writeCheckpoint, type AveragedWeights, type TrainerState } from './state';
+import { joinAverage, withWeights } from './average';
 
 export { resolvePreset, localPairs, spaced, framePairs };
 export type { TrainerState };
@@ -165,39 +166,12 @@ export class Trainer {
   /** Validation on held-out trajectories of the same molecule (see validation.ts). */
   async validate(held: Float32Array[], options: ValidationOptions = {}): Promise<ValidationReport> {
     await serialize(async () => this.withBinaryLatent());
-    const report = await this.withAverage(() => validate(this, held, { seed: this.seed, ...options }));
+    const report = await withWeights(this.model, this.averaged?.weights, this.threads, () => validate(this, held, { seed: this.seed, ...options }));
     return this.averaged ? { ...report, averaged: this.averaged.count } : report;
   }
 
   /** weight averaging (settings.average): the running mean so far, if any step has joined it */
   private averaged?: AveragedWeights;
-
-  /** After a step: the weights join the running mean if settings.average takes this step. */
-  private async joinAverage(): Promise<void> {
-    const a = this.settings.average;
-    if (!a || this.step <= a.from || (this.step - a.from) % (a.every ?? 1) !== 0) return;
-    const weights = await serialize(() => this.model.parameters({ threads: this.threads }));
-    if (!this.averaged) {
-      this.averaged = { count: 1, weights };
-      return;
-    }
-    const n = ++this.averaged.count;
-    const mean = this.averaged.weights;
-    for (let i = 0; i < mean.length; i++) mean[i] += (weights[i] - mean[i]) / n;
-  }
-
-  /** `fn` with the averaged weights in the model (if there are any), the last weights restored after it. */
-  private async withAverage<T>(fn: () => Promise<T>): Promise<T> {
-    const averaged = this.averaged;
-    if (!averaged) return fn();
-    const last = await serialize(() => this.model.parameters({ threads: this.threads }));
-    await serialize(() => this.model.setParameters({ values: averaged.weights, threads: this.threads }));
-    try {
-      return await fn();
-    } finally {
-      await serialize(() => this.model.setParameters({ values: last, threads: this.threads }));
-    }
-  }
 
   private group?: ProcessGroup;
 
@@ -344,7 +318,7 @@ export class Trainer {
     );
     const report: StepReport = { step: this.step, gamma, beta, klWeight, learningRate, ...terms, ms: Date.now() - start };
     this.step++;
-    await this.joinAverage();
+    this.averaged = await joinAverage(this.model, s.average, this.step, this.averaged, this.threads);
     return report;
   }
 
@@ -367,7 +341,7 @@ export class Trainer {
    * posterior samples, keep a seed bank, and write the .tcbm model file.
    */
   async finalize(file: string, options: FinalizeOptions = {}): Promise<FinalizeReport> {
-    return this.withAverage(() => this.writeModel(file, options));
+    return withWeights(this.model, this.averaged?.weights, this.threads, () => this.writeModel(file, options));
   }
 
   private async writeModel(file: string, options: FinalizeOptions): Promise<FinalizeReport> {
@@ -432,33 +406,11 @@ export class Trainer {
 
   /** Writes a checkpoint file (atomically) from which `resumeFrom` continues this run exactly. */
   async saveCheckpoint(file: string): Promise<void> {
-    const state = await this.checkpoint();
-    const { weights, average, ...rest } = state;
-    await writeContainer(
-      file,
-      {
-        kind: 'checkpoint', tcbackmap: packageVersion(), ...rest, atoms: this.data.topology.atoms.length, beads: this.data.mapping.beads,
-        ...(average ? { averageCount: average.count } : {}),
-      },
-      { state: weights, ...(average ? { average: bytesOf(average.weights) } : {}) },
-    );
+    await writeCheckpoint(file, await this.checkpoint(), { atoms: this.data.topology.atoms.length, beads: this.data.mapping.beads });
   }
 
   static async resumeFrom(file: string, data: TrainingData, options: ResumeOptions = {}): Promise<Trainer> {
-    const { header, sections } = await readContainer(file);
-    if (header.kind !== 'checkpoint' || !sections.state) throw new TcbmError('ERR_BAD_FORMAT', `${file}: not a training checkpoint`);
-    if (header.atoms !== data.topology.atoms.length || header.beads !== data.mapping.beads) {
-      throw new TcbmError('ERR_ATOM_COUNT', `${file}: checkpoint is for ${header.atoms} atoms / ${header.beads} beads, the data has ${data.topology.atoms.length} / ${data.mapping.beads}`);
-    }
-    const { averageCount, ...rest } = header as unknown as Omit<TrainerState, 'weights' | 'average'> & { averageCount?: number };
-    if ((averageCount === undefined) !== (sections.average === undefined) || (averageCount !== undefined && !(Number.isSafeInteger(averageCount) && averageCount > 0))) {
-      throw new TcbmError('ERR_BAD_FORMAT', `${file}: the averaged weights and their count do not match`);
-    }
-    const state: TrainerState = {
-      ...rest, weights: new Uint8Array(sections.state),
-      ...(averageCount !== undefined ? { average: { count: averageCount, weights: floatsOf(sections.average) } } : {}),
-    };
-    return Trainer.resume(data, state, options);
+    return Trainer.resume(data, await readCheckpoint(file, { atoms: data.topology.atoms.length, beads: data.mapping.beads }), options);
   }
 
   /** Everything needed to continue this run exactly: step, RNG state, weights and optimiser. */
