@@ -133,8 +133,13 @@ if [ "$which" = cln ] || [ "$which" = all ]; then
   steps=$(node -e "console.log(require('./dist/lib/model/presets').PRESETS['cln-cpu'].training.steps)")
   for v in cln-cpu cln-cpu-framebased; do
     flag=""; [ "$v" = cln-cpu-framebased ] && flag=--frame-based
-    VALIDATE="$out/cln-train-08b.dcd" train "$v" cln-cpu "$steps" ca "$d/cln.pdb" "$d/system-vacuum.xml" "$flag" \
+    VALIDATE="$out/cln-train-08b.dcd" train "$v-base" cln-cpu "$steps" ca "$d/cln.pdb" "$d/system-vacuum.xml" "$flag" \
       "$d"/train-0[1-7].dcd "$out/cln-train-08a.dcd"
+    # then 3,000 steps more from its weights, Adam afresh, the model written being
+    # the mean of their weights (docs/fidelity.md, run Z24)
+    printf '{"base": "cln-cpu", "training": {"average": {"from": %d}}}\n' "$steps" > "$out/$v-average.json"
+    INIT="$out/$v-base.tcbm" VALIDATE="$out/cln-train-08b.dcd" train "$v" "$out/$v-average.json" $((steps + 3000)) ca "$d/cln.pdb" \
+      "$d/system-vacuum.xml" "$flag" "$d"/train-0[1-7].dcd "$out/cln-train-08a.dcd"
     backmap_and_evaluate "$v" "$d/cln.pdb" "$d/system-vacuum.xml" "$d/test.dcd" "$d/test-02.dcd"
   done
   node scripts/results-table.js "full=$out/cln-cpu-report/metrics.json" "frame-based=$out/cln-cpu-framebased-report/metrics.json" \
