@@ -7,7 +7,7 @@ import type { NativeModelConfig } from '../../binding';
 import { TcbmError, fileError } from '../core/errors';
 import type { BetaSchedule } from './schedules';
 import { checkTrainingSettings } from './training-check';
-import { TRAINING_PRECISIONS, type TrainingSettings } from './settings';
+import type { TrainingSettings } from './settings';
 
 /**
  * The network's hyperparameters: the native config without what the data decide,
@@ -223,9 +223,6 @@ function presetFromFile(file: string): Preset {
     throw fileError('ERR_BAD_FORMAT', file, `"binaryLatent" must be an integer from 0 to the latent dimension (${latent})`);
   }
   const training = (spec.training ?? {}) as Partial<TrainingSettings>;
-  if (training.precision !== undefined && !TRAINING_PRECISIONS.includes(training.precision)) {
-    throw fileError('ERR_BAD_FORMAT', file, `"precision" must be ${TRAINING_PRECISIONS.map((p) => `"${p}"`).join(' or ')}`);
-  }
   checkTrainingSettings(training, file);
   return {
     name: typeof spec.name === 'string' ? spec.name : path.basename(file, '.json'),

@@ -8,6 +8,9 @@ import { TRAINING_PRECISIONS, type TrainingSettings } from './settings';
 const nonNegative = (v: unknown): boolean => typeof v === 'number' && v >= 0 && Number.isFinite(v);
 
 export function checkTrainingSettings(training: Partial<TrainingSettings>, file: string): void {
+  if (training.precision !== undefined && !TRAINING_PRECISIONS.includes(training.precision)) {
+    throw fileError('ERR_BAD_FORMAT', file, `"precision" must be ${TRAINING_PRECISIONS.map((p) => `"${p}"`).join(' or ')}`);
+  }
   if (training.cgNoise !== undefined && !(typeof training.cgNoise === 'number' && training.cgNoise >= 0 && training.cgNoise < 1)) {
     throw fileError('ERR_BAD_FORMAT', file, '"cgNoise" must be a number of nm in [0, 1)');
   }
