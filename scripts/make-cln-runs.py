@@ -14,9 +14,11 @@ Needs Debian's python3-simtk (scripts only, never at run time).
 `--solvent obc2` trades the shared data's GBn2 for OBC2, the same protein
 force field (ff14SB) in a cheaper implicit solvent: amber14's obc2.xml
 parameters moved into OpenMM's native GBSAOBCForce, which gives the
-CustomGBForce's energies to 1e-3 kJ/mol at 3.5x its speed (211 against 61
-ns/day on one core here; GBn2 49). The runs then differ from the shared data
-in the solvent only: more frames between the states for the same core-hours.
+CustomGBForce's energies to 1e-3 kJ/mol at 3.5x its speed (a short benchmark
+on one core: 211 against 61 ns/day, GBn2 49; 32 production runs of 550 ps ran
+at 480-540 ns/day, the shared GBn2 runs at 36-49). The runs then differ from
+the shared data in the solvent only: ten times the frames between the states
+for the same core-hours.
 
     /usr/bin/python3 scripts/make-cln-runs.py OUTDIR [--snapshots 20,30,45] [--ps 400] [--seed 401] [--solvent gbn2|obc2]
 
