@@ -17,7 +17,8 @@
 # chooses among the last phase's models by a selection run (choose, below: ~4 min
 # of OpenMM and ~1.5 min a candidate), and trains the chosen model 2,000 steps
 # more with the alpha-L runs (~3 min of OpenMM; 32 min in bf16 on a shared core,
-# run Y83) and chooses again; chignolin cln-cpu's steps. Training runs in bf16
+# run Y83) and chooses again; chignolin cln-cpu's steps, 3,000 averaged, and 7,000
+# with 32 OBC2 runs added (~52 min of OpenMM on one core; 69 min in bf16, run Z26). Training runs in bf16
 # (--precision bf16) where the CPU has AVX512-BF16, else fp32 (PRECISION=…
 # overrides). Runs checkpoint every 250 steps; rerunning after an interruption
 # resumes from them.
@@ -131,6 +132,15 @@ if [ "$which" = cln ] || [ "$which" = all ]; then
   [ -f "$out/cln-train-08b.dcd" ] ||
     /usr/bin/python3 scripts/split-run.py "$d/cln.pdb" "$d/train-08.dcd" 2500 "$out/cln-train-08a.dcd" "$out/cln-train-08b.dcd"
   steps=$(node -e "console.log(require('./dist/lib/model/presets').PRESETS['cln-cpu'].training.steps)")
+  # 32 runs of 550 ps between the states in OBC2 (ff14SB as the shared data, a
+  # cheaper implicit solvent; ~13 minutes of OpenMM per 8 runs on one core), from
+  # snapshots of four 600 K heatings (docs/fidelity.md, run Z26)
+  for plan in "601 5,12,20,30,45,60,80,110" "701 8,15,25,35,50,70,95,130" \
+    "801 10,18,28,40,55,75,100,140" "901 6,14,22,32,42,65,90,120"; do
+    read -r heat snapshots <<< "$plan"
+    [ -f "$out/cln-obc2/runs-$heat-obc2.json" ] || /usr/bin/python3 scripts/make-cln-runs.py "$out/cln-obc2" --pdb "$d/cln.pdb" \
+      --solvent obc2 --seed "$heat" --snapshots "$snapshots" --ps 550
+  done
   for v in cln-cpu cln-cpu-framebased; do
     flag=""; [ "$v" = cln-cpu-framebased ] && flag=--frame-based
     VALIDATE="$out/cln-train-08b.dcd" train "$v-base" cln-cpu "$steps" ca "$d/cln.pdb" "$d/system-vacuum.xml" "$flag" \
@@ -138,8 +148,13 @@ if [ "$which" = cln ] || [ "$which" = all ]; then
     # then 3,000 steps more from its weights, Adam afresh, the model written being
     # the mean of their weights (docs/fidelity.md, run Z24)
     printf '{"base": "cln-cpu", "training": {"average": {"from": %d}}}\n' "$steps" > "$out/$v-average.json"
-    INIT="$out/$v-base.tcbm" VALIDATE="$out/cln-train-08b.dcd" train "$v" "$out/$v-average.json" $((steps + 3000)) ca "$d/cln.pdb" \
+    INIT="$out/$v-base.tcbm" VALIDATE="$out/cln-train-08b.dcd" train "$v-average" "$out/$v-average.json" $((steps + 3000)) ca "$d/cln.pdb" \
       "$d/system-vacuum.xml" "$flag" "$d"/train-0[1-7].dcd "$out/cln-train-08a.dcd"
+    # then 7,000 steps more with the OBC2 runs, Adam afresh, the steric floor x3,
+    # the model written being the mean of the last 3,000 steps' weights (run Z26)
+    printf '{"base": "cln-cpu", "training": {"average": {"from": %d}, "floorWeight": 3}}\n' $((steps + 7000)) > "$out/$v-obc2.json"
+    INIT="$out/$v-average.tcbm" VALIDATE="$out/cln-train-08b.dcd" train "$v" "$out/$v-obc2.json" $((steps + 10000)) ca "$d/cln.pdb" \
+      "$d/system-vacuum.xml" "$flag" "$d"/train-0[1-7].dcd "$out/cln-train-08a.dcd" "$out"/cln-obc2/heat-*-obc2.dcd
     backmap_and_evaluate "$v" "$d/cln.pdb" "$d/system-vacuum.xml" "$d/test.dcd" "$d/test-02.dcd"
   done
   node scripts/results-table.js "full=$out/cln-cpu-report/metrics.json" "frame-based=$out/cln-cpu-framebased-report/metrics.json" \

@@ -159,8 +159,10 @@ export const PRESETS: Record<string, Preset> = {
       // atoms more than three bonds apart held at 0.85 × their vdW sum or their
       // closest approach in the data (clash frames 67 → 40 % of the test frames).
       // The shipped model then trained 3,000 steps more from those weights, Adam
-      // afresh, and is the mean of their weights (run Z24: bonds 0.0075 → 0.0058 nm,
-      // chi1 4 → 5 of 9; not part of the preset: scripts/reproduce.sh).
+      // afresh, the mean of their weights (run Z24: bonds 0.0075 → 0.0058 nm), and
+      // 7,000 more with 32 OBC2 runs between the states added and floorWeight 3, the
+      // mean of the last 3,000 (run Z26: clash frames 41.5 → 8.3 %; not part of the
+      // preset: scripts/reproduce.sh).
       batch: 16, learningRate: 5e-4, steps: 15000,
       gamma: { n0: 7000, n1: 600, start: 1e-5, end: 1e-3 }, beta: { kind: 'cyclic', cycles: 2, length: 600, width: 12, centre: 0.5, max: 1 },
       clipNorm: 1, energyClamp: 1e5, energyScale: 415, klPerPair: true, edmWeight: 0.5, validateEvery: 500,
