@@ -141,20 +141,20 @@ if [ "$which" = cln ] || [ "$which" = all ]; then
     [ -f "$out/cln-obc2/runs-$heat-obc2.json" ] || /usr/bin/python3 scripts/make-cln-runs.py "$out/cln-obc2" --pdb "$d/cln.pdb" \
       --solvent obc2 --seed "$heat" --snapshots "$snapshots" --ps 550
   done
+  shared_runs=("$d"/train-0[1-7].dcd "$out/cln-train-08a.dcd")
   for v in cln-cpu cln-cpu-framebased; do
     flag=""; [ "$v" = cln-cpu-framebased ] && flag=--frame-based
-    VALIDATE="$out/cln-train-08b.dcd" train "$v-base" cln-cpu "$steps" ca "$d/cln.pdb" "$d/system-vacuum.xml" "$flag" \
-      "$d"/train-0[1-7].dcd "$out/cln-train-08a.dcd"
+    VALIDATE="$out/cln-train-08b.dcd" train "$v-base" cln-cpu "$steps" ca "$d/cln.pdb" "$d/system-vacuum.xml" "$flag" "${shared_runs[@]}"
     # then 3,000 steps more from its weights, Adam afresh, the model written being
     # the mean of their weights (docs/fidelity.md, run Z24)
     printf '{"base": "cln-cpu", "training": {"average": {"from": %d}}}\n' "$steps" > "$out/$v-average.json"
     INIT="$out/$v-base.tcbm" VALIDATE="$out/cln-train-08b.dcd" train "$v-average" "$out/$v-average.json" $((steps + 3000)) ca "$d/cln.pdb" \
-      "$d/system-vacuum.xml" "$flag" "$d"/train-0[1-7].dcd "$out/cln-train-08a.dcd"
+      "$d/system-vacuum.xml" "$flag" "${shared_runs[@]}"
     # then 7,000 steps more with the OBC2 runs, Adam afresh, the steric floor x3,
     # the model written being the mean of the last 3,000 steps' weights (run Z26)
     printf '{"base": "cln-cpu", "training": {"average": {"from": %d}, "floorWeight": 3}}\n' $((steps + 7000)) > "$out/$v-obc2.json"
     INIT="$out/$v-average.tcbm" VALIDATE="$out/cln-train-08b.dcd" train "$v" "$out/$v-obc2.json" $((steps + 10000)) ca "$d/cln.pdb" \
-      "$d/system-vacuum.xml" "$flag" "$d"/train-0[1-7].dcd "$out/cln-train-08a.dcd" "$out"/cln-obc2/heat-*-obc2.dcd
+      "$d/system-vacuum.xml" "$flag" "${shared_runs[@]}" "$out"/cln-obc2/heat-*-obc2.dcd
     backmap_and_evaluate "$v" "$d/cln.pdb" "$d/system-vacuum.xml" "$d/test.dcd" "$d/test-02.dcd"
   done
   node scripts/results-table.js "full=$out/cln-cpu-report/metrics.json" "frame-based=$out/cln-cpu-framebased-report/metrics.json" \
