@@ -135,8 +135,11 @@ if [ "$which" = cln ] || [ "$which" = all ]; then
   # 32 runs of 550 ps between the states in OBC2 (ff14SB as the shared data, a
   # cheaper implicit solvent; ~13 minutes of OpenMM per 8 runs on one core), from
   # snapshots of four 600 K heatings (docs/fidelity.md, run Z26)
+  # and 32 more from four more heatings (run Z28)
   for plan in "601 5,12,20,30,45,60,80,110" "701 8,15,25,35,50,70,95,130" \
-    "801 10,18,28,40,55,75,100,140" "901 6,14,22,32,42,65,90,120"; do
+    "801 10,18,28,40,55,75,100,140" "901 6,14,22,32,42,65,90,120" \
+    "1001 7,16,26,38,52,68,88,115" "1101 9,13,24,33,47,62,85,125" \
+    "1201 4,11,19,29,43,58,78,105" "1301 6,17,27,36,49,72,98,135"; do
     read -r heat snapshots <<< "$plan"
     [ -f "$out/cln-obc2/runs-$heat-obc2.json" ] || /usr/bin/python3 scripts/make-cln-runs.py "$out/cln-obc2" --pdb "$d/cln.pdb" \
       --solvent obc2 --seed "$heat" --snapshots "$snapshots" --ps 550
@@ -153,7 +156,12 @@ if [ "$which" = cln ] || [ "$which" = all ]; then
     # then 7,000 steps more with the OBC2 runs, Adam afresh, the steric floor x3,
     # the model written being the mean of the last 3,000 steps' weights (run Z26)
     printf '{"base": "cln-cpu", "training": {"average": {"from": %d}, "floorWeight": 3}}\n' $((steps + 7000)) > "$out/$v-obc2.json"
-    INIT="$out/$v-average.tcbm" VALIDATE="$out/cln-train-08b.dcd" train "$v" "$out/$v-obc2.json" $((steps + 10000)) ca "$d/cln.pdb" \
+    INIT="$out/$v-average.tcbm" VALIDATE="$out/cln-train-08b.dcd" train "$v-obc2" "$out/$v-obc2.json" $((steps + 10000)) ca "$d/cln.pdb" \
+      "$d/system-vacuum.xml" "$flag" "${shared_runs[@]}" "$out"/cln-obc2/heat-{601,701,801,901}-*-obc2.dcd
+    # then 7,000 steps more the same way with all 64 OBC2 runs, the mean of the
+    # last 3,000 steps' weights (run Z28)
+    printf '{"base": "cln-cpu", "training": {"average": {"from": %d}, "floorWeight": 3}}\n' $((steps + 14000)) > "$out/$v-obc2-64.json"
+    INIT="$out/$v-obc2.tcbm" VALIDATE="$out/cln-train-08b.dcd" train "$v" "$out/$v-obc2-64.json" $((steps + 17000)) ca "$d/cln.pdb" \
       "$d/system-vacuum.xml" "$flag" "${shared_runs[@]}" "$out"/cln-obc2/heat-*-obc2.dcd
     backmap_and_evaluate "$v" "$d/cln.pdb" "$d/system-vacuum.xml" "$d/test.dcd" "$d/test-02.dcd"
   done
