@@ -18,7 +18,9 @@
 # of OpenMM and ~1.5 min a candidate), and trains the chosen model 2,000 steps
 # more with the alpha-L runs (~3 min of OpenMM; 32 min in bf16 on a shared core,
 # run Y83) and chooses again; chignolin cln-cpu's steps, 3,000 averaged, and 7,000
-# with 32 OBC2 runs added (~52 min of OpenMM on one core; 69 min in bf16, run Z26). Training runs in bf16
+# with 32 OBC2 runs added (~52 min of OpenMM on one core; 69 min in bf16, run Z26),
+# 7,000 with 32 more and the energy per force-field term (~52 min of OpenMM; 71
+# min, run Z29) and 2,500 with the floor x6 (25 min, run Z31). Training runs in bf16
 # (--precision bf16) where the CPU has AVX512-BF16, else fp32 (PRECISION=…
 # overrides). Runs checkpoint every 250 steps; rerunning after an interruption
 # resumes from them.
@@ -134,8 +136,8 @@ if [ "$which" = cln ] || [ "$which" = all ]; then
   steps=$(node -e "console.log(require('./dist/lib/model/presets').PRESETS['cln-cpu'].training.steps)")
   # 32 runs of 550 ps between the states in OBC2 (ff14SB as the shared data, a
   # cheaper implicit solvent; ~13 minutes of OpenMM per 8 runs on one core), from
-  # snapshots of four 600 K heatings (docs/fidelity.md, run Z26)
-  # and 32 more from four more heatings (run Z28)
+  # snapshots of four 600 K heatings (docs/fidelity.md, run Z26), and 32 more
+  # from four more heatings (runs Z29, Z31)
   for plan in "601 5,12,20,30,45,60,80,110" "701 8,15,25,35,50,70,95,130" \
     "801 10,18,28,40,55,75,100,140" "901 6,14,22,32,42,65,90,120" \
     "1001 7,16,26,38,52,68,88,115" "1101 9,13,24,33,47,62,85,125" \
@@ -158,10 +160,17 @@ if [ "$which" = cln ] || [ "$which" = all ]; then
     printf '{"base": "cln-cpu", "training": {"average": {"from": %d}, "floorWeight": 3}}\n' $((steps + 7000)) > "$out/$v-obc2.json"
     INIT="$out/$v-average.tcbm" VALIDATE="$out/cln-train-08b.dcd" train "$v-obc2" "$out/$v-obc2.json" $((steps + 10000)) ca "$d/cln.pdb" \
       "$d/system-vacuum.xml" "$flag" "${shared_runs[@]}" "$out"/cln-obc2/heat-{601,701,801,901}-*-obc2.dcd
-    # then 7,000 steps more the same way with all 64 OBC2 runs, the mean of the
-    # last 3,000 steps' weights (run Z28)
-    printf '{"base": "cln-cpu", "training": {"average": {"from": %d}, "floorWeight": 3}}\n' $((steps + 14000)) > "$out/$v-obc2-64.json"
-    INIT="$out/$v-obc2.tcbm" VALIDATE="$out/cln-train-08b.dcd" train "$v" "$out/$v-obc2-64.json" $((steps + 17000)) ca "$d/cln.pdb" \
+    # then 7,000 steps more with all 64 OBC2 runs and each force-field term its
+    # own robust energy error (scale 30 kJ/mol), the mean of the last 3,000 (run
+    # Z29), and 2,500 more from that mean with the floor x6, the mean of the
+    # last 2,000 (run Z31)
+    printf '{"base": "cln-cpu", "training": {"average": {"from": %d}, "floorWeight": 3, "energyTerms": true, "energyTermsScale": 30}}\n' \
+      $((steps + 14000)) > "$out/$v-terms.json"
+    INIT="$out/$v-obc2.tcbm" VALIDATE="$out/cln-train-08b.dcd" train "$v-terms" "$out/$v-terms.json" $((steps + 17000)) ca "$d/cln.pdb" \
+      "$d/system-vacuum.xml" "$flag" "${shared_runs[@]}" "$out"/cln-obc2/heat-*-obc2.dcd
+    printf '{"base": "cln-cpu", "training": {"average": {"from": %d}, "floorWeight": 6, "energyTerms": true, "energyTermsScale": 30}}\n' \
+      $((steps + 17500)) > "$out/$v-floor6.json"
+    INIT="$out/$v-terms.tcbm" VALIDATE="$out/cln-train-08b.dcd" train "$v" "$out/$v-floor6.json" $((steps + 19500)) ca "$d/cln.pdb" \
       "$d/system-vacuum.xml" "$flag" "${shared_runs[@]}" "$out"/cln-obc2/heat-*-obc2.dcd
     backmap_and_evaluate "$v" "$d/cln.pdb" "$d/system-vacuum.xml" "$d/test.dcd" "$d/test-02.dcd"
   done

@@ -161,8 +161,12 @@ export const PRESETS: Record<string, Preset> = {
       // The shipped model then trained 3,000 steps more from those weights, Adam
       // afresh, the mean of their weights (run Z24: bonds 0.0075 → 0.0058 nm), and
       // 7,000 more with 32 OBC2 runs between the states added and floorWeight 3, the
-      // mean of the last 3,000 (run Z26: clash frames 41.5 → 8.3 %; not part of the
-      // preset: scripts/reproduce.sh).
+      // mean of the last 3,000 (run Z26: clash frames 41.5 → 8.3 %), 7,000 more with
+      // 32 OBC2 runs more and each force-field term its own robust energy error
+      // (energyTerms, scale 30 kJ/mol), the mean of the last 3,000 (run Z29: χ1
+      // 4 → 6 of 9 residues, bonds 0.0059 → 0.0043 nm), and 2,500 more from that
+      // mean with floorWeight 6, the mean of the last 2,000 (run Z31: clash frames
+      // 29 → 11.5 %; none of these phases is part of the preset: scripts/reproduce.sh).
       batch: 16, learningRate: 5e-4, steps: 15000,
       gamma: { n0: 7000, n1: 600, start: 1e-5, end: 1e-3 }, beta: { kind: 'cyclic', cycles: 2, length: 600, width: 12, centre: 0.5, max: 1 },
       clipNorm: 1, energyClamp: 1e5, energyScale: 415, klPerPair: true, edmWeight: 0.5, validateEvery: 500,
