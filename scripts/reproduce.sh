@@ -147,31 +147,33 @@ if [ "$which" = cln ] || [ "$which" = all ]; then
       --solvent obc2 --seed "$heat" --snapshots "$snapshots" --ps 550
   done
   shared_runs=("$d"/train-0[1-7].dcd "$out/cln-train-08a.dcd")
+  # one phase from an earlier phase's model (Adam afresh), the model written being
+  # the mean of the weights from step FROM on; SETTINGS: more training settings as JSON
+  cln_phase() { # name init-name to-step average-from settings trajs...
+    local name=$1 init=$2 to=$3 from=$4 settings=$5
+    shift 5
+    printf '{"base": "cln-cpu", "training": {"average": {"from": %d}%s}}\n' "$from" "$settings" > "$out/$name.json"
+    INIT="$out/$init.tcbm" VALIDATE="$out/cln-train-08b.dcd" train "$name" "$out/$name.json" "$to" ca "$d/cln.pdb" \
+      "$d/system-vacuum.xml" "$flag" "$@"
+  }
   for v in cln-cpu cln-cpu-framebased; do
     flag=""; [ "$v" = cln-cpu-framebased ] && flag=--frame-based
     VALIDATE="$out/cln-train-08b.dcd" train "$v-base" cln-cpu "$steps" ca "$d/cln.pdb" "$d/system-vacuum.xml" "$flag" "${shared_runs[@]}"
-    # then 3,000 steps more from its weights, Adam afresh, the model written being
-    # the mean of their weights (docs/fidelity.md, run Z24)
-    printf '{"base": "cln-cpu", "training": {"average": {"from": %d}}}\n' "$steps" > "$out/$v-average.json"
-    INIT="$out/$v-base.tcbm" VALIDATE="$out/cln-train-08b.dcd" train "$v-average" "$out/$v-average.json" $((steps + 3000)) ca "$d/cln.pdb" \
-      "$d/system-vacuum.xml" "$flag" "${shared_runs[@]}"
-    # then 7,000 steps more with the OBC2 runs, Adam afresh, the steric floor x3,
-    # the model written being the mean of the last 3,000 steps' weights (run Z26)
-    printf '{"base": "cln-cpu", "training": {"average": {"from": %d}, "floorWeight": 3}}\n' $((steps + 7000)) > "$out/$v-obc2.json"
-    INIT="$out/$v-average.tcbm" VALIDATE="$out/cln-train-08b.dcd" train "$v-obc2" "$out/$v-obc2.json" $((steps + 10000)) ca "$d/cln.pdb" \
-      "$d/system-vacuum.xml" "$flag" "${shared_runs[@]}" "$out"/cln-obc2/heat-{601,701,801,901}-*-obc2.dcd
+    # then 3,000 steps more from its weights, all averaged (docs/fidelity.md, run Z24)
+    cln_phase "$v-average" "$v-base" $((steps + 3000)) "$steps" "" "${shared_runs[@]}"
+    # then 7,000 steps more with the first 32 OBC2 runs and the steric floor x3,
+    # the last 3,000 averaged (run Z26)
+    cln_phase "$v-obc2" "$v-average" $((steps + 10000)) $((steps + 7000)) ', "floorWeight": 3' \
+      "${shared_runs[@]}" "$out"/cln-obc2/heat-{601,701,801,901}-*-obc2.dcd
     # then 7,000 steps more with all 64 OBC2 runs and each force-field term its
-    # own robust energy error (scale 30 kJ/mol), the mean of the last 3,000 (run
-    # Z29), and 2,500 more from that mean with the floor x6, the mean of the
-    # last 2,000 (run Z31)
-    printf '{"base": "cln-cpu", "training": {"average": {"from": %d}, "floorWeight": 3, "energyTerms": true, "energyTermsScale": 30}}\n' \
-      $((steps + 14000)) > "$out/$v-terms.json"
-    INIT="$out/$v-obc2.tcbm" VALIDATE="$out/cln-train-08b.dcd" train "$v-terms" "$out/$v-terms.json" $((steps + 17000)) ca "$d/cln.pdb" \
-      "$d/system-vacuum.xml" "$flag" "${shared_runs[@]}" "$out"/cln-obc2/heat-*-obc2.dcd
-    printf '{"base": "cln-cpu", "training": {"average": {"from": %d}, "floorWeight": 6, "energyTerms": true, "energyTermsScale": 30}}\n' \
-      $((steps + 17500)) > "$out/$v-floor6.json"
-    INIT="$out/$v-terms.tcbm" VALIDATE="$out/cln-train-08b.dcd" train "$v" "$out/$v-floor6.json" $((steps + 19500)) ca "$d/cln.pdb" \
-      "$d/system-vacuum.xml" "$flag" "${shared_runs[@]}" "$out"/cln-obc2/heat-*-obc2.dcd
+    # own robust energy error (scale 30 kJ/mol), the last 3,000 averaged (run
+    # Z29), and 2,500 more from that mean with the floor x6, the last 2,000
+    # averaged (run Z31)
+    terms='"energyTerms": true, "energyTermsScale": 30'
+    cln_phase "$v-terms" "$v-obc2" $((steps + 17000)) $((steps + 14000)) ", \"floorWeight\": 3, $terms" \
+      "${shared_runs[@]}" "$out"/cln-obc2/heat-*-obc2.dcd
+    cln_phase "$v" "$v-terms" $((steps + 19500)) $((steps + 17500)) ", \"floorWeight\": 6, $terms" \
+      "${shared_runs[@]}" "$out"/cln-obc2/heat-*-obc2.dcd
     backmap_and_evaluate "$v" "$d/cln.pdb" "$d/system-vacuum.xml" "$d/test.dcd" "$d/test-02.dcd"
   done
   node scripts/results-table.js "full=$out/cln-cpu-report/metrics.json" "frame-based=$out/cln-cpu-framebased-report/metrics.json" \
