@@ -24,7 +24,7 @@ export interface PairBatch {
 }
 
 /** Applies the row-major 3x3 rotation r to `count` points of `src` (after subtracting c) into `dst`. */
-function centreRotate(src: Float32Array, srcOffset: number, count: number, c: number[], r: Float64Array, dst: Float32Array, dstOffset: number): void {
+export function centreRotate(src: Float32Array, srcOffset: number, count: number, c: number[], r: Float64Array, dst: Float32Array, dstOffset: number): void {
   for (let i = 0; i < count; i++) {
     const x = src[srcOffset + 3 * i] - c[0];
     const y = src[srcOffset + 3 * i + 1] - c[1];

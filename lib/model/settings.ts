@@ -95,6 +95,16 @@ export interface TrainingSettings {
    */
   prevLag?: { share: number; max: number; from?: number };
   /**
+   * From step `from` (default 0), each sample with probability `share` gets as
+   * A(t-1) the model's own rollout of the `steps` frames (default 1) before t,
+   * started from the data's frame before them, z from the prior, no gradient;
+   * the target stays the data's A(t). A rollout feeds its own frames back; this
+   * trains the decoder to correct their errors rather than pass them on
+   * (selffeed.ts). Costs `steps` decoder passes of the fed samples a step.
+   * Absent: A(t-1) is always the data's.
+   */
+  selfFeed?: { share: number; steps?: number; from?: number };
+  /**
    * From step `from` (default 0), each batch is also decoded from z drawn from
    * the prior, as a rollout draws it, and `weight` times that decode's CG term,
    * pair-floor term (floorWeight) and energy term (γ) joins the loss. The

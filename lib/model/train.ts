@@ -29,6 +29,7 @@ import { cgBondTree, withConditionNoise, type CgTree, type ConditionedBatch } fr
 import { priorConditionOf, type PriorCondition } from './priorcondition';
 import { readCheckpoint, writeCheckpoint, type AveragedWeights, type TrainerState } from './state';
 import { joinAverage, withWeights } from './average';
+import { applySelfFeed, planSelfFeed, selfFeedOn, type PlacedRow, type SelfFeedPlan } from './selffeed';
 
 export { resolvePreset, localPairs, spaced, framePairs };
 export type { TrainerState };
@@ -204,12 +205,12 @@ export class Trainer {
   }
 
   /** This rank's share of the global batch. */
-  private batch(): ConditionedBatch {
+  private batch(): ConditionedBatch & Partial<SelfFeedPlan> {
     return shareOf(this.globalBatch(), this.settings.batch, this.share);
   }
 
   /** The global batch of the current RNG state: pairs, centring, rotations, latent noise. */
-  private globalBatch(): ConditionedBatch {
+  private globalBatch(): ConditionedBatch & Partial<SelfFeedPlan> {
     const B = this.settings.batch;
     const N = this.data.topology.atoms.length;
     const n = this.data.mapping.beads;
@@ -218,11 +219,13 @@ export class Trainer {
     const cgT = new Float32Array(B * n * 3);
     const layout = this.layout;
     const lag = this.step >= (this.settings.prevLag?.from ?? 0) ? this.settings.prevLag : undefined;
+    const placed: PlacedRow[] = [];
     for (let b = 0; b < B; b++) {
       const { trajectory, frame } = this.pairs[this.rng.int(this.pairs.length)];
       const prev = frame - pairGap(frame, () => this.rng.uniform(), lag);
       const r = pairRotation(layout, this.cg[trajectory], frame, () => (this.augment ? this.rng.rotation() : IDENTITY));
       placeRotated(layout, this.data.trajectories[trajectory], this.cg[trajectory], frame, prev, r, b, { aaT, aaPrev, cgT });
+      placed.push({ trajectory, frame, previous: prev, rotation: r });
     }
     const eps = this.rng.normals(new Float32Array(B * this.preset.architecture.latent));
     const scale = latentNoiseAt(this.step, this.settings.latentWarmup);
@@ -233,7 +236,11 @@ export class Trainer {
     // drawn last and only when on, so runs without it keep their random stream
     const prior = this.settings.priorDecode;
     if (priorWeightAt(this.step, prior) > 0) out.epsPrior = this.rng.normals(new Float32Array(eps.length * (prior?.draws ?? 1)));
-    return out.epsPrior && this.priorCondition ? this.priorCondition.draw(out, B, this.rng) : out;
+    const conditioned = out.epsPrior && this.priorCondition ? this.priorCondition.draw(out, B, this.rng) : out;
+    // drawn last and only when on, likewise
+    const feed = this.settings.selfFeed;
+    if (!this.previousFrame || !selfFeedOn(this.step, feed)) return conditioned;
+    return { ...conditioned, ...planSelfFeed(feed, placed, this.data.trajectories, this.cg, layout, this.latent, this.rng) };
   }
 
   private cgTree?: CgTree; // the CG bonds, for noise on their lengths (cgNoiseShape "bonds"); made on first use
@@ -310,7 +317,11 @@ export class Trainer {
     const klWeight = beta * this.klFactor;
     const learningRate = learningRateAt(this.step, s.learningRate, s.learningRateDecay);
     const weights = { ...(await this.lossWeights()), gamma, beta: klWeight, learningRate, stop };
-    const batch = this.priorCondition ? await this.priorCondition.denoised(this.batch(), this.threads) : this.batch();
+    const drawn = this.batch();
+    const fed = drawn.feedRows
+      ? await serialize(() => applySelfFeed(this.withBinaryLatent(), drawn, s.selfFeed?.steps ?? 1, this.layout, this.latent, { threads: this.threads, bf16: s.precision === 'bf16' }))
+      : drawn;
+    const batch = this.priorCondition ? await this.priorCondition.denoised(fed, this.threads) : fed;
     if (s.optimizerRestarts?.includes(this.step)) await serialize(() => this.model.resetOptimizer({ threads: this.threads }));
     const start = Date.now();
     const terms = await serialize(() =>

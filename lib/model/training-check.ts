@@ -24,6 +24,10 @@ export function checkTrainingSettings(training: Partial<TrainingSettings>, file:
   if (lag !== undefined && !(typeof lag === 'object' && lag !== null && typeof lag.share === 'number' && lag.share > 0 && lag.share <= 1 && Number.isSafeInteger(lag.max) && lag.max >= 2 && (lag.from === undefined || (Number.isSafeInteger(lag.from) && lag.from >= 0)))) {
     throw fileError('ERR_BAD_FORMAT', file, '"prevLag" must be {"share": number in (0, 1], "max": integer >= 2, "from": integer step >= 0}');
   }
+  const feed = training.selfFeed;
+  if (feed !== undefined && !(typeof feed === 'object' && feed !== null && typeof feed.share === 'number' && feed.share > 0 && feed.share <= 1 && (feed.steps === undefined || (Number.isSafeInteger(feed.steps) && feed.steps >= 1 && feed.steps <= 64)) && (feed.from === undefined || (Number.isSafeInteger(feed.from) && feed.from >= 0)))) {
+    throw fileError('ERR_BAD_FORMAT', file, '"selfFeed" must be {"share": number in (0, 1], "steps": integer in 1 … 64, "from": integer step >= 0}');
+  }
   const prior = training.priorDecode;
   const margined = prior?.energy === 'above' || prior?.energy === 'band';
   if (prior !== undefined && !(typeof prior === 'object' && prior !== null && typeof prior.weight === 'number' && prior.weight > 0 && Number.isFinite(prior.weight) && (prior.from === undefined || (Number.isSafeInteger(prior.from) && prior.from >= 0)) && (prior.draws === undefined || (Number.isSafeInteger(prior.draws) && prior.draws >= 1)) && [undefined, true, false, 'above', 'band'].includes(prior.energy) && (prior.cgNoise === undefined || (typeof prior.cgNoise === 'number' && prior.cgNoise >= 0 && prior.cgNoise < 1))

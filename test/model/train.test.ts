@@ -7,6 +7,9 @@ import { DEFAULT_FLOOR_VDW, pairFloors, stericFloors } from '../../lib/model/geo
 import { VDW_RADII } from '../../lib/analysis/clashes';
 import { Trainer, framePairs, localPairs, type TrainingData } from '../../lib/model/train';
 import { pairGap } from '../../lib/model/picks';
+import { applySelfFeed, planSelfFeed } from '../../lib/model/selffeed';
+import { IDENTITY } from '../../lib/model/placement';
+import { applyMapping } from '../../lib/model/mapping';
 import { adpDataset, adpSample, adpTwoTrajectories } from '../support/data';
 import { trainerStateFromModel } from '../../lib/inference/init';
 import { readModelFile } from '../../lib/inference/modelinfo';
@@ -724,4 +727,57 @@ test('freeBits: each latent dimension\'s batch-mean KL is floored in the trained
   const floored = await loss(100); // far above any dimension's KL: the trained term is L * 100
   expect(floored.kl).toBeCloseTo(plain.kl, 6);
   expect(floored.total - plain.total).toBeCloseTo(L * 100 - plain.kl, 3);
+});
+
+test("selfFeed: a share of the samples' A(t-1) is the model's own rollout of the frames before t, placed as the data's would be; drawn only when on", async () => {
+  const N = data.topology.atoms.length;
+  const n = data.mapping.beads;
+  const L = PRESETS.tiny.architecture.latent;
+  const make = (selfFeed?: { share: number; steps?: number; from?: number }) =>
+    Trainer.create(data, { preset: { ...PRESETS.tiny, training: { ...PRESETS.tiny.training, batch: 32, selfFeed } }, seed: 21, threads: 2, augment: false });
+  // the plan and its application, against a rollout made here
+  const t = make();
+  const cg = data.trajectories.map((x) => applyMapping(data.mapping, x, x.length / (N * 3)));
+  const rows = [{ trajectory: 0, frame: 6, previous: 5 }, { trajectory: 1, frame: 2, previous: 1 }, { trajectory: 1, frame: 9, previous: 7 }].map((r) => ({ ...r, rotation: IDENTITY }));
+  const plan = planSelfFeed({ share: 1, steps: 2 }, rows, data.trajectories, cg, t.layout, L, new Rng(3));
+  expect([...plan.feedRows]).toEqual([1, 0, 1]); // row 1's previous frame has only one frame before it
+  const batch = { aaT: new Float32Array(3 * N * 3), aaPrev: new Float32Array(3 * N * 3).fill(7), cgT: new Float32Array(3 * n * 3), eps: new Float32Array(3 * L), ...plan };
+  const fed = await applySelfFeed(t.model, batch, 2, t.layout, L, { threads: 2, bf16: false });
+  expect(Object.keys(fed).filter((k) => k.startsWith('feed'))).toEqual([]);
+  expect(fed.aaPrev.subarray(N * 3, 2 * N * 3).every((v) => v === 7)).toBe(true); // not fed: untouched
+  const z = new Float32Array(2 * L);
+  z.set(plan.feedZ.subarray(0, L), 0);
+  z.set(plan.feedZ.subarray(L, 2 * L), L);
+  const own = await t.model.rollout({ prev: data.trajectories[0].slice(3 * N * 3, 4 * N * 3), cg: cg[0].slice(4 * n * 3, 6 * n * 3), z, steps: 2, batch: 1, threads: 2 });
+  const last = own.subarray(N * 3);
+  const c = [0, 1, 2].map((k) => last.filter((_, i) => i % 3 === k).reduce((a, v) => a + v, 0) / N);
+  fed.aaPrev.subarray(0, N * 3).forEach((v, i) => expect(v).toBeCloseTo(last[i] - c[i % 3], 4));
+  // in training: every fed sample's A(t-1) is no frame of the data; before `from`, the plain run's step
+  const plain = await make().next();
+  expect((await make({ share: 1, steps: 2, from: 1 }).next()).total).toBe(plain.total);
+  const trainer = make({ share: 0.5, steps: 1 });
+  const model = trainer.model;
+  let notData = 0;
+  const spy: typeof model.trainStep = (o) => {
+    expect(Object.keys(o).filter((k) => k.startsWith('feed'))).toEqual([]);
+    for (let b = 0; b < o.batch; b++) {
+      const prev = o.aaPrev.subarray(b * N * 3, (b + 1) * N * 3);
+      const inData = data.trajectories.some((x) => {
+        for (let f = 0; f < x.length / (N * 3); f++) {
+          const m = [0, 1, 2].map((k) => { let s = 0; for (let a = 0; a < N; a++) s += x[(f * N + a) * 3 + k] / N; return s; });
+          if (prev.every((v, i) => Math.abs(v - (x[f * N * 3 + i] - m[i % 3])) < 1e-5)) return true;
+        }
+        return false;
+      });
+      if (!inData) notData++;
+    }
+    return model.trainStep(o);
+  };
+  Object.assign(trainer, {
+    model: new Proxy(model, { get: (m, k) => { const v = Reflect.get(m, k); return k === 'trainStep' ? spy : typeof v === 'function' ? v.bind(m) : v; } }),
+  });
+  const report = await trainer.next();
+  expect(notData).toBeGreaterThan(6);
+  expect(notData).toBeLessThan(26);
+  expect(report.total).not.toBe(plain.total);
 });
