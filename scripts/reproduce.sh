@@ -20,7 +20,8 @@
 # run Y83) and chooses again; chignolin cln-cpu's steps, 3,000 averaged, and 7,000
 # with 32 OBC2 runs added (~52 min of OpenMM on one core; 69 min in bf16, run Z26),
 # 7,000 with 32 more and the energy per force-field term (~52 min of OpenMM; 71
-# min, run Z29) and 2,500 with the floor x6 (25 min, run Z31). Training runs in bf16
+# min, run Z29), 2,500 with the floor x6 (25 min, run Z31) and twice 3,000 on its own
+# rollouts (selfFeed, 2 then 4 frames; 42 and ~65 min, runs Z33, Z35). Training runs in bf16
 # (--precision bf16) where the CPU has AVX512-BF16, else fp32 (PRECISION=…
 # overrides). Runs checkpoint every 250 steps; rerunning after an interruption
 # resumes from them.
@@ -172,7 +173,16 @@ if [ "$which" = cln ] || [ "$which" = all ]; then
     terms='"energyTerms": true, "energyTermsScale": 30'
     cln_phase "$v-terms" "$v-obc2" $((steps + 17000)) $((steps + 14000)) ", \"floorWeight\": 3, $terms" \
       "${shared_runs[@]}" "$out"/cln-obc2/heat-*-obc2.dcd
-    cln_phase "$v" "$v-terms" $((steps + 19500)) $((steps + 17500)) ", \"floorWeight\": 6, $terms" \
+    cln_phase "$v-floor" "$v-terms" $((steps + 19500)) $((steps + 17500)) ", \"floorWeight\": 6, $terms" \
+      "${shared_runs[@]}" "$out"/cln-obc2/heat-*-obc2.dcd
+    # then 3,000 steps more with half of each batch conditioned on the model's
+    # own two-frame rollout (selfFeed; the ablation, which never sees A(t-1),
+    # trains the same steps without it), and 3,000 more on its four-frame
+    # rollouts, the last 2,000 of each averaged (runs Z33, Z35)
+    feed() { printf ', "floorWeight": 6, %s, "selfFeed": {"share": 0.5, "steps": %d}' "$terms" "$1"; }
+    cln_phase "$v-selffeed" "$v-floor" $((steps + 22500)) $((steps + 20500)) "$(feed 2)" \
+      "${shared_runs[@]}" "$out"/cln-obc2/heat-*-obc2.dcd
+    cln_phase "$v" "$v-selffeed" $((steps + 25500)) $((steps + 23500)) "$(feed 4)" \
       "${shared_runs[@]}" "$out"/cln-obc2/heat-*-obc2.dcd
     backmap_and_evaluate "$v" "$d/cln.pdb" "$d/system-vacuum.xml" "$d/test.dcd" "$d/test-02.dcd"
   done

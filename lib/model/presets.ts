@@ -166,7 +166,11 @@ export const PRESETS: Record<string, Preset> = {
       // (energyTerms, scale 30 kJ/mol), the mean of the last 3,000 (run Z29: χ1
       // 4 → 6 of 9 residues, bonds 0.0059 → 0.0043 nm), and 2,500 more from that
       // mean with floorWeight 6, the mean of the last 2,000 (run Z31: clash frames
-      // 29 → 11.5 %; none of these phases is part of the preset: scripts/reproduce.sh).
+      // 29 → 11.5 %), and 3,000 more with half of each batch conditioned on the
+      // model's own two-frame rollout (selfFeed), then 3,000 on its four-frame
+      // rollouts, the mean of the last 2,000 of each (runs Z33, Z35: clash frames
+      // 11.5 → 5.9 → 1.2 %; none of these phases is part of the preset:
+      // scripts/reproduce.sh).
       batch: 16, learningRate: 5e-4, steps: 15000,
       gamma: { n0: 7000, n1: 600, start: 1e-5, end: 1e-3 }, beta: { kind: 'cyclic', cycles: 2, length: 600, width: 12, centre: 0.5, max: 1 },
       clipNorm: 1, energyClamp: 1e5, energyScale: 415, klPerPair: true, edmWeight: 0.5, validateEvery: 500,
