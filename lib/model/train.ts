@@ -24,15 +24,16 @@ import { betaAt, clipAt, gammaAt, latentNoiseAt, learningRateAt, priorDecodeWeig
 import { IDENTITY, pairRotation, placePair as placeInLayout, placeRotated, type PairLayout } from './placement';
 import { validate, type ValidationOptions, type ValidationReport } from './validation';
 import { batchShare, shareOf, type BatchShare, type ProcessGroup } from './distributed';
-import { framePairs, pairGap, spaced, spacedFrames, type Pair } from './picks';
+import { framePairs, pairGap, spaced, type Pair } from './picks';
 import { cgBondTree, withConditionNoise, type CgTree, type ConditionedBatch } from './noise';
 import { priorConditionOf, type PriorCondition } from './priorcondition';
 import { readCheckpoint, writeCheckpoint, type AveragedWeights, type TrainerState } from './state';
 import { joinAverage, withWeights } from './average';
+import { energyStats, type EnergyStats } from './energy-stats';
 import { applySelfFeed, planSelfFeed, selfFeedOn, type PlacedRow, type SelfFeedPlan } from './selffeed';
 
 export { resolvePreset, localPairs, spaced, framePairs };
-export type { TrainerState };
+export type { TrainerState, EnergyStats };
 
 /** Atomistic trajectories of one molecule, each file its own trajectory. */
 export interface TrainingData {
@@ -237,10 +238,9 @@ export class Trainer {
     const prior = this.settings.priorDecode;
     if (priorWeightAt(this.step, prior) > 0) out.epsPrior = this.rng.normals(new Float32Array(eps.length * (prior?.draws ?? 1)));
     const conditioned = out.epsPrior && this.priorCondition ? this.priorCondition.draw(out, B, this.rng) : out;
-    // drawn last and only when on, likewise
-    const feed = this.settings.selfFeed;
-    if (!this.previousFrame || !selfFeedOn(this.step, feed)) return conditioned;
-    return { ...conditioned, ...planSelfFeed(feed, placed, this.data.trajectories, this.cg, layout, this.latent, this.rng) };
+    // drawn last and only when on, likewise (a frame-based model never sees A(t-1))
+    const feed = this.previousFrame && selfFeedOn(this.step, this.settings.selfFeed) ? this.settings.selfFeed : undefined;
+    return feed ? { ...conditioned, ...planSelfFeed(feed, placed, this.data.trajectories, this.cg, layout, this.latent, this.rng) } : conditioned;
   }
 
   private cgTree?: CgTree; // the CG bonds, for noise on their lengths (cgNoiseShape "bonds"); made on first use
@@ -269,22 +269,10 @@ export class Trainer {
 
   private energyStats?: EnergyStats;
 
-  /**
-   * Mean and standard deviation (kJ/mol) of the training frames' internal energy,
-   * from up to 2,000 evenly spaced frames; made on first use.
-   */
+  /** Mean and standard deviation (kJ/mol) of the training frames' internal energy (energy-stats.ts); made on first use. */
   async trainingEnergy(): Promise<EnergyStats | undefined> {
     if (!this.energy) return undefined;
-    if (!this.energyStats) {
-      const N = this.data.topology.atoms.length;
-      const { coords, frames } = spacedFrames(this.data.trajectories, N * 3, 2000);
-      const { total } = await this.energy.evaluate({ data: coords, shape: [frames, N, 3] }, { threads: this.threads, device: this.device });
-      let mean = 0;
-      for (const e of total) mean += e / total.length;
-      let variance = 0;
-      for (const e of total) variance += (e - mean) ** 2 / total.length;
-      this.energyStats = { mean, std: Math.sqrt(variance), frames: total.length };
-    }
+    this.energyStats ??= await energyStats(this.energy, this.data.trajectories, this.data.topology.atoms.length, { threads: this.threads, device: this.device });
     return this.energyStats;
   }
 
@@ -317,10 +305,7 @@ export class Trainer {
     const klWeight = beta * this.klFactor;
     const learningRate = learningRateAt(this.step, s.learningRate, s.learningRateDecay);
     const weights = { ...(await this.lossWeights()), gamma, beta: klWeight, learningRate, stop };
-    const drawn = this.batch();
-    const fed = drawn.feedRows
-      ? await serialize(() => applySelfFeed(this.withBinaryLatent(), drawn, s.selfFeed?.steps ?? 1, this.layout, this.latent, { threads: this.threads, bf16: s.precision === 'bf16' }))
-      : drawn;
+    const fed = await serialize(() => applySelfFeed(this.withBinaryLatent(), this.batch(), s.selfFeed?.steps ?? 1, this.layout, this.latent, { threads: this.threads, bf16: s.precision === 'bf16' }));
     const batch = this.priorCondition ? await this.priorCondition.denoised(fed, this.threads) : fed;
     if (s.optimizerRestarts?.includes(this.step)) await serialize(() => this.model.resetOptimizer({ threads: this.threads }));
     const start = Date.now();
@@ -498,11 +483,3 @@ export interface FinalizeReport {
   seedFrames: number;
   mixture: GaussianMixtureModel;
 }
-
-export interface EnergyStats {
-  /** kJ/mol */
-  mean: number;
-  std: number;
-  frames: number;
-}
-
