@@ -7,6 +7,9 @@ import { TRAINING_PRECISIONS, type TrainingSettings } from './settings';
 /** A finite number >= 0: a prior-decode margin (kJ/mol) or weight. */
 const nonNegative = (v: unknown): boolean => typeof v === 'number' && v >= 0 && Number.isFinite(v);
 
+/** Absent, or an integer step >= 0: a setting's `from`. */
+const optionalStep = (v: unknown): boolean => v === undefined || (Number.isSafeInteger(v) && (v as number) >= 0);
+
 export function checkTrainingSettings(training: Partial<TrainingSettings>, file: string): void {
   if (training.precision !== undefined && !TRAINING_PRECISIONS.includes(training.precision)) {
     throw fileError('ERR_BAD_FORMAT', file, `"precision" must be ${TRAINING_PRECISIONS.map((p) => `"${p}"`).join(' or ')}`);
@@ -21,16 +24,16 @@ export function checkTrainingSettings(training: Partial<TrainingSettings>, file:
     throw fileError('ERR_BAD_FORMAT', file, '"prevNoise" must be a number of nm in [0, 1)');
   }
   const lag = training.prevLag;
-  if (lag !== undefined && !(typeof lag === 'object' && lag !== null && typeof lag.share === 'number' && lag.share > 0 && lag.share <= 1 && Number.isSafeInteger(lag.max) && lag.max >= 2 && (lag.from === undefined || (Number.isSafeInteger(lag.from) && lag.from >= 0)))) {
+  if (lag !== undefined && !(typeof lag === 'object' && lag !== null && typeof lag.share === 'number' && lag.share > 0 && lag.share <= 1 && Number.isSafeInteger(lag.max) && lag.max >= 2 && optionalStep(lag.from))) {
     throw fileError('ERR_BAD_FORMAT', file, '"prevLag" must be {"share": number in (0, 1], "max": integer >= 2, "from": integer step >= 0}');
   }
   const feed = training.selfFeed;
-  if (feed !== undefined && !(typeof feed === 'object' && feed !== null && typeof feed.share === 'number' && feed.share > 0 && feed.share <= 1 && (feed.steps === undefined || (Number.isSafeInteger(feed.steps) && feed.steps >= 1 && feed.steps <= 64)) && (feed.from === undefined || (Number.isSafeInteger(feed.from) && feed.from >= 0)))) {
+  if (feed !== undefined && !(typeof feed === 'object' && feed !== null && typeof feed.share === 'number' && feed.share > 0 && feed.share <= 1 && (feed.steps === undefined || (Number.isSafeInteger(feed.steps) && feed.steps >= 1 && feed.steps <= 64)) && optionalStep(feed.from))) {
     throw fileError('ERR_BAD_FORMAT', file, '"selfFeed" must be {"share": number in (0, 1], "steps": integer in 1 … 64, "from": integer step >= 0}');
   }
   const prior = training.priorDecode;
   const margined = prior?.energy === 'above' || prior?.energy === 'band';
-  if (prior !== undefined && !(typeof prior === 'object' && prior !== null && typeof prior.weight === 'number' && prior.weight > 0 && Number.isFinite(prior.weight) && (prior.from === undefined || (Number.isSafeInteger(prior.from) && prior.from >= 0)) && (prior.draws === undefined || (Number.isSafeInteger(prior.draws) && prior.draws >= 1)) && [undefined, true, false, 'above', 'band'].includes(prior.energy) && (prior.cgNoise === undefined || (typeof prior.cgNoise === 'number' && prior.cgNoise >= 0 && prior.cgNoise < 1))
+  if (prior !== undefined && !(typeof prior === 'object' && prior !== null && typeof prior.weight === 'number' && prior.weight > 0 && Number.isFinite(prior.weight) && optionalStep(prior.from) && (prior.draws === undefined || (Number.isSafeInteger(prior.draws) && prior.draws >= 1)) && [undefined, true, false, 'above', 'band'].includes(prior.energy) && (prior.cgNoise === undefined || (typeof prior.cgNoise === 'number' && prior.cgNoise >= 0 && prior.cgNoise < 1))
     && (prior.energyMargin === undefined || (margined && nonNegative(prior.energyMargin)))
     && (prior.noisyEnergyMargin === undefined || (margined && (prior.cgNoise ?? 0) > 0 && nonNegative(prior.noisyEnergyMargin)))
     && (prior.noisyCgWeight === undefined || ((prior.cgNoise ?? 0) > 0 && nonNegative(prior.noisyCgWeight)))
@@ -47,7 +50,7 @@ export function checkTrainingSettings(training: Partial<TrainingSettings>, file:
   }
   for (const key of ['localFrom', 'floorFrom', 'renameFrom', 'cgNoiseFrom', 'cgWeightFrom', 'binaryFrom'] as const) {
     const v = training[key];
-    if (v !== undefined && !(Number.isSafeInteger(v) && v >= 0)) throw fileError('ERR_BAD_FORMAT', file, `"${key}" must be an integer step >= 0`);
+    if (!optionalStep(v)) throw fileError('ERR_BAD_FORMAT', file, `"${key}" must be an integer step >= 0`);
   }
   const restarts = training.optimizerRestarts;
   if (restarts !== undefined && !(Array.isArray(restarts) && restarts.every((v) => Number.isSafeInteger(v) && v > 0))) {

@@ -149,6 +149,10 @@ test('a preset file sets the training precision and CG noise; bad values are ref
   for (const bad of [{ share: 0, max: 3 }, { share: 0.5, max: 1 }, { share: 0.5, max: 2.5 }, { share: 0.5, max: 3, from: -1 }, 3]) {
     expect(() => resolvePreset(file('lag-bad', { prevLag: bad }))).toThrow(/lag-bad\.json: "prevLag" must be \{"share": number in \(0, 1\], "max": integer >= 2, "from": integer step >= 0\}/);
   }
+  expect(resolvePreset(file('feed', { selfFeed: { share: 0.5, steps: 4, from: 100 } })).training.selfFeed).toEqual({ share: 0.5, steps: 4, from: 100 });
+  for (const bad of [{ share: 0 }, { share: 1.5 }, { share: 0.5, steps: 0 }, { share: 0.5, steps: 2.5 }, { share: 0.5, steps: 65 }, { share: 0.5, from: -1 }, 0.5]) {
+    expect(() => resolvePreset(file('feed-bad', { selfFeed: bad }))).toThrow(/feed-bad\.json: "selfFeed" must be \{"share": number in \(0, 1\], "steps": integer in 1 … 64, "from": integer step >= 0\}/);
+  }
   expect(resolvePreset(file('prior', { priorDecode: { weight: 0.5, from: 100, draws: 4, energy: false } })).training.priorDecode).toEqual({ weight: 0.5, from: 100, draws: 4, energy: false });
   expect(resolvePreset(file('prior-above', { priorDecode: { weight: 1, energy: 'above', energyMargin: 27 } })).training.priorDecode).toEqual({ weight: 1, energy: 'above', energyMargin: 27 });
   const noisyMargin = { weight: 1, energy: 'above', cgNoise: 0.02, noisyEnergyMargin: 100 };
