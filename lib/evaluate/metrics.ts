@@ -7,6 +7,13 @@ export interface Moments {
   std: number | null;
 }
 
+/** One file's energies: its frames, the median of its total, and each column's ('total', then one per force) moments. */
+export interface FileEnergy {
+  frames: number;
+  median: number | null;
+  columns: Record<string, Moments>;
+}
+
 /** Counts of several samples on one grid (bins of equal width on [lo, hi]); `outside` = samples off the grid. */
 export interface HistogramSet {
   lo: number;
@@ -195,6 +202,8 @@ export interface Metrics {
     w1: Record<string, number>;
     /** the totals on a common grid */
     histogram: HistogramSet;
+    /** per input file, in the order of inputs.ref / inputs.traj: frames, the total's median, and each column's moments */
+    files: { reference: FileEnergy[]; backmapped: FileEnergy[] };
   };
   bonds: GeometrySection;
   angles: GeometrySection;

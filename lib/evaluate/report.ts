@@ -349,6 +349,18 @@ ${m.inputs.atoms} atoms, ${fmt(m.inputs.dtPs)} ps between frames; topology ${esc
       e.terms.map((c) => [esc(c), `${fmt(e.reference[c].mean, 5)} ± ${fmt(e.reference[c].std)}`, `${fmt(e.backmapped[c].mean, 5)} ± ${fmt(e.backmapped[c].std)}`, fmt(e.w1[c])]),
     ),
   );
+  if (e.files.reference.length > 1 || e.files.backmapped.length > 1) {
+    const rows = (side: 'reference' | 'backmapped', names: string[]) =>
+      e.files[side].map((f, i) => [
+        `${side} ${esc(path.basename(names[i]))}`,
+        String(f.frames),
+        `${fmt(f.columns.total.mean, 5)} ± ${fmt(f.columns.total.std)}`,
+        fmt(f.median, 5),
+        ...e.terms.slice(1).map((c) => fmt(f.columns[c].mean, 5)),
+      ]);
+    parts.push('<p class="note">Per file (mean of each term):</p>');
+    parts.push(table(['file', 'frames', 'total mean ± std', 'total median', ...e.terms.slice(1).map(esc)], [...rows('reference', m.inputs.ref), ...rows('backmapped', m.inputs.traj)]));
+  }
   const eOut = e.histogram.outside.backmapped;
   if (eOut > 0) parts.push(`<p class="note">${eOut} backmapped frames lie outside the plotted energy range.</p>`);
 

@@ -57,6 +57,7 @@ test('bundled sample vs a noisy copy: metrics.json and index.html with the docum
   expect(json.inputs).toMatchObject({ atoms: 22, framesRef: [1000], framesTraj: [1000], dtPs: 1 });
   expect(json.settings).toMatchObject({ beads: 'auto: adp', beadAtoms: [4, 6, 8, 10, 14, 16], clusters: 100, lags: [1, 2, 5, 10], msmLag: 5 });
   expect(json.energy.terms).toEqual(['total', 'HarmonicBondForce', 'HarmonicAngleForce', 'PeriodicTorsionForce', 'NonbondedForce']);
+  expect(json.energy.files.backmapped).toEqual([{ frames: 1000, median: expect.any(Number), columns: json.energy.backmapped }]);
   expect(json.bonds.count).toBe(21);
   expect(json.angles).toMatchObject({ count: 36, source: 'HarmonicAngleForce', unit: 'deg' });
   expect(json.thermodynamics.method).toBe('phi-psi');
@@ -73,11 +74,37 @@ test('bundled sample vs a noisy copy: metrics.json and index.html with the docum
   expect(m.summary.chiralityDiffering).toBe(0);
 
   const html = fs.readFileSync(files.html, 'utf8');
+  expect(html).not.toContain('Per file'); // one file a side: the pooled table says it all
   // Self-contained: plots are inline SVG, no script, no stylesheet or image from anywhere.
   expect(html).not.toMatch(/<script|<link|<img|<iframe/i);
   expect(html.replace(/xmlns(:xlink)?="http:\/\/www\.w3\.org\/[^"]*"/g, '')).not.toMatch(/https?:\/\//);
   expect((html.match(/<svg/g) ?? []).length).toBeGreaterThanOrEqual(13);
   for (const heading of ['Energy', 'Bond lengths', 'Bond angles', 'Free-energy surface', 'Kinetics', 'Temporal coherence']) expect(html).toContain(`<h2>${heading}`);
+});
+
+test('several files: the energy section also reports each file, so a pooled excess can be traced to its run', async () => {
+  const half = [path.join(dir, 'half-0.dcd'), path.join(dir, 'half-1.dcd'), path.join(dir, 'half-1-noisy.dcd')];
+  await writeSubset(SAMPLE, half[0], { frames: 400 });
+  await writeSubset(SAMPLE, half[1], { start: 400, frames: 600 });
+  await writeSubset(SAMPLE, half[2], { start: 400, frames: 600, noise: 0.03 });
+  const { metrics: m, files } = await evaluateReport({
+    top: TOP, system: SYSTEM, ref: half.slice(0, 2), traj: [half[0], half[2]], out: path.join(dir, 'report-files'), map: 'auto', bootstrap: 2, lags: [1, 2, 5],
+  });
+  const e = m.energy;
+  expect(e.files.reference.map((f) => f.frames)).toEqual([400, 600]);
+  expect(e.files.backmapped.map((f) => f.frames)).toEqual([400, 600]);
+  // The clean file is the reference's own: identical moments; only the noisy one is hot.
+  expect(e.files.backmapped[0]).toEqual(e.files.reference[0]);
+  expect(e.files.backmapped[1].columns.HarmonicBondForce.mean!).toBeGreaterThan(e.files.reference[1].columns.HarmonicBondForce.mean! + 100);
+  expect(e.files.backmapped[1].median!).toBeGreaterThan(e.files.reference[1].median! + 100);
+  // The pooled mean is the frame-weighted mean of the files'.
+  for (const side of ['reference', 'backmapped'] as const) {
+    const f = e.files[side];
+    expect(e[side].total.mean!).toBeCloseTo((400 * f[0].columns.total.mean! + 600 * f[1].columns.total.mean!) / 1000, 6);
+  }
+  const html = fs.readFileSync(files.html, 'utf8');
+  expect(html).toContain('Per file (mean of each term)');
+  expect(html).toContain('backmapped half-1-noisy.dcd');
 });
 
 test('bundled chignolin sample (a protein): TICA on CA distances, side-chain χ kinetics, CA chirality', async () => {
