@@ -21,7 +21,8 @@
 # with 32 OBC2 runs added (~52 min of OpenMM on one core; 69 min in bf16, run Z26),
 # 7,000 with 32 more and the energy per force-field term (~52 min of OpenMM; 71
 # min, run Z29), 2,500 with the floor x6 (25 min, run Z31) and twice 3,000 on its own
-# rollouts (selfFeed, 2 then 4 frames; 42 and ~65 min, runs Z33, Z35). Training runs in bf16
+# rollouts (selfFeed, 2 then 4 frames; 42 and ~65 min, runs Z33, Z35), then twice 2,000
+# with the local term on batch moments (the floor x6, then x10; ~36 min each, runs Z38, Z39). Training runs in bf16
 # (--precision bf16) where the CPU has AVX512-BF16, else fp32 (PRECISION=…
 # overrides). Runs checkpoint every 250 steps; rerunning after an interruption
 # resumes from them.
@@ -182,7 +183,14 @@ if [ "$which" = cln ] || [ "$which" = all ]; then
     feed() { printf ', "floorWeight": 6, %s, "selfFeed": {"share": 0.5, "steps": %d}' "$terms" "$1"; }
     cln_phase "$v-selffeed" "$v-floor" $((steps + 22500)) $((steps + 20500)) "$(feed 2)" \
       "${shared_runs[@]}" "$out"/cln-obc2/heat-*-obc2.dcd
-    cln_phase "$v" "$v-selffeed" $((steps + 25500)) $((steps + 23500)) "$(feed 4)" \
+    cln_phase "$v-selffeed4" "$v-selffeed" $((steps + 25500)) $((steps + 23500)) "$(feed 4)" \
+      "${shared_runs[@]}" "$out"/cln-obc2/heat-*-obc2.dcd
+    # then the local term on batch moments (weight 50) for 2,000 steps, and
+    # 2,000 more with the floor x10, the last 1,000 of each averaged (runs Z38, Z39)
+    moments() { printf ', "floorWeight": %d, %s, "selfFeed": {"share": 0.5, "steps": 4}, "localMode": "moments", "localWeight": 50' "$1" "$terms"; }
+    cln_phase "$v-moments" "$v-selffeed4" $((steps + 27500)) $((steps + 26500)) "$(moments 6)" \
+      "${shared_runs[@]}" "$out"/cln-obc2/heat-*-obc2.dcd
+    cln_phase "$v" "$v-moments" $((steps + 29500)) $((steps + 28500)) "$(moments 10)" \
       "${shared_runs[@]}" "$out"/cln-obc2/heat-*-obc2.dcd
     backmap_and_evaluate "$v" "$d/cln.pdb" "$d/system-vacuum.xml" "$d/test.dcd" "$d/test-02.dcd"
   done

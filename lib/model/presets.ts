@@ -169,7 +169,10 @@ export const PRESETS: Record<string, Preset> = {
       // 29 → 11.5 %), and 3,000 more with half of each batch conditioned on the
       // model's own two-frame rollout (selfFeed), then 3,000 on its four-frame
       // rollouts, the mean of the last 2,000 of each (runs Z33, Z35: clash frames
-      // 11.5 → 5.9 → 1.2 %; none of these phases is part of the preset:
+      // 11.5 → 5.9 → 1.2 %), then 2,000 with the local term on batch moments
+      // (weight 50) and 2,000 more with floorWeight 10, the mean of the last 1,000
+      // of each (runs Z38, Z39: bonds 0.0047 → 0.0033 nm, mean energy 4.7·10³ →
+      // 1.9·10³ kJ/mol; none of these phases is part of the preset:
       // scripts/reproduce.sh).
       batch: 16, learningRate: 5e-4, steps: 15000,
       gamma: { n0: 7000, n1: 600, start: 1e-5, end: 1e-3 }, beta: { kind: 'cyclic', cycles: 2, length: 600, width: 12, centre: 0.5, max: 1 },

@@ -102,7 +102,7 @@ test.each([
 }, 120_000);
 
 // With --relax and the molecule's measured settings, the bundled chignolin frames come out physical:
-// the raw network output clashes in some of them (3.5 % with run Z35; 91.5 % with run L), the refined ones in none.
+// the raw network output clashes in some of them (1.5 % with run Z39; 91.5 % with run L), the refined ones in none.
 test('demo --molecule cln --relax: no clash frame, the energy within 1 σ of the reference, bonds 10x closer', async () => {
   const out = path.join(dir, 'demo-cln-relax');
   const r = await run('demo', '--molecule', 'cln', '--relax', '--out', out, '--json');
